@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Message channels: one nanomsg socket each, typed protobuf messages in the
+ * envelope, a bound on every wait.
+ *
+ * Timeouts are socket options (NN_SNDTIMEO, NN_RCVTIMEO).  The channel
+ * remembers what the socket holds and sets an option only when a call needs
+ * another value, so the steady state of a request loop costs no extra
+ * library calls.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#ifdef SPLITVM_SP_NNG
+#include <nng/compat/nanomsg/nn.h>
+#include <nng/compat/nanomsg/pair.h>
+#include <nng/compat/nanomsg/pubsub.h>
+#include <nng/compat/nanomsg/reqrep.h>
+#else
+#include <nanomsg/nn.h>
+#include <nanomsg/pair.h>
+#include <nanomsg/pubsub.h>
+#include <nanomsg/reqrep.h>
+#endif
+
+#include "log.h"
+#include "envelope_internal.h"
+#include "internal.h"
+
+#define ENDPOINT_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+struct ipc_chan {
+	int sock; /* nanomsg socket; -1 when closed */
+	enum ipc_role role;
+	unsigned planes;
+	size_t max_msg;
+	int send_timeout_ms; /* defaults from the options */
+	int recv_timeout_ms;
+	int cur_sndtimeo; /* what the socket holds now */
+	int cur_rcvtimeo;
+	uint64_t next_id;
+	struct log_ratelimit rl; /* for the refused-request lines */
+	char name[ENDPOINT_MAX];
+};
+
+static const struct {
+	int proto;
+	const char *name;
+} roles[] = {
+	[IPC_ROLE_REQ] = { NN_REQ, "REQ" },
+	[IPC_ROLE_REP] = { NN_REP, "REP" },
+	[IPC_ROLE_PAIR] = { NN_PAIR, "PAIR" },
+	[IPC_ROLE_PUB] = { NN_PUB, "PUB" },
+	[IPC_ROLE_SUB] = { NN_SUB, "SUB" },
+};
+
+/* Map a failed nanomsg call's errno to an ipc error. */
+static int chan_err(struct ipc_err *err, const struct ipc_chan *c, const char *what, int e)
+{
+	enum ipc_errcode code;
+
+	switch (e) {
+	case ETIMEDOUT:
+	case EAGAIN:
+		code = IPC_ERR_TIMEOUT;
+		break;
+	case EBADF:
+	case ETERM:
+	case ECONNRESET:
+	case ECONNREFUSED:
+	case ECONNABORTED:
+	case EPIPE:
+		code = IPC_ERR_CLOSED;
+		break;
+	case EMSGSIZE:
+		code = IPC_ERR_TOO_BIG;
+		break;
+	case EFSM:
+		code = IPC_ERR_INVALID;
+		break;
+	default:
+		code = IPC_ERR_SYS;
+		break;
+	}
+	ipc_err_set(err, code, "%s: %s: %s", c->name, what, nn_strerror(e));
+	if (err)
+		err->sys_errno = e;
+	return -(int)code;
+}
+
+static int chan_setopt(struct ipc_chan *c, int level, int opt, int val, const char *optname,
+		       struct ipc_err *err)
+{
+	if (nn_setsockopt(c->sock, level, opt, &val, sizeof(val)) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "set %s to %d", optname, val);
+		return chan_err(err, c, what, nn_errno());
+	}
+	return 0;
+}
+
+static int set_sndtimeo(struct ipc_chan *c, int ms, struct ipc_err *err)
+{
+	int ret;
+
+	if (c->cur_sndtimeo == ms)
+		return 0;
+	ret = chan_setopt(c, NN_SOL_SOCKET, NN_SNDTIMEO, ms, "NN_SNDTIMEO", err);
+	if (ret == 0)
+		c->cur_sndtimeo = ms;
+	return ret;
+}
+
+static int set_rcvtimeo(struct ipc_chan *c, int ms, struct ipc_err *err)
+{
+	int ret;
+
+	if (c->cur_rcvtimeo == ms)
+		return 0;
+	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RCVTIMEO, ms, "NN_RCVTIMEO", err);
+	if (ret == 0)
+		c->cur_rcvtimeo = ms;
+	return ret;
+}
+
+/* A random start, so that ids do not repeat across a peer's restarts. */
+static uint64_t first_id(void)
+{
+	uint64_t id = 0;
+
+	if (getrandom(&id, sizeof(id), GRND_NONBLOCK) != sizeof(id))
+		id = ((uint64_t)getpid() << 32) ^ ipc_now_ms();
+	return id ? id : 1;
+}
+
+static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rundir,
+		     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+{
+	struct ipc_chan *c;
+	int ret;
+
+	*out = NULL;
+	if ((unsigned)role >= sizeof(roles) / sizeof(roles[0]))
+		return ipc_err_set(err, IPC_ERR_INVALID, "channel role %d does not exist", role);
+	if (!opts || !opts->planes)
+		return ipc_err_set(err, IPC_ERR_INVALID,
+				   "channel %s: opts.planes must name the planes it carries", name);
+	if (opts->max_msg > INT_MAX || opts->send_timeout_ms < 0 || opts->recv_timeout_ms < 0)
+		return ipc_err_set(err, IPC_ERR_INVALID,
+				   "channel %s: max_msg must be <= INT_MAX and timeouts >= 0 "
+				   "(0: default; there is no infinite wait)",
+				   name);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ipc_err_sys(err, ENOMEM, "channel %s", name);
+	c->sock = -1;
+	c->role = role;
+	c->planes = opts->planes;
+	c->max_msg = opts->max_msg ? opts->max_msg : IPC_MAX_MSG_DEFAULT;
+	c->send_timeout_ms = opts->send_timeout_ms ? opts->send_timeout_ms : IPC_TIMEOUT_DEFAULT_MS;
+	c->recv_timeout_ms = opts->recv_timeout_ms ? opts->recv_timeout_ms : IPC_TIMEOUT_DEFAULT_MS;
+	c->cur_sndtimeo = -2; /* unknown: the first call sets it */
+	c->cur_rcvtimeo = -2;
+	c->next_id = first_id();
+	c->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000, 10);
+	ret = ipc_endpoint_path(c->name, sizeof(c->name), rundir, name, err);
+	if (ret < 0)
+		goto fail_free;
+
+	c->sock = nn_socket(AF_SP, roles[role].proto);
+	if (c->sock < 0) {
+		ret = chan_err(err, c, "nn_socket", nn_errno());
+		goto fail_free;
+	}
+	ret = set_sndtimeo(c, c->send_timeout_ms, err);
+	if (ret < 0)
+		goto fail_close;
+	ret = set_rcvtimeo(c, c->recv_timeout_ms, err);
+	if (ret < 0)
+		goto fail_close;
+	/*
+	 * The size limit in the library too: NNG's ipc transport then drops an
+	 * oversize frame by its header, before allocating for it.
+	 */
+	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)c->max_msg, "NN_RCVMAXSIZE", err);
+	if (ret < 0)
+		goto fail_close;
+	/* Reconnect soon after a peer restarts, backing off to 1 s. */
+	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL, 10, "NN_RECONNECT_IVL", err);
+	if (ret == 0)
+		ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, 1000,
+				  "NN_RECONNECT_IVL_MAX", err);
+	if (ret < 0)
+		goto fail_close;
+	if (role == IPC_ROLE_REQ) {
+		/*
+		 * No automatic resend: a hotplug request is not idempotent, and
+		 * a request that must be retried is retried by its owner with
+		 * the same device, epoch and seq.  NNG takes -1
+		 * (NNG_DURATION_INFINITE), which disables the resend timer;
+		 * libnanomsg has no "off" and gets its largest interval.
+		 */
+#ifdef SPLITVM_SP_NNG
+		ret = chan_setopt(c, NN_REQ, NN_REQ_RESEND_IVL, -1, "NN_REQ_RESEND_IVL", err);
+#else
+		ret = chan_setopt(c, NN_REQ, NN_REQ_RESEND_IVL, INT_MAX, "NN_REQ_RESEND_IVL",
+				  err);
+#endif
+		if (ret < 0)
+			goto fail_close;
+	}
+	if (role == IPC_ROLE_SUB && nn_setsockopt(c->sock, NN_SUB, NN_SUB_SUBSCRIBE, "", 0) < 0) {
+		ret = chan_err(err, c, "subscribe", nn_errno());
+		goto fail_close;
+	}
+	*out = c;
+	return 0;
+
+fail_close:
+	nn_close(c->sock);
+fail_free:
+	free(c);
+	return ret;
+}
+
+static int chan_attach(struct ipc_chan **out, enum ipc_role role, const char *rundir,
+		       const char *name, const struct ipc_chan_opts *opts, bool bind,
+		       struct ipc_err *err)
+{
+	char url[ENDPOINT_MAX + sizeof("ipc://")];
+	struct ipc_chan *c;
+	int ret;
+
+	ret = chan_open(&c, role, rundir, name, opts, err);
+	if (ret < 0)
+		return ret;
+	snprintf(url, sizeof(url), "ipc://%s", c->name);
+	if ((bind ? nn_bind(c->sock, url) : nn_connect(c->sock, url)) < 0) {
+		ret = chan_err(err, c, bind ? "bind" : "connect", nn_errno());
+		ipc_chan_destroy(c);
+		return ret;
+	}
+	log_debug("%s: %s %s", c->name, roles[role].name, bind ? "bound" : "connected");
+	*out = c;
+	return 0;
+}
+
+int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir,
+		  const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+{
+	return chan_attach(out, role, rundir, name, opts, true, err);
+}
+
+int ipc_chan_connect(struct ipc_chan **out, enum ipc_role role, const char *rundir,
+		     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+{
+	return chan_attach(out, role, rundir, name, opts, false, err);
+}
+
+void ipc_chan_destroy(struct ipc_chan *c)
+{
+	if (!c)
+		return;
+	if (c->sock >= 0)
+		nn_close(c->sock);
+	free(c);
+}
+
+const char *ipc_chan_name(const struct ipc_chan *c)
+{
+	return c->name;
+}
+
+int ipc_chan_poll_fd(struct ipc_chan *c, int *fd, struct ipc_err *err)
+{
+	size_t sz = sizeof(*fd);
+
+	*fd = -1;
+	if (c->role == IPC_ROLE_PUB)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a PUB socket receives nothing",
+				   c->name);
+	if (nn_getsockopt(c->sock, NN_SOL_SOCKET, NN_RCVFD, fd, &sz) < 0)
+		return chan_err(err, c, "get NN_RCVFD", nn_errno());
+	return 0;
+}
+
+static int send_env(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
+		    struct ipc_err *err)
+{
+	struct ipc_env_builder b;
+	void *buf;
+	int ret;
+
+	ret = ipc_env_builder_init(&b, hdr, body, c->max_msg, err);
+	if (ret < 0)
+		return ret;
+	/* Pack straight into the library's message: no copy on nn_send. */
+	buf = nn_allocmsg(b.size ? b.size : 1, 0);
+	if (!buf) {
+		ret = chan_err(err, c, "nn_allocmsg", nn_errno());
+		goto out;
+	}
+	ipc_env_builder_write(&b, buf);
+	if (nn_send(c->sock, &buf, NN_MSG, 0) < 0) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "send %s", b.type->name);
+		ret = chan_err(err, c, what, nn_errno());
+		nn_freemsg(buf); /* still ours when the send failed */
+		goto out;
+	}
+	ret = 0;
+out:
+	ipc_env_builder_fini(&b);
+	return ret;
+}
+
+int ipc_send(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
+	     struct ipc_err *err)
+{
+	int ret;
+
+	if (c->role == IPC_ROLE_SUB)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a SUB socket sends nothing", c->name);
+	ret = set_sndtimeo(c, c->send_timeout_ms, err);
+	if (ret < 0)
+		return ret;
+	return send_env(c, hdr, body, err);
+}
+
+/* Receive and check one frame; *corr_id as ipc_envelope_decode_id(). */
+static int recv_env(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, uint64_t *corr_id,
+		    struct ipc_err *err)
+{
+	void *buf = NULL;
+	int flags = 0;
+	int n, ret;
+
+	*out = NULL;
+	*corr_id = 0;
+	if (c->role == IPC_ROLE_PUB)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a PUB socket receives nothing",
+				   c->name);
+	if (timeout_ms < 0)
+		timeout_ms = c->recv_timeout_ms;
+	if (timeout_ms == 0) {
+		flags = NN_DONTWAIT;
+	} else {
+		ret = set_rcvtimeo(c, timeout_ms, err);
+		if (ret < 0)
+			return ret;
+	}
+	n = nn_recv(c->sock, &buf, NN_MSG, flags);
+	if (n < 0)
+		return chan_err(err, c, "receive", nn_errno());
+	ret = ipc_envelope_decode_id(buf, (size_t)n, c->max_msg, c->planes, out, corr_id, err);
+	nn_freemsg(buf);
+	return ret;
+}
+
+int ipc_recv(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, struct ipc_err *err)
+{
+	uint64_t id;
+
+	return recv_env(c, timeout_ms, out, &id, err);
+}
+
+int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
+	     int deadline_ms, struct ipc_msg **reply, struct ipc_err *err)
+{
+	struct ipc_hdr h = { 0 };
+	struct ipc_msg *msg;
+	uint64_t deadline, now, id;
+	int ret;
+
+	*reply = NULL;
+	if (c->role != IPC_ROLE_REQ)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: ipc_call needs a REQ socket, not %s",
+				   c->name, roles[c->role].name);
+	if (deadline_ms <= 0)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: deadline must be > 0 ms, not %d",
+				   c->name, deadline_ms);
+	if (hdr)
+		h = *hdr;
+	h.correlation_id = c->next_id++;
+	if (!c->next_id)
+		c->next_id = 1;
+	deadline = ipc_now_ms() + (uint64_t)deadline_ms;
+
+	/* With no peer connected, REQ's send waits for one: bound it too. */
+	ret = set_sndtimeo(c, deadline_ms, err);
+	if (ret < 0)
+		return ret;
+	ret = send_env(c, &h, req, err);
+	if (ret == -IPC_ERR_TIMEOUT)
+		return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no peer took %s (id %llu) within %d ms",
+				   c->name, req->descriptor->short_name,
+				   (unsigned long long)h.correlation_id, deadline_ms);
+	if (ret < 0)
+		return ret;
+
+	for (;;) {
+		now = ipc_now_ms();
+		/*
+		 * Whole milliseconds, rounded up: a first wait that starts
+		 * within the same millisecond asks for deadline_ms again, and
+		 * the socket option need not change.
+		 */
+		if (now > deadline)
+			break;
+		ret = recv_env(c, (int)(deadline - now) ? (int)(deadline - now) : 1, &msg, &id,
+			       err);
+		if (ret == -IPC_ERR_TIMEOUT)
+			break;
+		if (ret < 0)
+			return ret;
+		if (msg->correlation_id != h.correlation_id) {
+			/* A late answer to an earlier call that gave up. */
+			log_debug("%s: dropped a stale %s (id %llu, waiting for %llu)", c->name,
+				  msg->type->name, (unsigned long long)msg->correlation_id,
+				  (unsigned long long)h.correlation_id);
+			ipc_msg_free(msg);
+			continue;
+		}
+		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY) {
+			const Splitvm__ErrorReply *er = (const Splitvm__ErrorReply *)msg->body;
+
+			ret = ipc_err_set(err, IPC_ERR_PEER, "%s", er->text ? er->text : "");
+			if (err) {
+				err->peer_code = er->code;
+				snprintf(err->field, sizeof(err->field), "%s",
+					 er->field ? er->field : "");
+			}
+			ipc_msg_free(msg);
+			return ret;
+		}
+		*reply = msg;
+		return 0;
+	}
+	return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no reply to %s (id %llu) within %d ms",
+			   c->name, req->descriptor->short_name,
+			   (unsigned long long)h.correlation_id, deadline_ms);
+}
+
+static int reply_error_id(struct ipc_chan *c, const struct ipc_msg *req, uint64_t corr_id,
+			  Splitvm__ErrorCode code, const char *field, const char *text,
+			  struct ipc_err *err)
+{
+	Splitvm__ErrorReply er = SPLITVM__ERROR_REPLY__INIT;
+	struct ipc_hdr h = { .correlation_id = corr_id };
+
+	if (req) {
+		h.correlation_id = req->correlation_id;
+		h.device = req->device;
+		h.epoch = req->epoch;
+		h.seq = req->seq;
+	}
+	er.code = code;
+	er.field = (char *)(field ? field : "");
+	er.text = (char *)text;
+	return ipc_send(c, &h, &er.base, err);
+}
+
+int ipc_reply_error(struct ipc_chan *c, const struct ipc_msg *req, Splitvm__ErrorCode code,
+		    const char *field, struct ipc_err *err, const char *fmt, ...)
+{
+	char text[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return reply_error_id(c, req, 0, code, field, text, err);
+}
+
+int ipc_reply(struct ipc_chan *c, const struct ipc_msg *req, const ProtobufCMessage *body,
+	      struct ipc_err *err)
+{
+	struct ipc_hdr h = {
+		.correlation_id = req->correlation_id,
+		.device = req->device,
+		.epoch = req->epoch,
+		.seq = req->seq,
+	};
+
+	return ipc_send(c, &h, body, err);
+}
+
+int ipc_serve_recv(struct ipc_chan *c, int timeout_ms, struct ipc_msg **req, struct ipc_err *err)
+{
+	struct ipc_err local, sent;
+	char text[sizeof(local.text) + 32];
+	uint64_t id;
+	int ret;
+
+	if (!err)
+		err = &local;
+	ret = recv_env(c, timeout_ms, req, &id, err);
+	if (ret == 0 || !ipc_errcode_is_malformed(err->code))
+		return ret;
+	log_warnx_ratelimited(&c->rl, "%s: refused a request: %s: %s", c->name,
+			      ipc_errcode_name(err->code), err->text);
+	snprintf(text, sizeof(text), "%s: %s", ipc_errcode_name(err->code), err->text);
+	if (reply_error_id(c, NULL, id, SPLITVM__ERROR_CODE__ERR_PROTOCOL, err->field, text,
+			   &sent) < 0)
+		log_debug("%s: could not answer a refused request: %s", c->name, sent.text);
+	return ret;
+}

@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * splitvm-core's internal contract: the machine (KVM VM, vCPUs, guest memory
+ * map), the boot loaders, the devices of the core and the ACPI/FDT builders.
+ *
+ * Error rule for every function here that returns int: 0 on success or a
+ * negative errno; the function has logged why (naming the option, field or
+ * capability) unless its comment says otherwise.
+ */
+#ifndef SPLITVM_CORE_H
+#define SPLITVM_CORE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WUR __attribute__((warn_unused_result))
+
+#define KIB (1ull << 10)
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+
+/* ---- configuration (core/cmdline.c) ------------------------------------ */
+
+#define CORE_MAX_VCPUS 64
+#define CORE_MAX_NUMA 8
+#define CORE_MAX_BACKENDS 16
+/* QEMU's ACPI_MAX_RAM_SLOTS: the most DIMM slots -m slots= accepts. */
+#define CORE_MAX_RAM_SLOTS 256
+
+enum core_serial_mode {
+	CORE_SERIAL_STDIO,
+	CORE_SERIAL_FILE,
+	CORE_SERIAL_PTY,
+	CORE_SERIAL_NONE,
+};
+
+struct core_backend_cfg {
+	char id[64];
+	uint64_t size;
+};
+
+struct core_numa_cfg {
+	uint32_t node_id;
+	uint32_t cpu_first; /* cpus=A-B; cpu_count 0 when no cpus= */
+	uint32_t cpu_count;
+	char memdev[64];
+	uint64_t mem; /* the memdev's size, filled in by cmdline validation */
+};
+
+struct core_config {
+	char name[64];
+	uint64_t ram_size;
+	uint64_t maxmem; /* == ram_size when maxmem= is not given */
+	uint32_t slots;
+	uint32_t vcpus;
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	enum core_serial_mode serial;
+	const char *serial_path;
+	struct core_backend_cfg backends[CORE_MAX_BACKENDS];
+	unsigned n_backends;
+	struct core_numa_cfg numa[CORE_MAX_NUMA];
+	unsigned n_numa;
+	const char *dump_acpi_dir;
+	const char *dump_dtb_path;
+	bool verbose;
+};
+
+/*
+ * Parse splitvm-core's QEMU-style command line into @cfg and check it as
+ * QEMU does.  Returns 0, 1 when --help was printed, or -EINVAL.
+ */
+int core_cmdline_parse(struct core_config *cfg, int argc, char **argv) WUR;
+
+/* "-m" value: SIZE[,slots=N,maxmem=SIZE] with QEMU's checks. */
+int core_parse_mem_opt(struct core_config *cfg, const char *arg) WUR;
+
+/* A size with an optional K/M/G/T suffix; no suffix means @default_unit. */
+int core_parse_size(const char *s, uint64_t default_unit, uint64_t *out) WUR;
+
+/* ---- memory map (core/memmap.c) ---------------------------------------- */
+
+/*
+ * x86_64 layout, pc-machine style (see docs/architecture.md):
+ *   [0, low_end)            RAM, low_end = min(ram, 3 GiB)
+ *   [3 GiB, 4 GiB)          32-bit hole: virtio-mmio, GED, memory hotplug,
+ *                           IOAPIC, LAPIC, KVM's TSS/identity pages
+ *   [4 GiB, 4 GiB + rest)   the rest of RAM
+ *   [devmem_base, +size)    device memory, 1 GiB aligned after RAM
+ */
+#define MEMMAP_LOW_RAM_MAX (3 * GIB)
+#define MEMMAP_HIGH_RAM_BASE (4 * GIB)
+
+#define MEMMAP_VIRTIO_MMIO_BASE 0xd0000000ull
+#define MEMMAP_VIRTIO_MMIO_SLOT 0x200ull
+#define MEMMAP_VIRTIO_MMIO_COUNT 32u
+#define MEMMAP_GED_BASE 0xfea00000ull
+#define MEMMAP_GED_SIZE 0x100ull
+#define MEMMAP_MHP_BASE 0xfea01000ull /* ACPI memory hotplug controller */
+#define MEMMAP_MHP_SIZE 0x18ull /* QEMU's ACPI_MEMORY_HOTPLUG_IO_LEN */
+#define MEMMAP_IOAPIC_BASE 0xfec00000ull
+#define MEMMAP_IOAPIC_SIZE 0x1000ull
+#define MEMMAP_LAPIC_BASE 0xfee00000ull
+#define MEMMAP_LAPIC_SIZE 0x100000ull
+/* KVM's real-mode TSS (3 pages) and identity page table; QEMU's addresses. */
+#define MEMMAP_KVM_IDENTITY_BASE 0xfeffc000ull
+#define MEMMAP_KVM_TSS_BASE 0xfeffd000ull
+#define MEMMAP_KVM_PRIVATE_SIZE 0x4000ull
+
+enum memmap_kind {
+	MEMMAP_RAM,
+	MEMMAP_DEVICE_MEMORY,
+	MEMMAP_MMIO,
+	MEMMAP_RESERVED,
+};
+
+struct memmap_region {
+	char name[48];
+	enum memmap_kind kind;
+	uint64_t gpa;
+	uint64_t size;
+	void *host; /* mapped regions only, else NULL */
+	int slot; /* KVM memslot, -1 for none */
+	bool readonly;
+};
+
+#define MEMMAP_MAX_REGIONS 64
+
+struct memmap {
+	struct memmap_region r[MEMMAP_MAX_REGIONS];
+	unsigned n;
+	uint64_t ram_size;
+	uint64_t low_ram_end; /* end of RAM below the hole */
+	uint64_t high_ram_end; /* end of RAM above 4 GiB, or 4 GiB when none */
+	uint64_t devmem_base;
+	uint64_t devmem_size;
+};
+
+/*
+ * Lay out the fixed map of @cfg (RAM ranges, hole contents, device-memory
+ * area) with no host mappings yet.  -ERANGE when the layout overflows.
+ */
+int memmap_init(struct memmap *mm, uint64_t ram_size, uint64_t maxmem, uint32_t slots) WUR;
+
+/* Add a region; -EEXIST when it overlaps one, -ENOSPC when the table is full. */
+int memmap_add(struct memmap *mm, const struct memmap_region *reg) WUR;
+
+/* Remove the region named @name; -ENOENT when none. */
+int memmap_remove(struct memmap *mm, const char *name) WUR;
+
+/* The region holding @gpa, or NULL. */
+const struct memmap_region *memmap_find(const struct memmap *mm, uint64_t gpa);
+
+/*
+ * The one checked translation: host address of [gpa, gpa+len) when the whole
+ * range lies in a single host-mapped region, else NULL (no logging).
+ */
+void *memmap_gpa_to_host(const struct memmap *mm, uint64_t gpa, uint64_t len);
+
+/* Host-mapped RAM regions (what e820 and /memory@ nodes describe), in order. */
+unsigned memmap_ram_ranges(const struct memmap *mm, uint64_t (*ranges)[2], unsigned max);
+
+/*
+ * Guest-physical ranges of the RAM bytes [off, off+len) of the RAM memfd
+ * (RAM fills low RAM first, then RAM above 4 GiB): at most 2 ranges.
+ */
+unsigned memmap_ram_slice(const struct memmap *mm, uint64_t off, uint64_t len,
+			  uint64_t (*ranges)[2]);
+
+const char *memmap_kind_name(enum memmap_kind kind);
+
+/* ---- the machine (core/kvm.c) ------------------------------------------ */
+
+struct machine;
+
+struct vcpu {
+	struct machine *m;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+enum machine_exit_reason {
+	MACHINE_RUNNING = 0,
+	MACHINE_EXIT_DEBUG, /* debug-exit port */
+	MACHINE_EXIT_RESET, /* i8042 / ACPI reset */
+	MACHINE_EXIT_POWEROFF, /* ACPI S5 */
+	MACHINE_EXIT_ERROR, /* KVM failure, triple fault */
+};
+
+struct serial;
+
+struct machine {
+	const struct core_config *cfg;
+	int kvm_fd;
+	int vm_fd;
+	size_t run_size;
+	int ram_fd; /* guest RAM memfd */
+	void *ram; /* MAP_SHARED mapping of ram_fd, ram_size bytes */
+	struct memmap mm;
+	unsigned next_slot;
+	struct vcpu vcpus[CORE_MAX_VCPUS];
+	unsigned n_vcpus;
+	struct kvm_cpuid2 *cpuid;
+	struct serial *serial;
+	/* Boot state, filled in by the loader. */
+	uint64_t entry;
+	uint64_t boot_params_gpa;
+	/* Stop: the first vCPU to decide sets reason/status and writes exit_fd. */
+	pthread_mutex_t lock;
+	enum machine_exit_reason exit_reason;
+	int exit_status;
+	int exit_fd; /* eventfd */
+	volatile int stopping;
+	/* The FDT blob handed to the guest (dump-dtb). */
+	void *dtb;
+	size_t dtb_size;
+};
+
+/* Open /dev/kvm, check capabilities, create the VM, irqchip and PIT. */
+int machine_create(struct machine *m, const struct core_config *cfg) WUR;
+
+/* Create the guest RAM memfd, map it and register the RAM memslots. */
+int machine_ram_setup(struct machine *m) WUR;
+
+/*
+ * Map @size bytes at @host into the guest at @gpa under a new memslot and
+ * add it to the map as @name.  The mapping stays the caller's.
+ */
+int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
+		       uint64_t size, void *host, bool readonly) WUR;
+
+/* Create the vCPUs with CPUID and the boot register state. */
+int machine_vcpus_create(struct machine *m) WUR;
+
+/* Start the vCPU threads, wait for the machine to stop, join them. */
+int machine_run(struct machine *m) WUR;
+
+/* Called from any thread: end the machine with @reason and @status. */
+void machine_request_exit(struct machine *m, enum machine_exit_reason reason, int status);
+
+void machine_destroy(struct machine *m);
+
+/* Set the level of ISA IRQ line @irq (PIC and IOAPIC pin). */
+int machine_irq_line(struct machine *m, unsigned irq, bool level) WUR;
+
+/* ---- port and MMIO dispatch (core/io.c) -------------------------------- */
+
+typedef void (*io_handler_fn)(void *opaque, uint64_t addr, uint8_t *data, uint32_t len,
+			      bool is_write);
+
+/* Register a handler for ports [base, base+len); -ENOSPC/-EEXIST. */
+int io_register_pio(uint16_t base, uint16_t len, io_handler_fn fn, void *opaque) WUR;
+/* Register a handler for guest-physical [base, base+len). */
+int io_register_mmio(uint64_t base, uint64_t len, io_handler_fn fn, void *opaque) WUR;
+void io_reset(void);
+
+/* Serve a vCPU's KVM_EXIT_IO / KVM_EXIT_MMIO.  Never fails. */
+void io_handle_pio(uint16_t port, uint8_t *data, uint32_t size, bool is_write);
+void io_handle_mmio(uint64_t gpa, uint8_t *data, uint32_t len, bool is_write);
+
+/* ---- devices (core/serial.c, core/devices.c) --------------------------- */
+
+#define SERIAL_COM1_BASE 0x3f8
+#define SERIAL_COM1_IRQ 4
+#define DEBUG_EXIT_PORT 0x501
+#define I8042_DATA_PORT 0x60
+#define I8042_CMD_PORT 0x64
+/* FADT sleep control/status registers (hardware-reduced ACPI), SystemIO. */
+#define ACPI_SLEEP_CONTROL_PORT 0x600
+#define ACPI_SLEEP_STATUS_PORT 0x601
+#define ACPI_SLP_TYP_S5 5
+
+/* Open the console backend of @cfg and register the UART; NULL on error. */
+struct serial *serial_create(struct machine *m, enum core_serial_mode mode, const char *path);
+/* The fd the main loop polls for guest input, or -1. */
+int serial_input_fd(const struct serial *s);
+/* Feed input from the backend into the receive FIFO. */
+void serial_input_ready(struct serial *s);
+void serial_destroy(struct serial *s);
+
+/* i8042 reset, debug exit, ACPI sleep control. */
+int devices_register(struct machine *m) WUR;
+
+/* ---- boot (core/boot_x86_64.c) ----------------------------------------- */
+
+/* Boot-time guest-physical layout of the low 1 MiB. */
+#define BOOT_GDT_GPA 0x500ull
+#define BOOT_STACK_TOP 0x6ff0ull
+#define BOOT_PARAMS_GPA 0x7000ull
+#define BOOT_PML4_GPA 0x9000ull
+#define BOOT_PDPT_GPA 0xa000ull
+#define BOOT_PD_GPA 0xb000ull /* 4 pages: 4 GiB with 2 MiB pages */
+#define BOOT_CMDLINE_GPA 0x20000ull
+#define BOOT_CMDLINE_MAX 0x10000ull
+#define BOOT_SETUP_DATA_GPA 0x30000ull
+#define BOOT_SETUP_DATA_MAX 0x60000ull /* up to 0x90000 */
+#define BOOT_ACPI_GPA 0xe0000ull /* RSDP first, then the tables */
+#define BOOT_ACPI_MAX 0x20000ull
+#define BOOT_KERNEL_GPA 0x100000ull
+
+/*
+ * Load -kernel (ELF64 or bzImage) and -initrd, write boot_params, e820,
+ * command line, FDT (setup_data) and page tables.  Sets m->entry.
+ */
+int boot_load(struct machine *m) WUR;
+
+/* Register state of the boot vCPU: long mode, paging, RSI = boot_params. */
+int boot_setup_vcpu(struct machine *m, struct vcpu *v) WUR;
+
+/* Every vCPU's LAPIC: LINT0 ExtINT, LINT1 NMI, as a PC BIOS leaves them. */
+int boot_setup_lapic(struct vcpu *v) WUR;
+
+/* ---- FDT (core/fdt.c) -------------------------------------------------- */
+
+/* Build the machine's FDT into a malloc'd blob (m->dtb, m->dtb_size). */
+int fdt_build(struct machine *m, uint64_t initrd_gpa, uint64_t initrd_size) WUR;
+
+/* ---- ACPI (core/acpi.c, core/aml.c) ------------------------------------ */
+
+struct aml {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	int err; /* sticky: -ENOMEM after a failed append */
+};
+
+void aml_init(struct aml *a);
+void aml_free(struct aml *a);
+void aml_bytes(struct aml *a, const void *p, size_t n);
+void aml_byte(struct aml *a, uint8_t b);
+/* Begin a PkgLength-prefixed body; returns the mark for aml_pkg_end(). */
+size_t aml_pkg_begin(struct aml *a);
+void aml_pkg_end(struct aml *a, size_t mark);
+/* "\\_SB_.COM1", "_HID", "^FOO": a NameString. */
+void aml_name(struct aml *a, const char *path);
+void aml_integer(struct aml *a, uint64_t v);
+void aml_string(struct aml *a, const char *s);
+/* EisaId("PNP0501") as an integer. */
+void aml_eisaid(struct aml *a, const char *id);
+/* Scope(path) / Device(path) { ... }: call aml_block_end(mark) after. */
+size_t aml_scope_begin(struct aml *a, const char *path);
+size_t aml_device_begin(struct aml *a, const char *path);
+size_t aml_method_begin(struct aml *a, const char *name, unsigned nargs, bool serialized);
+void aml_block_end(struct aml *a, size_t mark);
+/* Name(name, ...): follow with one data object. */
+void aml_name_decl(struct aml *a, const char *name);
+void aml_return(struct aml *a);
+/* Buffer holding a resource template; aml_rt_end() adds the end tag. */
+size_t aml_rt_begin(struct aml *a);
+void aml_rt_end(struct aml *a, size_t mark);
+void aml_rt_io(struct aml *a, uint16_t base, uint8_t len);
+void aml_rt_irq_noflags(struct aml *a, unsigned irq);
+void aml_rt_mem32_fixed(struct aml *a, uint32_t base, uint32_t len, bool rw);
+void aml_rt_interrupt(struct aml *a, uint32_t gsi, bool level, bool active_low, bool shared);
+/* Package(n) { ... }: the caller appends n elements. */
+size_t aml_package_begin(struct aml *a, unsigned n);
+
+/* ACPI table set built into guest memory at BOOT_ACPI_GPA. */
+struct acpi_blob {
+	uint8_t *tables[8]; /* heap copies of each table for --dump-acpi */
+	size_t sizes[8];
+	char names[8][5];
+	unsigned n;
+};
+
+/* Build RSDP, XSDT, FADT, MADT, DSDT (and SRAT with NUMA) into the guest. */
+int acpi_build(struct machine *m, struct acpi_blob *out) WUR;
+/* Write each table to DIR/<SIG>.dat (RSDP.dat too). */
+int acpi_dump(const struct acpi_blob *b, const char *dir) WUR;
+void acpi_blob_free(struct acpi_blob *b);
+/* Append a virtio-mmio transport as DSDT device "LNRO0005" (inside \_SB). */
+void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_t size,
+			   uint32_t gsi);
+uint8_t acpi_checksum(const void *p, size_t n);
+
+#endif

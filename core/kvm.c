@@ -1,0 +1,576 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The KVM machine: VM with in-kernel irqchip and PIT, guest RAM in a sealed
+ * memfd, one thread per vCPU, and a clean stop.
+ *
+ * Stopping: the thread that decides the machine ends (a device write, a KVM
+ * failure) records the reason once and signals exit_fd.  The main thread
+ * then sets immediate_exit in every vCPU's kvm_run and sends it SIGUSR1: a
+ * vCPU inside KVM_RUN returns -EINTR, and one about to enter it returns at
+ * once because of immediate_exit, so no wake-up is lost.  Then it joins them.
+ *
+ * TSC: KVM gives the guest the host's TSC frequency by default; splitvm does
+ * not migrate, so KVM_SET_TSC_KHZ is not needed.  The KVM paravirtual leaves
+ * advertise kvmclock with the stable bit, which Linux uses as its clock.
+ */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fd.h"
+#include "log.h"
+
+#define VCPU_STOP_SIGNAL SIGUSR1
+
+struct kvm_cap_need {
+	int cap;
+	const char *name;
+	const char *why;
+};
+
+static const struct kvm_cap_need required_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM from user memory" },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel PIC, IOAPIC and LAPIC" },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", "in-kernel PIT" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "KVM_GET_SUPPORTED_CPUID" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "a race-free vCPU stop" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "device interrupts (virtio-mmio)" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "queue notifications (virtio-mmio)" },
+};
+
+static int check_caps(int kvm_fd)
+{
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++) {
+		int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap);
+
+		if (r <= 0) {
+			log_warnx("/dev/kvm lacks %s, needed for %s", required_caps[i].name,
+				  required_caps[i].why);
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
+static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
+{
+	struct kvm_cpuid2 *c;
+	unsigned nent = 64;
+
+	for (;;) {
+		c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+		if (!c)
+			return NULL;
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		free(c);
+		if (errno != E2BIG || nent >= 4096) {
+			log_warn("KVM_GET_SUPPORTED_CPUID");
+			return NULL;
+		}
+		nent *= 2;
+	}
+}
+
+int machine_create(struct machine *m, const struct core_config *cfg)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+	int r, max_vcpus;
+
+	memset(m, 0, sizeof(*m));
+	m->cfg = cfg;
+	m->kvm_fd = -1;
+	m->vm_fd = -1;
+	m->ram_fd = -1;
+	m->exit_fd = -1;
+	for (unsigned i = 0; i < CORE_MAX_VCPUS; i++)
+		m->vcpus[i].fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+
+	r = memmap_init(&m->mm, cfg->ram_size, cfg->maxmem, cfg->slots);
+	if (r) {
+		log_warnx("-m: the memory map of ram 0x%" PRIx64 " maxmem 0x%" PRIx64
+			  " slots %u does not fit the guest-physical address space",
+			  cfg->ram_size, cfg->maxmem, cfg->slots);
+		return r;
+	}
+	m->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->exit_fd < 0) {
+		log_warn("eventfd");
+		return -errno;
+	}
+	m->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (m->kvm_fd < 0) {
+		r = -errno;
+		log_warn("open /dev/kvm");
+		return r;
+	}
+	r = ioctl(m->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (r != KVM_API_VERSION) {
+		log_warnx("/dev/kvm: API version %d, need %d", r, KVM_API_VERSION);
+		return -ENOTSUP;
+	}
+	r = check_caps(m->kvm_fd);
+	if (r)
+		return r;
+	max_vcpus = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (max_vcpus <= 0)
+		max_vcpus = 4; /* KVM's documented floor when neither cap answers */
+	if (cfg->vcpus > (unsigned)max_vcpus) {
+		log_warnx("-smp %u: KVM supports at most %d vCPUs (KVM_CAP_MAX_VCPUS)",
+			  cfg->vcpus, max_vcpus);
+		return -EINVAL;
+	}
+	r = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r <= 0) {
+		log_warn("KVM_GET_VCPU_MMAP_SIZE");
+		return -ENOTSUP;
+	}
+	m->run_size = (size_t)r;
+	m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
+	if (m->vm_fd < 0) {
+		r = -errno;
+		log_warn("KVM_CREATE_VM");
+		return r;
+	}
+	/*
+	 * Intel needs a real-mode TSS and identity page table in guest-physical
+	 * space; QEMU's addresses, reserved in the hole.  KVMs that do not
+	 * implement them (no capability) do not need them.
+	 */
+	if (ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+		uint64_t addr = MEMMAP_KVM_IDENTITY_BASE;
+
+		if (ioctl(m->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+			log_debug("KVM_SET_IDENTITY_MAP_ADDR: %s", strerror(errno));
+	}
+	if (ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0) {
+		if (ioctl(m->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)MEMMAP_KVM_TSS_BASE) < 0)
+			log_debug("KVM_SET_TSS_ADDR: %s", strerror(errno));
+	}
+	if (ioctl(m->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+		r = -errno;
+		log_warn("KVM_CREATE_IRQCHIP");
+		return r;
+	}
+	if (ioctl(m->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		r = -errno;
+		log_warn("KVM_CREATE_PIT2");
+		return r;
+	}
+	m->cpuid = get_supported_cpuid(m->kvm_fd);
+	if (!m->cpuid)
+		return -ENOTSUP;
+	return 0;
+}
+
+int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
+		       uint64_t size, void *host, bool readonly)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = m->next_slot,
+		.flags = readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+	struct memmap_region reg = {
+		.kind = kind, .gpa = gpa, .size = size, .host = host,
+		.slot = (int)m->next_slot, .readonly = readonly,
+	};
+	int r;
+
+	snprintf(reg.name, sizeof(reg.name), "%s", name);
+	if (readonly && ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+		log_warnx("region %s: read-only mapping needs KVM_CAP_READONLY_MEM", name);
+		return -ENOTSUP;
+	}
+	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
+		r = -errno;
+		log_warn("region %s: KVM_SET_USER_MEMORY_REGION gpa 0x%" PRIx64 " size 0x%" PRIx64,
+			 name, gpa, size);
+		return r;
+	}
+	m->next_slot++;
+	return memmap_add(&m->mm, &reg);
+}
+
+/* Fill the RAM entries the memmap laid out with their host addresses. */
+int machine_ram_setup(struct machine *m)
+{
+	struct kvm_userspace_memory_region mr;
+	uint64_t off = 0;
+	int r;
+
+	m->ram_fd = memfd_create("splitvm-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (m->ram_fd < 0) {
+		r = -errno;
+		log_warn("memfd_create for guest RAM");
+		return r;
+	}
+	if (ftruncate(m->ram_fd, (off_t)m->mm.ram_size) < 0) {
+		r = -errno;
+		log_warn("ftruncate guest RAM memfd to 0x%" PRIx64, m->mm.ram_size);
+		return r;
+	}
+	/* No holder may truncate the memory under another (DESIGN.md). */
+	if (fcntl(m->ram_fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) < 0) {
+		r = -errno;
+		log_warn("F_ADD_SEALS on guest RAM memfd");
+		return r;
+	}
+	m->ram = mmap(NULL, m->mm.ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, m->ram_fd, 0);
+	if (m->ram == MAP_FAILED) {
+		m->ram = NULL;
+		r = -errno;
+		log_warn("mmap guest RAM (0x%" PRIx64 " bytes)", m->mm.ram_size);
+		return r;
+	}
+	/* Guest RAM in a core dump would be large and the guest's secrets. */
+	madvise(m->ram, m->mm.ram_size, MADV_DONTDUMP);
+
+	for (unsigned i = 0; i < m->mm.n; i++) {
+		struct memmap_region *reg = &m->mm.r[i];
+
+		if (reg->kind != MEMMAP_RAM)
+			continue;
+		reg->host = (uint8_t *)m->ram + off;
+		reg->slot = (int)m->next_slot;
+		mr = (struct kvm_userspace_memory_region){
+			.slot = m->next_slot,
+			.guest_phys_addr = reg->gpa,
+			.memory_size = reg->size,
+			.userspace_addr = (uintptr_t)reg->host,
+		};
+		if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
+			r = -errno;
+			log_warn("KVM_SET_USER_MEMORY_REGION %s", reg->name);
+			return r;
+		}
+		m->next_slot++;
+		off += reg->size;
+	}
+	return 0;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == fn &&
+		    (!(c->entries[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		     c->entries[i].index == idx))
+			return &c->entries[i];
+	}
+	return NULL;
+}
+
+/* The KVM signature "KVMKVMKVM\0\0\0" in EBX, ECX, EDX. */
+static void cpuid_set_kvm_signature(struct kvm_cpuid_entry2 *e)
+{
+	static const char sig[12] = "KVMKVMKVM\0\0";
+
+	memcpy(&e->ebx, sig, 4);
+	memcpy(&e->ecx, sig + 4, 4);
+	memcpy(&e->edx, sig + 8, 4);
+}
+
+/*
+ * Per-vCPU CPUID: the hypervisor bit, the KVM leaves and this vCPU's APIC id
+ * (leaf 1 EBX[31:24], leaf 0xb/0x1f EDX).  Called on a private copy.
+ */
+static int cpuid_fixup(struct kvm_cpuid2 *c, unsigned apic_id, unsigned n_vcpus)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	e = cpuid_find(c, 1, 0);
+	if (!e) {
+		log_warnx("KVM_GET_SUPPORTED_CPUID has no leaf 1");
+		return -ENOTSUP;
+	}
+	e->ecx |= 1u << 31; /* hypervisor present */
+	e->ebx = (e->ebx & 0x0000ffffu) | (apic_id << 24) | ((n_vcpus & 0xff) << 16);
+	if (n_vcpus > 1)
+		e->edx |= 1u << 28; /* HTT: EBX[23:16] is valid */
+	for (uint32_t i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == 0xb || c->entries[i].function == 0x1f)
+			c->entries[i].edx = apic_id;
+	}
+	e = cpuid_find(c, 0x40000000, 0);
+	if (!e) {
+		/* Older KVMs leave the paravirtual leaves to the VMM. */
+		if (c->nent >= 4096)
+			return -E2BIG;
+		e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = 0x40000000;
+		e->eax = 0x40000001;
+	}
+	cpuid_set_kvm_signature(e);
+	return 0;
+}
+
+int machine_vcpus_create(struct machine *m)
+{
+	size_t csize;
+	int r;
+
+	/* Room for the leaf cpuid_fixup may add. */
+	csize = sizeof(*m->cpuid) + (m->cpuid->nent + 1) * sizeof(m->cpuid->entries[0]);
+	for (unsigned i = 0; i < m->cfg->vcpus; i++) {
+		struct vcpu *v = &m->vcpus[i];
+		struct kvm_cpuid2 *c;
+
+		v->m = m;
+		v->index = i;
+		v->fd = ioctl(m->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+		if (v->fd < 0) {
+			r = -errno;
+			log_warn("KVM_CREATE_VCPU %u", i);
+			return r;
+		}
+		m->n_vcpus++;
+		v->run = mmap(NULL, m->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			r = -errno;
+			log_warn("mmap kvm_run of vCPU %u", i);
+			return r;
+		}
+		c = calloc(1, csize);
+		if (!c)
+			return -ENOMEM;
+		memcpy(c, m->cpuid, sizeof(*c) + m->cpuid->nent * sizeof(c->entries[0]));
+		/* APIC id == vCPU index: what the MADT and FDT describe. */
+		r = cpuid_fixup(c, i, m->cfg->vcpus);
+		if (!r && ioctl(v->fd, KVM_SET_CPUID2, c) < 0) {
+			r = -errno;
+			log_warn("KVM_SET_CPUID2 on vCPU %u", i);
+		}
+		free(c);
+		if (r)
+			return r;
+		/*
+		 * vCPU 0 is KVM's boot CPU and starts at the kernel's entry; the
+		 * others wait in KVM for INIT/SIPI from the guest, as on a PC.
+		 */
+		r = boot_setup_lapic(v);
+		if (r) {
+			log_warnx("vCPU %u: KVM_GET/SET_LAPIC: %s", i, strerror(-r));
+			return r;
+		}
+		if (i == 0) {
+			r = boot_setup_vcpu(m, v);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+void machine_request_exit(struct machine *m, enum machine_exit_reason reason, int status)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->exit_reason == MACHINE_RUNNING) {
+		m->exit_reason = reason;
+		m->exit_status = status;
+	}
+	m->stopping = 1;
+	pthread_mutex_unlock(&m->lock);
+	if (write(m->exit_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow with one write per stop. */
+	}
+}
+
+static void vcpu_handle_io(struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* A rep ins/outs exits once with count elements back to back. */
+	for (uint32_t i = 0; i < run->io.count; i++)
+		io_handle_pio(run->io.port, data + (size_t)i * run->io.size, run->io.size, out);
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+	struct machine *m = v->m;
+	struct kvm_run *run = v->run;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_STOP_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+
+	while (!m->stopping) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			log_warn("vCPU %u: KVM_RUN", v->index);
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			vcpu_handle_io(run);
+			break;
+		case KVM_EXIT_MMIO:
+			io_handle_mmio(run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+				       run->mmio.is_write);
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_HLT:
+			/* Only without an in-kernel LAPIC; treat as a pause. */
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			log_warnx("vCPU %u: guest triple fault (KVM_EXIT_SHUTDOWN)", v->index);
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (run->system_event.type == KVM_SYSTEM_EVENT_RESET) {
+				log_info("guest reset");
+				machine_request_exit(m, MACHINE_EXIT_RESET, 0);
+			} else {
+				log_info("guest power-off (system event %u)",
+					 run->system_event.type);
+				machine_request_exit(m, MACHINE_EXIT_POWEROFF, 0);
+			}
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			log_warnx("vCPU %u: KVM internal error, suberror %u (1 = emulation "
+				  "failure)", v->index, run->internal.suberror);
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			log_warnx("vCPU %u: VM entry failed, reason 0x%llx", v->index,
+				  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		default:
+			log_warnx("vCPU %u: unhandled KVM exit %u", v->index, run->exit_reason);
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void stop_signal_handler(int sig)
+{
+	(void)sig; /* only there to make KVM_RUN return -EINTR */
+}
+
+static void vcpus_stop(struct machine *m)
+{
+	m->stopping = 1;
+	for (unsigned i = 0; i < m->n_vcpus; i++) {
+		struct vcpu *v = &m->vcpus[i];
+
+		if (!v->thread_started)
+			continue;
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pthread_kill(v->thread, VCPU_STOP_SIGNAL);
+	}
+	for (unsigned i = 0; i < m->n_vcpus; i++) {
+		if (!m->vcpus[i].thread_started)
+			continue;
+		pthread_join(m->vcpus[i].thread, NULL);
+		m->vcpus[i].thread_started = false;
+	}
+}
+
+int machine_run(struct machine *m)
+{
+	struct sigaction sa = { .sa_handler = stop_signal_handler };
+	sigset_t set, old;
+	int r = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_STOP_SIGNAL, &sa, NULL);
+	/* Only the vCPU threads take the stop signal; they unblock it. */
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_STOP_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	for (unsigned i = 0; i < m->n_vcpus; i++) {
+		struct vcpu *v = &m->vcpus[i];
+
+		r = -pthread_create(&v->thread, NULL, vcpu_thread, v);
+		if (r) {
+			log_warnx("vCPU %u: pthread_create: %s", i, strerror(-r));
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		}
+		v->thread_started = true;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	while (!m->stopping) {
+		struct pollfd pfd[2] = {
+			{ .fd = m->exit_fd, .events = POLLIN },
+			{ .fd = m->serial ? serial_input_fd(m->serial) : -1, .events = POLLIN },
+		};
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+			break;
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP))
+			serial_input_ready(m->serial);
+	}
+	vcpus_stop(m);
+	return r;
+}
+
+void machine_destroy(struct machine *m)
+{
+	if (!m)
+		return;
+	vcpus_stop(m);
+	for (unsigned i = 0; i < m->n_vcpus; i++) {
+		if (m->vcpus[i].run)
+			munmap(m->vcpus[i].run, m->run_size);
+		close_fd(&m->vcpus[i].fd);
+	}
+	free(m->cpuid);
+	m->cpuid = NULL;
+	free(m->dtb);
+	m->dtb = NULL;
+	if (m->ram)
+		munmap(m->ram, m->mm.ram_size);
+	m->ram = NULL;
+	close_fd(&m->ram_fd);
+	close_fd(&m->vm_fd);
+	close_fd(&m->kvm_fd);
+	close_fd(&m->exit_fd);
+	pthread_mutex_destroy(&m->lock);
+}
+
+int machine_irq_line(struct machine *m, unsigned irq, bool level)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = level };
+
+	if (ioctl(m->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		return -errno;
+	return 0;
+}

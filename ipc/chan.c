@@ -239,6 +239,7 @@ static int chan_attach(struct ipc_chan **out, enum ipc_role role, const char *ru
 	struct ipc_chan *c;
 	int ret;
 
+	*out = NULL;
 	ret = chan_open(&c, role, rundir, name, opts, err);
 	if (ret < 0)
 		return ret;

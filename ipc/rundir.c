@@ -120,7 +120,7 @@ int ipc_endpoint_path(char *buf, size_t size, const char *rundir, const char *na
 	n = snprintf(buf, size, "%s/%s", rundir, name);
 	if (n < 0 || (size_t)n >= max)
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "endpoint %s/%s is longer than the %zu bytes of a socket path",
-				   rundir, name, max - 1);
+				   "endpoint longer than the %zu bytes of a socket path: %s/%s",
+				   max - 1, rundir, name);
 	return 0;
 }

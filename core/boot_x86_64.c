@@ -437,7 +437,8 @@ int boot_load(struct machine *m)
 		memcpy(&eh, head, sizeof(eh));
 		r = load_elf(m, fd, (uint64_t)st.st_size, &eh, &kernel_end);
 		synth_setup_header(&bp->hdr);
-		log_debug("ELF64 kernel, entry 0x%" PRIx64, m->entry);
+		if (!r)
+			log_debug("ELF64 kernel, entry 0x%" PRIx64, m->entry);
 	} else if (head[0x1fe] == 0x55 && head[0x1ff] == 0xaa &&
 		   !memcmp(head + 0x202, "HdrS", 4)) {
 		r = load_bzimage(m, fd, (uint64_t)st.st_size, head, bp, &kernel_end);

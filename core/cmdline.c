@@ -13,53 +13,7 @@
 #include <string.h>
 
 #include "log.h"
-
-int core_parse_size(const char *s, uint64_t default_unit, uint64_t *out)
-{
-	uint64_t v = 0, unit = default_unit, res;
-	const char *p = s;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	while (*p >= '0' && *p <= '9') {
-		if (__builtin_mul_overflow(v, 10, &v) ||
-		    __builtin_add_overflow(v, (uint64_t)(*p - '0'), &v))
-			return -ERANGE;
-		p++;
-	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'b': case 'B':
-		unit = 1;
-		p++;
-		break;
-	case 'k': case 'K':
-		unit = KIB;
-		p++;
-		break;
-	case 'm': case 'M':
-		unit = MIB;
-		p++;
-		break;
-	case 'g': case 'G':
-		unit = GIB;
-		p++;
-		break;
-	case 't': case 'T':
-		unit = GIB * 1024;
-		p++;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p != '\0')
-		return -EINVAL;
-	if (__builtin_mul_overflow(v, unit, &res))
-		return -ERANGE;
-	*out = res;
-	return 0;
-}
+#include "size.h"
 
 /* Copy the value of "key=" at the start of @opt into @val; the next field. */
 static const char *next_field(const char *opt, char *key, size_t klen, char *val, size_t vlen)
@@ -97,17 +51,16 @@ int core_parse_mem_opt(struct core_config *cfg, const char *arg)
 	while (*p) {
 		p = next_field(p, key, sizeof(key), val, sizeof(val));
 		if (!key[0] || !strcmp(key, "size")) {
-			r = core_parse_size(val, MIB, &size);
+			r = size_parse_qemu(val, SIZE_MIB, &size);
 			if (r) {
-				log_warnx("-m: invalid size '%s' (a number with an optional K/M/G/T "
-					  "suffix; no suffix means MiB)", val);
+				log_warnx("-m: invalid size '%s': %s", val, size_strerror(r));
 				return -EINVAL;
 			}
 			have_size = true;
 		} else if (!strcmp(key, "maxmem")) {
-			r = core_parse_size(val, MIB, &maxmem);
+			r = size_parse_qemu(val, SIZE_MIB, &maxmem);
 			if (r) {
-				log_warnx("-m: invalid maxmem '%s'", val);
+				log_warnx("-m: invalid maxmem '%s': %s", val, size_strerror(r));
 				return -EINVAL;
 			}
 			have_maxmem = true;
@@ -141,8 +94,8 @@ int core_parse_mem_opt(struct core_config *cfg, const char *arg)
 	}
 	if (!have_maxmem) {
 		if (have_slots && slots) {
-			log_warnx("-m: slots given without maxmem (memory slots need a maximum "
-				  "memory size above the initial size)");
+			log_warnx("-m: invalid -m option value: missing 'maxmem' option "
+				  "(slots=%llu needs maxmem=)", slots);
 			return -EINVAL;
 		}
 		maxmem = size;
@@ -236,8 +189,11 @@ static int parse_object(struct core_config *cfg, const char *arg)
 		if (!strcmp(key, "id")) {
 			snprintf(b->id, sizeof(b->id), "%s", val);
 		} else if (!strcmp(key, "size")) {
-			if (core_parse_size(val, 1, &b->size) || b->size == 0) {
-				log_warnx("-object: invalid size '%s'", val);
+			int e = size_parse_qemu(val, 1, &b->size);
+
+			if (e || b->size == 0) {
+				log_warnx("-object %s: invalid size '%s': %s", b->id[0] ? b->id : "",
+					  val, e ? size_strerror(e) : "must not be zero");
 				return -EINVAL;
 			}
 			have_size = true;

@@ -78,8 +78,6 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv) WUR;
 /* "-m" value: SIZE[,slots=N,maxmem=SIZE] with QEMU's checks. */
 int core_parse_mem_opt(struct core_config *cfg, const char *arg) WUR;
 
-/* A size with an optional K/M/G/T suffix; no suffix means @default_unit. */
-int core_parse_size(const char *s, uint64_t default_unit, uint64_t *out) WUR;
 
 /* ---- memory map (core/memmap.c) ---------------------------------------- */
 

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* core/cmdline.c: -m with QEMU's meaning and checks, -smp, -numa, -serial. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core.h"
+
+static int setup(void **state)
+{
+	struct core_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		return -1;
+	*state = cfg;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	free(*state);
+	return 0;
+}
+
+struct mem_case {
+	const char *arg;
+	int want;
+	uint64_t ram, maxmem;
+	uint32_t slots;
+};
+
+static void test_mem_option_table(void **state)
+{
+	struct core_config *cfg = *state;
+	static const struct mem_case cases[] = {
+		{ "512", 0, 512 * MIB, 512 * MIB, 0 }, /* no suffix: MiB */
+		{ "1G", 0, GIB, GIB, 0 },
+		{ "size=2G", 0, 2 * GIB, 2 * GIB, 0 },
+		{ "1G,slots=4,maxmem=8G", 0, GIB, 8 * GIB, 4 },
+		{ "1000K", 0, 1000 * KIB, 1000 * KIB, 0 }, /* 8 KiB multiple already */
+		{ "1001K", 0, 1008 * KIB, 1008 * KIB, 0 }, /* rounded up to 8 KiB */
+		{ "0", -EINVAL, 0, 0, 0 },
+		{ "1G,maxmem=512M", -EINVAL, 0, 0, 0 },
+		{ "1G,slots=2", -EINVAL, 0, 0, 0 }, /* slots without maxmem */
+		{ "1G,maxmem=2G", -EINVAL, 0, 0, 0 }, /* maxmem without slots */
+		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 }, /* slots but no room */
+		{ "1G,slots=257,maxmem=8G", -EINVAL, 0, 0, 0 }, /* over ACPI_MAX_RAM_SLOTS */
+		{ "1G,slots=-1,maxmem=8G", -EINVAL, 0, 0, 0 },
+		{ "1Q", -EINVAL, 0, 0, 0 },
+		{ "-1G", -EINVAL, 0, 0, 0 },
+		{ "1G,bogus=1", -EINVAL, 0, 0, 0 },
+		{ "16E", -EINVAL, 0, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r;
+
+		memset(cfg, 0, sizeof(*cfg));
+		r = core_parse_mem_opt(cfg, cases[i].arg);
+		if (r != cases[i].want)
+			fail_msg("-m %s: got %d, want %d", cases[i].arg, r, cases[i].want);
+		if (r)
+			continue;
+		assert_int_equal(cfg->ram_size, cases[i].ram);
+		assert_int_equal(cfg->maxmem, cases[i].maxmem);
+		assert_int_equal(cfg->slots, cases[i].slots);
+	}
+}
+
+static int parse(struct core_config *cfg, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	argv[argc++] = (char *)"splitvm-core";
+	while (*args && argc < 31)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	return core_cmdline_parse(cfg, argc, argv);
+}
+
+static void test_full_command_line(void **state)
+{
+	struct core_config *cfg = *state;
+	static const char *const args[] = {
+		"-m", "1G", "-smp", "4", "-kernel", "k", "-initrd", "i", "-append", "x=1",
+		"-serial", "file:/tmp/s", "-object", "memory-backend-ram,id=m0,size=512M",
+		"-object", "memory-backend-ram,id=m1,size=512M",
+		"-numa", "node,nodeid=0,cpus=0-1,memdev=m0",
+		"-numa", "node,nodeid=1,cpus=2-3,memdev=m1", "-name", "t1", NULL,
+	};
+
+	assert_int_equal(parse(cfg, args), 0);
+	assert_int_equal(cfg->vcpus, 4);
+	assert_string_equal(cfg->kernel, "k");
+	assert_string_equal(cfg->cmdline, "x=1");
+	assert_int_equal(cfg->serial, CORE_SERIAL_FILE);
+	assert_string_equal(cfg->serial_path, "/tmp/s");
+	assert_int_equal(cfg->n_numa, 2);
+	assert_int_equal(cfg->numa[1].cpu_first, 2);
+	assert_int_equal(cfg->numa[1].cpu_count, 2);
+	assert_int_equal(cfg->numa[1].mem, 512 * MIB);
+	assert_string_equal(cfg->name, "t1");
+}
+
+static void test_refused_command_lines(void **state)
+{
+	struct core_config *cfg = *state;
+	static const char *const bad[][16] = {
+		{ "-m", "1G", NULL }, /* no -kernel */
+		{ "-kernel", "k", "-smp", "0", NULL },
+		{ "-kernel", "k", "-smp", "65", NULL },
+		{ "-kernel", "k", "-serial", "tcp:1", NULL },
+		{ "-kernel", "k", "-bogus", "1", NULL },
+		{ "-kernel", NULL },
+		/* NUMA memory must add up to -m */
+		{ "-kernel", "k", "-m", "1G", "-object", "memory-backend-ram,id=m0,size=512M",
+		  "-numa", "node,memdev=m0", NULL },
+		/* unknown memdev */
+		{ "-kernel", "k", "-m", "512M", "-numa", "node,memdev=nope", NULL },
+		/* duplicate nodeid */
+		{ "-kernel", "k", "-m", "1G", "-object", "memory-backend-ram,id=a,size=512M",
+		  "-object", "memory-backend-ram,id=b,size=512M", "-numa", "node,nodeid=0,memdev=a",
+		  "-numa", "node,nodeid=0,memdev=b", NULL },
+		/* cpus beyond -smp */
+		{ "-kernel", "k", "-m", "512M", "-object", "memory-backend-ram,id=a,size=512M",
+		  "-numa", "node,cpus=0-3,memdev=a", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(cfg, bad[i]) != -EINVAL)
+			fail_msg("command line %zu was accepted", i);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_mem_option_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_command_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_command_lines, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

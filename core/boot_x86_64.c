@@ -40,7 +40,6 @@
 #define E820_RESERVED 2
 
 #define EBDA_START 0x9fc00ull
-#define BIOS_AREA_START 0xe0000ull
 #define BIOS_AREA_END 0x100000ull
 
 #define HDR_MAGIC 0x53726448u /* "HdrS" */
@@ -305,8 +304,9 @@ static void e820_add(struct boot_params *bp, uint64_t addr, uint64_t size, uint3
 }
 
 /*
- * A PC's map: conventional memory to the EBDA, the EBDA and BIOS area
- * (where the ACPI tables are) reserved, RAM from 1 MiB, KVM's private pages
+ * A PC's map: conventional memory to the EBDA; the EBDA, the VGA/ROM hole
+ * and the BIOS area (where the ACPI tables are) reserved as one entry, so
+ * that the FDT's /memory nodes (all of RAM as configured) lie inside e820; RAM from 1 MiB, KVM's private pages
  * reserved, RAM above 4 GiB.  The device-memory area is not in e820: ACPI
  * (SRAT, memory devices) describes what gets plugged there, as in QEMU.
  */
@@ -315,8 +315,7 @@ static void build_e820(struct machine *m, struct boot_params *bp)
 	uint64_t low = m->mm.low_ram_end;
 
 	e820_add(bp, 0, low < EBDA_START ? low : EBDA_START, E820_RAM);
-	e820_add(bp, EBDA_START, 0xa0000 - EBDA_START, E820_RESERVED);
-	e820_add(bp, BIOS_AREA_START, BIOS_AREA_END - BIOS_AREA_START, E820_RESERVED);
+	e820_add(bp, EBDA_START, BIOS_AREA_END - EBDA_START, E820_RESERVED);
 	if (low > BIOS_AREA_END)
 		e820_add(bp, BIOS_AREA_END, low - BIOS_AREA_END, E820_RAM);
 	e820_add(bp, MEMMAP_KVM_IDENTITY_BASE, MEMMAP_KVM_PRIVATE_SIZE, E820_RESERVED);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "backend_config.h"
 #include "splitvm_proto.h"
@@ -169,5 +170,59 @@ int memsrv_state_get(struct memsrv_registry *reg, const char *device, uint64_t s
 int memsrv_state_delete(struct memsrv_registry *reg, const char *device,
                         struct memsrv_error *err) MEMSRV_WUR;
 size_t memsrv_state_count(const struct memsrv_registry *reg);
+
+/* --- server.c: the memory plane ---------------------------------------- */
+
+/*
+ * One request's answer, built by memsrv_dispatch() without any socket, so
+ * that the rules can be tested alone: the reply message, and the fd to send
+ * on the fd channel under reply.info.fd_tag before the reply goes out.
+ */
+struct memsrv_reply {
+	const ProtobufCMessage *body; /* points into this struct; NULL on error */
+	bool failed;                  /* send ErrorReply{err} instead */
+	struct memsrv_error err;
+	int fd;        /* borrowed; -1: nothing to send */
+	bool new_user; /* the acquire added its user: undo if the fd cannot go */
+	bool shutdown; /* MemsrvShutdown: reply, then leave */
+	Splitvm__BackendInfo info;
+	Splitvm__OkReply ok;
+	Splitvm__BackendListReply list;
+	Splitvm__BackendInfo *items; /* BackendList: one per backend */
+	Splitvm__BackendInfo **ptrs; /* list.backends: &items[i] */
+	char text[128];              /* OkReply text, hand-out log line */
+};
+
+/*
+ * Act on one decoded request of the memory plane.  @next_tag is the fd_tag
+ * to use if an fd goes out (never 0).  Always fills @rep, which the caller
+ * clears with memsrv_reply_clear().
+ */
+void memsrv_dispatch(struct memsrv_registry *reg, Splitvm__MsgType type,
+                     const ProtobufCMessage *req, uint64_t next_tag, struct memsrv_reply *rep);
+void memsrv_reply_clear(struct memsrv_reply *rep);
+
+struct memsrv_server_opts {
+	const char *run_dir; /* created 0700 if missing, refused if unsafe */
+	const char *channel; /* REP endpoint name in run_dir; NULL: "memsrv" */
+	int fd_channel_fd;   /* inherited socketpair end (consumed); -1: listen
+				* on "<channel>-fd" in run_dir */
+	uid_t peer_uid;      /* who may connect to the fd channel */
+	enum memsrv_prealloc_method prealloc_method;
+};
+
+struct memsrv_server;
+
+/* Binds the channels.  Consumes opts->fd_channel_fd in every case. */
+int memsrv_server_create(const struct memsrv_server_opts *opts, struct memsrv_server **out,
+                         struct memsrv_error *err) MEMSRV_WUR;
+/*
+ * Serve until MemsrvShutdown (returns 0) or until *stop becomes true (a
+ * signal; returns 0 too).  A peer that dies or sends garbage is logged and
+ * served no more; memsrv goes on.
+ */
+int memsrv_server_run(struct memsrv_server *srv, volatile int *stop) MEMSRV_WUR;
+/* Releases every backend and state memfd, closes the channels.  NULL ok. */
+void memsrv_server_destroy(struct memsrv_server *srv);
 
 #endif

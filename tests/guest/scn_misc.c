@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Small scenarios for the core's plumbing: exit=N (exit status), unmapped=
+ * (a touch of guest-physical space nothing backs) and pvh-boot (nothing but
+ * the boot, for the benchmark's PVH comparison).
+ */
+#include "guest.h"
+
+/* Most repeats unmapped accepts: enough to show a rate-limited log. */
+#define UNMAPPED_REPEAT_MAX 100000
+
+static int exit_run(const struct guest_boot *b)
+{
+	uint64_t n;
+	int err = cmdline_u64(b, "exit", &n);
+
+	if (err == -GERR_NOENT)
+		return fail("scenario exit needs exit=N on the command line");
+	if (err || n > 255)
+		return fail("exit=: want a number 0..255");
+	say("exit %lu", n);
+	guest_exit((uint8_t)n);
+}
+
+const struct guest_scenario scenario_exit = {
+	.name = "exit",
+	.run = exit_run,
+};
+
+/*
+ * Reads, writes and reads again a 32-bit word where the host maps nothing:
+ * the core must answer reads with all-ones, drop the write and keep the
+ * guest running.  repeat=N does it N times.
+ */
+static int unmapped_run(const struct guest_boot *b)
+{
+	volatile uint32_t *p;
+	uint64_t addr, repeat = 1;
+	uint32_t v;
+	int err;
+
+	err = cmdline_u64(b, "unmapped", &addr);
+	if (err == -GERR_NOENT)
+		return fail("scenario unmapped needs unmapped=0xADDR on the command line");
+	if (err || addr % 4)
+		return fail("unmapped=: want a 4-byte aligned address");
+	err = cmdline_u64(b, "repeat", &repeat);
+	if (err == -GERR_NOENT)
+		repeat = 1;
+	else if (err || repeat == 0 || repeat > UNMAPPED_REPEAT_MAX)
+		return fail("repeat=: want 1..%u", UNMAPPED_REPEAT_MAX);
+	if (e820_in_ram(b, addr, 4))
+		return fail("unmapped=0x%lx is RAM in the e820 map", addr);
+	err = mmu_map(addr, 4, MMU_UNCACHED);
+	if (err)
+		return fail("unmapped=0x%lx: cannot map it (error %d, %u physical address bits)",
+		            addr, err, mmu_phys_bits());
+
+	p = (volatile uint32_t *)(uintptr_t)addr;
+	for (uint64_t i = 0; i < repeat; i++) {
+		v = *p;
+		if (v != 0xffffffffu)
+			return fail("read 0x%08x at unmapped 0x%lx, want 0xffffffff", v, addr);
+		*p = 0x5a5a5a5au;
+		v = *p;
+		if (v != 0xffffffffu)
+			return fail("read 0x%08x at unmapped 0x%lx after a write, want 0xffffffff",
+			            v, addr);
+	}
+	say("unmapped 0x%lx: read 0xffffffff, write dropped, %lu times", addr, repeat);
+	return 0;
+}
+
+const struct guest_scenario scenario_unmapped = {
+	.name = "unmapped",
+	.run = unmapped_run,
+};
+
+static int pvh_boot_run(const struct guest_boot *b)
+{
+	(void)b;
+	return 0;
+}
+
+const struct guest_scenario scenario_pvh_boot = {
+	.name = "pvh-boot",
+	.run = pvh_boot_run,
+};

@@ -19,13 +19,13 @@ static const char *const size_messages[] = {
 	[-SIZE_ERR_HEX_FRACTION] = "a hexadecimal number cannot have a fraction",
 	[-SIZE_ERR_EXPONENT] = "exponents are not allowed",
 	[-SIZE_ERR_FRACTION_UNIT] =
-		"a fraction needs a unit larger than a byte (K, M, G, T, P or E)",
+	        "a fraction needs a unit larger than a byte (K, M, G, T, P or E)",
 	[-SIZE_ERR_UNKNOWN_SUFFIX] = "unknown unit suffix (use B, K, M, G, T, P or E)",
 	[-SIZE_ERR_TRAILING] = "trailing characters after the number",
 	[-SIZE_ERR_OVERFLOW] = "value does not fit in 64 bits (the largest is 16E minus 1 byte)",
 	[-SIZE_ERR_FRACTION] = "fractions are not allowed (the value is an integer)",
 	[-SIZE_ERR_UNKNOWN_UNIT] = "unknown unit (use b, bytes, k, KiB, KB, M, MiB, MB, G, GiB, "
-				   "GB, T, TiB, TB, P, PiB, PB, E, EiB or EB)",
+	                           "GB, T, TiB, TB, P, PiB, PB, E, EiB or EB)",
 	[-SIZE_ERR_TOO_LARGE] = "value too large",
 };
 
@@ -89,7 +89,7 @@ static int parse_digits(const char **pp, unsigned int base, uint64_t *val)
 
 	while ((d = digit_value(*p)) >= 0 && (unsigned int)d < base) {
 		if (!overflow && (__builtin_mul_overflow(v, base, &v) ||
-				  __builtin_add_overflow(v, (uint64_t)d, &v)))
+		                  __builtin_add_overflow(v, (uint64_t)d, &v)))
 			overflow = true;
 		p++;
 	}
@@ -255,8 +255,8 @@ int size_parse_qemu_end(const char *s, uint64_t default_unit, uint64_t *out, con
 	} else {
 		if (__builtin_mul_overflow(val, mul, &result))
 			return SIZE_ERR_OVERFLOW;
-		if (nfrac > 0 && __builtin_add_overflow(result, fraction_times(frac, nfrac, mul),
-							&result))
+		if (nfrac > 0 &&
+		    __builtin_add_overflow(result, fraction_times(frac, nfrac, mul), &result))
 			return SIZE_ERR_OVERFLOW;
 	}
 
@@ -333,7 +333,7 @@ static int libvirt_scale(const char *unit, uint64_t default_scale, uint64_t *sca
 }
 
 int size_parse_libvirt(const char *value, const char *unit, uint64_t default_scale, uint64_t max,
-		       uint64_t *out)
+                       uint64_t *out)
 {
 	const char *p;
 	uint64_t val, scale;

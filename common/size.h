@@ -68,11 +68,15 @@ const char *size_strerror(int code);
  *    on the result of a fraction.
  * One deliberate difference: QEMU converts the fraction through a double;
  * this code does it with exact decimal arithmetic.  Results differ only for
- * fractions with more significant digits than a double holds (QEMU 7.2 even
- * has undefined behaviour for ".99999999999999999" there).
+ * fractions with more significant digits than a double holds: QEMU 7.2
+ * takes "1.0000000000000000000001" as 1 byte and "15.99999999999999999999E"
+ * as 15E (and hits undefined behaviour on ".9999999999999999"); here the
+ * first is refused (a fraction of a byte) and the second overflows.
+ * Every other case of tests/unit/test_size.c was checked against Debian's
+ * qemu-system-x86_64 7.2.22 (-object memory-backend-ram,size=...).
  */
 __attribute__((warn_unused_result)) int size_parse_qemu(const char *s, uint64_t default_unit,
-							 uint64_t *out);
+                                                        uint64_t *out);
 
 /*
  * Same, and on SIZE_ERR_TRAILING, SIZE_ERR_UNKNOWN_SUFFIX and
@@ -81,7 +85,7 @@ __attribute__((warn_unused_result)) int size_parse_qemu(const char *s, uint64_t 
  * '1G'").  @end may be NULL; it is left alone on other results.
  */
 __attribute__((warn_unused_result)) int size_parse_qemu_end(const char *s, uint64_t default_unit,
-							     uint64_t *out, const char **end);
+                                                            uint64_t *out, const char **end);
 
 /*
  * libvirt (virXPathULongLong + virScaleInteger, libvirt 9.0): @value is a
@@ -95,8 +99,8 @@ __attribute__((warn_unused_result)) int size_parse_qemu_end(const char *s, uint6
  * for no limit but 64 bits.
  */
 __attribute__((warn_unused_result)) int size_parse_libvirt(const char *value, const char *unit,
-							    uint64_t default_scale, uint64_t max,
-							    uint64_t *out);
+                                                           uint64_t default_scale, uint64_t max,
+                                                           uint64_t *out);
 
 /* The longest size_format() output, with its NUL: "18446744073709551615B". */
 #define SIZE_FMT_LEN 24

@@ -84,32 +84,31 @@ static const struct qemu_ok qemu_accepted[] = {
 	{ "1.5", MiB, 3 * MiB / 2 },
 	{ "0.5k", 1, 512 },
 	{ "0.5K", 1, 512 },
-	{ "1.1k", 1, 1126 },                  /* 1126.4 rounds down */
-	{ "1.00048828125k", 1, 1025 },        /* exactly 1024.5: halves round up */
-	{ "1.000488281249k", 1, 1024 },       /* just below the half */
-	{ "0.0001k", 1, 0 },                  /* 0.1024 bytes */
-	{ "1.", 1, 1 },                       /* a '.' without digits is skipped */
-	{ "1.0", 1, 1 },                      /* a zero fraction needs no unit */
+	{ "1.1k", 1, 1126 },            /* 1126.4 rounds down */
+	{ "1.00048828125k", 1, 1025 },  /* exactly 1024.5: halves round up */
+	{ "1.000488281249k", 1, 1024 }, /* just below the half */
+	{ "0.0001k", 1, 0 },            /* 0.1024 bytes */
+	{ "1.", 1, 1 },                 /* a '.' without digits is skipped */
+	{ "1.0", 1, 1 },                /* a zero fraction needs no unit */
 	{ "1.000B", 1, 1 },
 	{ "1.k", 1, KiB },
-	{ "1.5e", 1, 3 * EiB / 2 },           /* 'e' with no digits is the suffix */
+	{ "1.5e", 1, 3 * EiB / 2 },                      /* 'e' with no digits is the suffix */
 	{ "15.9999999999999999E", 1, UINT64_MAX - 114 }, /* 2^64 - 115.29 */
 	{ "0x10", 1, 16 },
 	{ "0X10", 1, 16 },
-	{ "0x10", MiB, 16 * MiB },            /* the default unit applies to hex */
-	{ "0x1E", 1, 30 },                    /* E and B are hex digits there */
+	{ "0x10", MiB, 16 * MiB }, /* the default unit applies to hex */
+	{ "0x1E", 1, 30 },         /* E and B are hex digits there */
 	{ "0x1B", 1, 27 },
 	{ "0xffffffffffffffff", 1, UINT64_MAX },
-	{ "0x10k", 1, 16 * KiB },             /* deprecated but accepted in 7.2 */
+	{ "0x10k", 1, 16 * KiB }, /* deprecated but accepted in 7.2 */
 	{ "  1G", 1, GiB },
 	{ "\t\n1k", 1, KiB },
 	{ "+1k", 1, KiB },
 	{ "+0x10", 1, 16 },
 	{ "18446744073709551615", 1, UINT64_MAX },
 	{ "17592186044415M", 1, 17592186044415 * MiB },
-	{ "0.999999999999999999999999999999999999999999999999999999999999999999999k", 1,
-	  KiB },
-	{ "007", 1, 7 },                      /* decimal, not octal */
+	{ "0.999999999999999999999999999999999999999999999999999999999999999999999k", 1, KiB },
+	{ "007", 1, 7 }, /* decimal, not octal */
 };
 
 static void test_qemu_accepted(void **state)
@@ -124,8 +123,8 @@ static void test_qemu_accepted(void **state)
 
 		if (ret != 0 || got != t->want)
 			fail_msg("'%s' unit %llu: ret %d (%s) got %llu want %llu", t->in,
-				 (unsigned long long)t->unit, ret, size_strerror(ret),
-				 (unsigned long long)got, (unsigned long long)t->want);
+			         (unsigned long long)t->unit, ret, size_strerror(ret),
+			         (unsigned long long)got, (unsigned long long)t->want);
 	}
 }
 
@@ -152,7 +151,7 @@ static const struct qemu_bad qemu_refused[] = {
 	{ "1Q", 1, SIZE_ERR_UNKNOWN_SUFFIX, 1 },
 	{ "1.5Q", 1, SIZE_ERR_UNKNOWN_SUFFIX, 3 },
 	{ "1G junk", 1, SIZE_ERR_TRAILING, 2 },
-	{ "1G ", 1, SIZE_ERR_TRAILING, 2 },      /* trailing white space */
+	{ "1G ", 1, SIZE_ERR_TRAILING, 2 }, /* trailing white space */
 	{ "1 G", 1, SIZE_ERR_TRAILING, 1 },
 	{ "1KiB", 1, SIZE_ERR_TRAILING, 2 },
 	{ "1GB", 1, SIZE_ERR_TRAILING, 2 },
@@ -201,12 +200,12 @@ static void test_qemu_refused(void **state)
 
 		if (ret != t->want)
 			fail_msg("'%s': ret %d (%s), want %d (%s)", t->in, ret, size_strerror(ret),
-				 t->want, size_strerror(t->want));
+			         t->want, size_strerror(t->want));
 		if (got != 12345)
 			fail_msg("'%s': *out written on failure", t->in);
 		if (t->end_at >= 0 && end != t->in + t->end_at)
 			fail_msg("'%s': end at %td, want %d", t->in, end ? end - t->in : -1,
-				 t->end_at);
+			         t->end_at);
 		if (t->end_at < 0 && end != NULL)
 			fail_msg("'%s': end set for %s", t->in, size_strerror(ret));
 	}
@@ -323,11 +322,11 @@ static void test_libvirt(void **state)
 
 		if (ret != t->want_ret)
 			fail_msg("'%s' unit '%s': ret %d (%s), want %d (%s)",
-				 t->value ? t->value : "(null)", t->unit ? t->unit : "(null)", ret,
-				 size_strerror(ret), t->want_ret, size_strerror(t->want_ret));
+			         t->value ? t->value : "(null)", t->unit ? t->unit : "(null)", ret,
+			         size_strerror(ret), t->want_ret, size_strerror(t->want_ret));
 		if (ret == 0 && got != t->want)
 			fail_msg("'%s' unit '%s': got %llu want %llu", t->value, t->unit,
-				 (unsigned long long)got, (unsigned long long)t->want);
+			         (unsigned long long)got, (unsigned long long)t->want);
 		if (ret != 0 && got != 12345)
 			fail_msg("'%s': *out written on failure", t->value);
 	}
@@ -380,9 +379,10 @@ static void test_strerror(void **state)
 {
 	(void)state;
 	assert_string_equal(size_strerror(0), "success");
-	assert_string_equal(size_strerror(SIZE_ERR_TRAILING), "trailing characters after the number");
+	assert_string_equal(size_strerror(SIZE_ERR_TRAILING),
+	                    "trailing characters after the number");
 	assert_string_equal(size_strerror(SIZE_ERR_FRACTION_UNIT),
-			    "a fraction needs a unit larger than a byte (K, M, G, T, P or E)");
+	                    "a fraction needs a unit larger than a byte (K, M, G, T, P or E)");
 	assert_string_equal(size_strerror(1), "unknown error");
 	assert_string_equal(size_strerror(-1000), "unknown error");
 	assert_string_equal(size_strerror(-2147483647 - 1), "unknown error");
@@ -394,12 +394,9 @@ static void test_strerror(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_qemu_accepted),
-		cmocka_unit_test(test_qemu_refused),
-		cmocka_unit_test(test_qemu_null_args),
-		cmocka_unit_test(test_qemu_hex_suffix_warns),
-		cmocka_unit_test(test_libvirt),
-		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_qemu_accepted),  cmocka_unit_test(test_qemu_refused),
+		cmocka_unit_test(test_qemu_null_args), cmocka_unit_test(test_qemu_hex_suffix_warns),
+		cmocka_unit_test(test_libvirt),        cmocka_unit_test(test_format),
 		cmocka_unit_test(test_strerror),
 	};
 

@@ -192,6 +192,7 @@ extern const struct guest_scenario scenario_memmap;
 extern const struct guest_scenario scenario_bootcheck;
 extern const struct guest_scenario scenario_unmapped;
 extern const struct guest_scenario scenario_exit;
+extern const struct guest_scenario scenario_fault;
 extern const struct guest_scenario scenario_pvh_boot;
 
 /*

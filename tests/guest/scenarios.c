@@ -6,8 +6,12 @@
 #include "guest.h"
 
 static const struct guest_scenario *const scenarios[] = {
-	&scenario_memmap, &scenario_bootcheck, &scenario_unmapped,
-	&scenario_exit,   &scenario_pvh_boot,
+	&scenario_memmap,    /* scn_boot.c: the default */
+	&scenario_bootcheck, /* scn_boot.c */
+	&scenario_unmapped,  /* scn_misc.c */
+	&scenario_exit,      /* scn_misc.c */
+	&scenario_fault,     /* scn_misc.c */
+	&scenario_pvh_boot,  /* scn_misc.c */
 };
 
 const struct guest_scenario *scenario_find(const char *name, size_t len)

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Small scenarios for the core's plumbing: exit=N (exit status), unmapped=
- * (a touch of guest-physical space nothing backs) and pvh-boot (nothing but
- * the boot, for the benchmark's PVH comparison).
+ * (a touch of guest-physical space nothing backs), fault (the exception
+ * report) and pvh-boot (nothing but the boot, for the benchmark's PVH
+ * comparison).
  */
 #include "guest.h"
 
@@ -74,6 +75,26 @@ static int unmapped_run(const struct guest_boot *b)
 const struct guest_scenario scenario_unmapped = {
 	.name = "unmapped",
 	.run = unmapped_run,
+};
+
+/*
+ * A general-protection fault on purpose (a non-canonical address): shows
+ * that the exception handler reports a guest bug as a FAIL line with the
+ * vector and the faulting rip, and exits 1, instead of a triple fault.
+ */
+static int fault_run(const struct guest_boot *b)
+{
+	volatile uint32_t *p = (volatile uint32_t *)(uintptr_t)0x8000000000000000ull;
+
+	(void)b;
+	say("reading non-canonical 0x%lx", (uint64_t)(uintptr_t)p);
+	(void)*p;
+	return fail("no exception for a non-canonical address");
+}
+
+const struct guest_scenario scenario_fault = {
+	.name = "fault",
+	.run = fault_run,
 };
 
 static int pvh_boot_run(const struct guest_boot *b)

@@ -70,6 +70,8 @@ run exit5 11 "${m[@]}" -append "exit=5"
 expect exit5 "splitvm-guest: exit 5" "exit=5 not reported"
 run bogus 3 "${m[@]}" -append "scenario=bogus"
 expect bogus 'FAIL: unknown scenario "bogus"' "unknown scenario not named"
+run fault 3 "${m[@]}" -append "scenario=fault"
+expect fault "FAIL: exception 13 (general protection)" "#GP not reported"
 run pvh 1 "${m[@]}" -append "scenario=pvh-boot"
 expect pvh "splitvm-guest: PASS" "pvh-boot did not pass"
 

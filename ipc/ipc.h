@@ -183,7 +183,9 @@ int ipc_recv(struct ipc_chan *chan, int timeout_ms, struct ipc_msg **out,
  * REQ only: send @req under a fresh correlation id and wait up to
  * @deadline_ms in all for the reply carrying that id.  A peer's ErrorReply
  * becomes IPC_ERR_PEER with its code, field and text; no peer, or no
- * answer in time, is IPC_ERR_TIMEOUT.
+ * answer in time, is IPC_ERR_TIMEOUT.  A peer whose connection drops while
+ * it holds the request is IPC_ERR_CLOSED at once (NNG; the request may or
+ * may not have been carried out): it is never resent.
  */
 int ipc_call(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
 	     int deadline_ms, struct ipc_msg **reply, struct ipc_err *err) IPC_WUR;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "opts.h"
 #include "size.h"
 
 static const char *const type_names[] = {
@@ -343,4 +344,320 @@ int backend_config_format(const Splitvm__BackendConfig *cfg, char *buf, size_t l
 	put_bool(&o, "dump", cfg->dump, def.dump);
 	put_bool(&o, "reserve", cfg->reserve, def.reserve);
 	return o.cut ? -ENOSPC : 0;
+}
+
+/* --- parsing ------------------------------------------------------------ */
+
+enum prop_kind { P_BOOL, P_SIZE, P_U32, P_STR, P_NODES, P_POLICY };
+
+#define T_RAM   (1u << SPLITVM__BACKEND_TYPE__BACKEND_RAM)
+#define T_MEMFD (1u << SPLITVM__BACKEND_TYPE__BACKEND_MEMFD)
+#define T_FILE  (1u << SPLITVM__BACKEND_TYPE__BACKEND_FILE)
+#define T_ALL   (T_RAM | T_MEMFD | T_FILE)
+
+/* Every property of QEMU 7.2's three backends that splitvm takes. */
+static const struct prop {
+	const char *name;
+	enum prop_kind kind;
+	unsigned types;
+	size_t off;
+} props[] = {
+	{ "size", P_SIZE, T_ALL, offsetof(Splitvm__BackendConfig, size) },
+	{ "prealloc", P_BOOL, T_ALL, offsetof(Splitvm__BackendConfig, prealloc) },
+	{ "prealloc-threads", P_U32, T_ALL, offsetof(Splitvm__BackendConfig, prealloc_threads) },
+	{ "host-nodes", P_NODES, T_ALL, 0 },
+	{ "policy", P_POLICY, T_ALL, offsetof(Splitvm__BackendConfig, policy) },
+	{ "merge", P_BOOL, T_ALL, offsetof(Splitvm__BackendConfig, merge) },
+	{ "dump", P_BOOL, T_ALL, offsetof(Splitvm__BackendConfig, dump) },
+	{ "reserve", P_BOOL, T_ALL, offsetof(Splitvm__BackendConfig, reserve) },
+	{ "share", P_BOOL, T_ALL, offsetof(Splitvm__BackendConfig, share) },
+	{ "hugetlb", P_BOOL, T_MEMFD, offsetof(Splitvm__BackendConfig, hugetlb) },
+	{ "hugetlbsize", P_SIZE, T_MEMFD, offsetof(Splitvm__BackendConfig, hugetlbsize) },
+	{ "seal", P_BOOL, T_MEMFD, offsetof(Splitvm__BackendConfig, seal) },
+	{ "mem-path", P_STR, T_FILE, offsetof(Splitvm__BackendConfig, mem_path) },
+	{ "readonly", P_BOOL, T_FILE, offsetof(Splitvm__BackendConfig, readonly) },
+	{ "pmem", P_BOOL, T_FILE, offsetof(Splitvm__BackendConfig, pmem) },
+	{ "align", P_SIZE, T_FILE, offsetof(Splitvm__BackendConfig, align) },
+	{ "discard-data", P_BOOL, T_FILE, offsetof(Splitvm__BackendConfig, discard_data) },
+};
+
+static int type_from_name(const char *name, Splitvm__BackendType *type)
+{
+	for (size_t i = 0; i < N_ELEMS(type_names); i++) {
+		if (type_names[i] && name && strcmp(name, type_names[i]) == 0) {
+			*type = (Splitvm__BackendType)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* "host-nodes", or the keyval list form "host-nodes.<N>" of QEMU 7.2. */
+static bool is_nodes_key(const char *key)
+{
+	const char *p = key + strlen("host-nodes");
+
+	if (strncmp(key, "host-nodes", strlen("host-nodes")))
+		return false;
+	if (!*p)
+		return true;
+	if (*p++ != '.' || !*p)
+		return false;
+	for (; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	return true;
+}
+
+static const struct prop *find_prop(const char *key)
+{
+	if (is_nodes_key(key))
+		return &props[3];
+	for (size_t i = 0; i < N_ELEMS(props); i++)
+		if (strcmp(props[i].name, key) == 0)
+			return &props[i];
+	return NULL;
+}
+
+/* One host-nodes value: "N" or "N-M", each below MAX_NODES. */
+static int add_nodes(Splitvm__BackendConfig *cfg, const char *key, const char *v,
+                     struct backend_config_error *err)
+{
+	const char *t = what(cfg), *id = id_of(cfg);
+	unsigned long lo, hi;
+	uint32_t *nodes;
+	char *end;
+
+	if (*v < '0' || *v > '9')
+		goto bad;
+	lo = strtoul(v, &end, 10);
+	hi = lo;
+	if (*end == '-') {
+		const char *h = end + 1;
+
+		if (*h < '0' || *h > '9')
+			goto bad;
+		hi = strtoul(h, &end, 10);
+	}
+	if (*end)
+		goto bad;
+	if (lo >= BACKEND_CONFIG_MAX_NODES || hi >= BACKEND_CONFIG_MAX_NODES)
+		return fail(err, "host-nodes", "%s '%s': Invalid host-nodes value: %lu", t, id,
+		            hi >= BACKEND_CONFIG_MAX_NODES ? hi : lo);
+	if (hi < lo)
+		return fail(err, "host-nodes", "%s '%s': property '%s': range '%s' runs backwards",
+		            t, id, key, v);
+	nodes = realloc(cfg->host_nodes, (cfg->n_host_nodes + (hi - lo + 1)) * sizeof(*nodes));
+	if (!nodes)
+		return -ENOMEM;
+	cfg->host_nodes = nodes;
+	for (unsigned long n = lo; n <= hi; n++)
+		cfg->host_nodes[cfg->n_host_nodes++] = (uint32_t)n;
+	return 0;
+bad:
+	return fail(err, "host-nodes",
+	            "%s '%s': property '%s': '%s' is not a node or a range of nodes (0, 0-3)", t,
+	            id, key, v);
+}
+
+/* Read one property into @cfg; the key is known and of this type. */
+static int read_prop(struct opts *o, const struct prop *p, const char *key,
+                     Splitvm__BackendConfig *cfg, struct backend_config_error *err)
+{
+	const char *t = what(cfg), *id = id_of(cfg);
+	char *field = (char *)cfg + p->off;
+	struct opts_error oerr = { { 0 } };
+	uint64_t u = 0;
+	bool b = false;
+	int rc = 0;
+
+	switch (p->kind) {
+	case P_BOOL:
+		rc = opts_get_bool(o, key, false, &b, &oerr);
+		if (rc == 0)
+			*(protobuf_c_boolean *)field = b;
+		break;
+	case P_SIZE:
+		rc = opts_get_size(o, key, 0, &u, &oerr);
+		if (rc == 0 && !u)
+			return fail(err, key, "property '%s' of %s doesn't take value '0'", key, t);
+		if (rc == 0)
+			*(uint64_t *)field = u;
+		break;
+	case P_U32:
+		rc = opts_get_u64(o, key, 0, UINT32_MAX, &u, &oerr);
+		if (rc == 0 && !u)
+			return fail(err, key, "property '%s' of %s doesn't take value '0'", key, t);
+		if (rc == 0)
+			*(uint32_t *)field = (uint32_t)u;
+		break;
+	case P_STR: {
+		const char *v = opts_get(o, key);
+		char *copy = strdup(v);
+
+		if (!copy)
+			return -ENOMEM;
+		*(char **)field = copy;
+		break;
+	}
+	case P_NODES:
+		return add_nodes(cfg, key, opts_get(o, key), err);
+	case P_POLICY: {
+		const char *v = opts_get(o, key);
+
+		for (size_t i = 0; i < N_ELEMS(policy_names); i++) {
+			if (strcmp(v, policy_names[i]) == 0) {
+				*(Splitvm__HostMemPolicy *)field = (Splitvm__HostMemPolicy)i;
+				return 0;
+			}
+		}
+		return fail(err, "policy",
+		            "%s '%s': Parameter 'policy' does not accept value '%s' (default, "
+		            "preferred, bind, interleave)",
+		            t, id, v);
+	}
+	}
+	if (rc == -EINVAL)
+		return fail(err, key, "%s '%s': %s", t, id, oerr.msg);
+	return rc;
+}
+
+int backend_config_from_opts(struct opts *o, const char *type_name, Splitvm__BackendConfig **out,
+                             struct backend_config_error *err)
+{
+	Splitvm__BackendConfig *cfg;
+	Splitvm__BackendType type;
+	struct opts_error oerr = { { 0 } };
+	const char *id;
+	int rc;
+
+	if (!type_name)
+		type_name = opts_get(o, "qom-type");
+	if (!type_name)
+		return fail(err, "qom-type", "Parameter 'qom-type' is missing");
+	if (type_from_name(type_name, &type) < 0)
+		return fail(err, "qom-type",
+		            "invalid object type: %s (memory-backend-ram, memory-backend-memfd "
+		            "or memory-backend-file)",
+		            type_name);
+
+	cfg = malloc(sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	backend_config_init(cfg, type);
+	id = opts_get(o, "id");
+	if (id) {
+		cfg->id = strdup(id);
+		if (!cfg->id) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+
+	for (size_t i = 0; i < opts_count(o); i++) {
+		const char *key = opts_key(o, i);
+		const struct prop *p;
+
+		if (strcmp(key, "qom-type") == 0 || strcmp(key, "id") == 0)
+			continue;
+		p = find_prop(key);
+		if (!p || !(p->types & (1u << type))) {
+			rc = fail(err, key, "%s '%s': Property '%s.%s' not found", what(cfg),
+			          id_of(cfg), what(cfg), key);
+			goto fail;
+		}
+		rc = read_prop(o, p, key, cfg, err);
+		if (rc < 0)
+			goto fail;
+	}
+	/* Every key was asked for above; this catches a table that forgot one. */
+	rc = opts_check_unused(o, what(cfg), &oerr);
+	if (rc < 0) {
+		rc = fail(err, "", "%s", oerr.msg);
+		goto fail;
+	}
+	if (!cfg->id[0]) {
+		rc = fail(err, "id", "%s: Parameter 'id' is missing", what(cfg));
+		goto fail;
+	}
+	if (!cfg->size) {
+		rc = fail(err, "size",
+		          "%s '%s': property 'size' is missing (can't create backend "
+		          "with size 0)",
+		          what(cfg), id_of(cfg));
+		goto fail;
+	}
+	rc = backend_config_validate(cfg, err);
+	if (rc < 0)
+		goto fail;
+	*out = cfg;
+	return 0;
+fail:
+	backend_config_free(cfg);
+	return rc;
+}
+
+/*
+ * QemuOpts refuses a key given twice, but QEMU reads a repeated host-nodes
+ * as a list: give each repeat its own keyval index ("host-nodes.1=") before
+ * parsing.  Elements are split as QemuOpts splits them: at a ',' that is not
+ * doubled.  Nothing else in the string changes.
+ */
+static char *number_repeated_nodes(const char *str)
+{
+	static const char key[] = "host-nodes=";
+	size_t count = 0, len = strlen(str), k = 0;
+	char *out, *w;
+	const char *p;
+
+	for (p = str; p; p = strchr(p, ',')) {
+		p += (*p == ',');
+		if (strncmp(p, key, sizeof(key) - 1) == 0)
+			count++;
+	}
+	/* Room for ".N" on each: never more than 20 digits. */
+	out = malloc(len + count * 21 + 1);
+	if (!out || count < 2)
+		return out ? strcpy(out, str) : NULL;
+	w = out;
+	p = str;
+	for (bool start = true; *p;) {
+		if (start && strncmp(p, key, sizeof(key) - 1) == 0) {
+			w += sprintf(w, "host-nodes.%zu=", k++);
+			p += sizeof(key) - 1;
+		}
+		start = false;
+		if (p[0] == ',' && p[1] == ',') {
+			*w++ = *p++;
+			*w++ = *p++;
+			continue;
+		}
+		if (*p == ',')
+			start = true;
+		*w++ = *p++;
+	}
+	*w = '\0';
+	return out;
+}
+
+int backend_config_parse(const char *str, Splitvm__BackendConfig **out,
+                         struct backend_config_error *err)
+{
+	struct opts_error oerr = { { 0 } };
+	struct opts *o = NULL;
+	char *numbered;
+	int rc;
+
+	numbered = number_repeated_nodes(str);
+	if (!numbered)
+		return -ENOMEM;
+	rc = opts_parse(numbered, "qom-type", &o, &oerr);
+	free(numbered);
+	if (rc == -EINVAL)
+		return fail(err, "", "%s", oerr.msg);
+	if (rc < 0)
+		return rc;
+	rc = backend_config_from_opts(o, NULL, out, err);
+	opts_free(o);
+	return rc;
 }

@@ -33,7 +33,7 @@
 struct opts;
 
 struct backend_config_error {
-	char field[32]; /* the QEMU property name: "size", "mem-path", "qom-type" */
+	char field[64]; /* the QEMU property name: "size", "mem-path", "qom-type" */
 	char text[256]; /* "memory-backend-ram 'mem0': property 'size' ..." */
 };
 

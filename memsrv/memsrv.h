@@ -28,7 +28,7 @@
 
 struct memsrv_error {
 	Splitvm__ErrorCode code;
-	char field[32]; /* "size", "mem-path", "id"... ; "" when none */
+	char field[64]; /* "size", "mem-path", "id"... ; "" when none */
 	char text[256]; /* "memory-backend-file 'pm0': property 'mem-path': ..." */
 };
 

@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Build a Linux + initramfs pair from Debian's packages, for the real-guest
+# tests: the kernel of linux-image-cloud-amd64 (resolved to the versioned
+# linux-image-6.1.*-cloud-amd64 package it depends on), busybox-static, and
+# the virtio_mmio, virtio_mem, virtio_pmem and nd_pmem modules with their
+# dependencies from modules.dep.  Nothing is installed on the host: the
+# packages are fetched with `apt-get download` and unpacked with dpkg -x.
+#
+# usage: build-initramfs.sh OUTDIR
+# makes: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz, OUTDIR/kernel-version
+#
+# /init prints "SPLITVM-LINUX-READY", "memtotal_kb=N", "online_cpus=LIST",
+# "modules_failed=N", then powers off (poweroff -f: ACPI S5).
+set -eu
+out=$(realpath -m "${1:?usage: build-initramfs.sh OUTDIR}")
+mods="virtio_mmio virtio_mem virtio_pmem nd_pmem"
+mkdir -p "$out"
+work="$out/work"
+rm -rf "$work"
+mkdir -p "$work/debs" "$work/kernel" "$work/busybox" "$work/root"
+
+kpkg=$(apt-cache depends linux-image-cloud-amd64 |
+	awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-cloud-amd64$/ { print $2; exit }')
+if [ -z "$kpkg" ]; then
+	echo "build-initramfs: cannot resolve linux-image-cloud-amd64 (apt-get update?)" >&2
+	exit 1
+fi
+kver=${kpkg#linux-image-}
+echo "build-initramfs: $kpkg + busybox-static"
+(cd "$work/debs" && apt-get -q -o APT::Sandbox::User=root download "$kpkg" busybox-static >/dev/null)
+dpkg -x "$work"/debs/linux-image-*.deb "$work/kernel"
+dpkg -x "$work"/debs/busybox-static_*.deb "$work/busybox"
+cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
+echo "$kver" >"$out/kernel-version"
+
+# Modules in load order: every dependency before the module itself, each
+# once.  The package ships no modules.dep (depmod writes it at install
+# time): with depmod on the host it is generated into the unpacked tree,
+# otherwise the same edges are read from each module's .modinfo depends=.
+moddir="$work/kernel/lib/modules/$kver"
+if command -v depmod >/dev/null; then
+	depmod -b "$work/kernel" "$kver"
+fi
+declare -A seen=() path=()
+while read -r f; do
+	b=$(basename "$f")
+	b=${b%%.ko*}
+	path[${b//-/_}]=${f#"$moddir"/}
+done < <(find "$moddir/kernel" -name '*.ko*')
+module_deps() { # NAME -> names it depends on
+	local p=${path[$1]}
+	if [ -f "$moddir/modules.dep" ]; then
+		awk -F: -v p="$p" '$1 == p { print $2; exit }' "$moddir/modules.dep" |
+			tr ' ' '\n' | sed -n 's|.*/||; s|\.ko.*||p' | tr '-' '_'
+		return
+	fi
+	case "$p" in
+	*.ko) cat "$moddir/$p" ;;
+	*.ko.xz) xz -dc "$moddir/$p" ;;
+	*.ko.zst) zstd -qdc "$moddir/$p" ;;
+	esac >"$work/mod.ko"
+	objcopy -O binary --only-section=.modinfo "$work/mod.ko" "$work/modinfo"
+	tr '\0' '\n' <"$work/modinfo" | sed -n 's/^depends=//p' | tr ',' '\n' | tr '-' '_'
+}
+add_module() { # NAME
+	local m=$1 d
+	[ -n "${seen[$m]:-}" ] && return 0
+	seen[$m]=1
+	if [ -z "${path[$m]:-}" ]; then
+		if grep -q "/${m}.ko\$" "$moddir/modules.builtin"; then
+			return 0 # built into the kernel
+		fi
+		echo "build-initramfs: module $m is not in $kver" >&2
+		exit 1
+	fi
+	for d in $(module_deps "$m"); do
+		add_module "$d"
+	done
+	order+=("${path[$m]}")
+}
+order=()
+for m in $mods; do
+	add_module "$m"
+done
+
+root="$work/root"
+mkdir -p "$root"/{bin,dev,proc,sys,lib/modules}
+# The kernel's built-in initramfs has /dev/console too; this one keeps init's
+# output when it has not (mknod needs CAP_MKNOD: best effort).
+mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
+cp "$work/busybox/bin/busybox" "$root/bin/busybox"
+: >"$root/modules.order"
+for p in "${order[@]}"; do
+	f=$(basename "$p")
+	case "$f" in
+	*.ko.xz) xz -dc "$moddir/$p" >"$root/lib/modules/${f%.xz}"; f=${f%.xz} ;;
+	*.ko.zst) zstd -qdc "$moddir/$p" >"$root/lib/modules/${f%.zst}"; f=${f%.zst} ;;
+	*) cp "$moddir/$p" "$root/lib/modules/$f" ;;
+	esac
+	echo "$f" >>"$root/modules.order"
+done
+
+cat >"$root/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+failed=0
+for m in $(cat /modules.order); do
+	insmod "/lib/modules/$m" || { echo "insmod $m failed"; failed=$((failed + 1)); }
+done
+echo "SPLITVM-LINUX-READY"
+echo "memtotal_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+echo "online_cpus=$(cat /sys/devices/system/cpu/online)"
+echo "modules_failed=$failed"
+poweroff -f
+INIT
+chmod 755 "$root/init"
+
+# The host may have no cpio: busybox's own writes the newc format.
+(cd "$root" && find . | sort | "$root/bin/busybox" cpio -o -H newc 2>/dev/null) |
+	gzip -9 >"$out/initramfs.cpio.gz"
+rm -rf "$work"
+echo "build-initramfs: $out/vmlinuz ($kver), $out/initramfs.cpio.gz (${#order[@]} modules)"

@@ -27,6 +27,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "fd.h"
@@ -501,11 +502,23 @@ int machine_run(struct machine *m)
 {
 	struct sigaction sa = { .sa_handler = stop_signal_handler };
 	sigset_t set, old;
-	int r = 0;
+	int sig_fd = -1, r = 0;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(VCPU_STOP_SIGNAL, &sa, NULL);
-	/* Only the vCPU threads take the stop signal; they unblock it. */
+	/*
+	 * SIGINT/SIGTERM/SIGHUP stop the machine cleanly through a signalfd of
+	 * the main thread; every thread keeps them blocked.  Only the vCPU
+	 * threads take the stop signal; they unblock it themselves.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0)
+		log_warn("signalfd: SIGINT/SIGTERM will not stop the guest cleanly");
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_STOP_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
@@ -523,12 +536,13 @@ int machine_run(struct machine *m)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	while (!m->stopping) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = m->exit_fd, .events = POLLIN },
 			{ .fd = m->serial ? serial_input_fd(m->serial) : -1, .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
 		};
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
@@ -537,8 +551,17 @@ int machine_run(struct machine *m)
 		}
 		if (pfd[1].revents & (POLLIN | POLLHUP))
 			serial_input_ready(m->serial);
+		if (pfd[2].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				log_info("stopping the guest on signal %u", si.ssi_signo);
+				machine_request_exit(m, MACHINE_EXIT_ERROR, 128 + (int)si.ssi_signo);
+			}
+		}
 	}
 	vcpus_stop(m);
+	close_fd(&sig_fd);
 	return r;
 }
 

@@ -6,6 +6,7 @@
  *   debug-exit port   the value written (test guest)
  *   ACPI S5, reset    0
  *   KVM failure       1
+ *   SIGINT/TERM/HUP   128 + the signal, after a clean vCPU stop
  */
 #include "core.h"
 
@@ -117,16 +118,8 @@ int main(int argc, char **argv)
 
 	if (machine_run(&m))
 		goto out;
-	switch (m.exit_reason) {
-	case MACHINE_EXIT_DEBUG:
-	case MACHINE_EXIT_RESET:
-	case MACHINE_EXIT_POWEROFF:
-		status = m.exit_status;
-		break;
-	default:
-		status = 1;
-		break;
-	}
+	/* The guest's status, 1 on a KVM failure, 128 + N on signal N. */
+	status = m.exit_reason == MACHINE_RUNNING ? 1 : m.exit_status;
 out:
 	acpi_blob_free(&acpi);
 	serial_destroy(m.serial);

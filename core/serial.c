@@ -59,8 +59,6 @@ struct serial {
 	bool irq_level;
 	uint8_t rx[RX_FIFO_SIZE];
 	unsigned rx_head, rx_count;
-	struct termios saved_tio;
-	bool tio_saved;
 };
 
 static uint8_t serial_iir(const struct serial *s)

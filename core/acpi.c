@@ -18,9 +18,9 @@
 #include "fd.h"
 #include "log.h"
 
-#define ACPI_OEM_ID "SPLTVM"
+#define ACPI_OEM_ID       "SPLTVM"
 #define ACPI_OEM_TABLE_ID "SPLITVM "
-#define ACPI_CREATOR_ID "SPVM"
+#define ACPI_CREATOR_ID   "SPVM"
 
 struct acpi_header {
 	char signature[4];
@@ -88,10 +88,10 @@ struct acpi_fadt {
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT of ACPI 6.x is 276 bytes");
 _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP v2 is 36 bytes");
 
-#define FADT_F_RESET_REG_SUP (1u << 10)
-#define FADT_F_HW_REDUCED_ACPI (1u << 20)
+#define FADT_F_RESET_REG_SUP      (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI    (1u << 20)
 #define FADT_BOOT_VGA_NOT_PRESENT (1u << 2)
-#define FADT_BOOT_NO_CMOS_RTC (1u << 5)
+#define FADT_BOOT_NO_CMOS_RTC     (1u << 5)
 
 uint8_t acpi_checksum(const void *p, size_t n)
 {
@@ -141,7 +141,7 @@ static void table_begin(struct aml *a, const char *sig, uint8_t rev)
 
 /* A virtio-mmio transport as ACPI device "LNRO0005" (for later issues). */
 void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_t size,
-			   uint32_t gsi)
+                           uint32_t gsi)
 {
 	char name[5];
 	size_t dev, rt;
@@ -204,8 +204,9 @@ static void build_dsdt(struct machine *m, struct aml *a)
 
 static struct acpi_gas gas_io8(uint16_t port)
 {
-	return (struct acpi_gas){ .space_id = 1, .bit_width = 8, .access_size = 1,
-				  .address = port };
+	return (struct acpi_gas){
+		.space_id = 1, .bit_width = 8, .access_size = 1, .address = port
+	};
 }
 
 static void build_fadt(struct aml *a, uint64_t dsdt_gpa)
@@ -321,7 +322,7 @@ static void build_srat(struct machine *m, struct aml *a)
 	/* QEMU gives the hotplug area to the last node; _PXM may override. */
 	if (m->mm.devmem_size)
 		srat_mem(a, cfg->numa[cfg->n_numa - 1].node_id, m->mm.devmem_base,
-			 m->mm.devmem_size, true);
+		         m->mm.devmem_size, true);
 	table_finish(a);
 }
 
@@ -388,7 +389,7 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 	gpa = gpa + xsdt.len;
 	if (gpa - BOOT_ACPI_GPA > BOOT_ACPI_MAX) {
 		log_warnx("ACPI: tables of %llu bytes exceed the 0x%llx bytes at 0x%llx",
-			  (unsigned long long)(gpa - BOOT_ACPI_GPA), BOOT_ACPI_MAX, BOOT_ACPI_GPA);
+		          (unsigned long long)(gpa - BOOT_ACPI_GPA), BOOT_ACPI_MAX, BOOT_ACPI_GPA);
 		err = -E2BIG;
 		goto out;
 	}
@@ -409,7 +410,7 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 			struct aml *a;
 			uint64_t gpa;
 		} place[] = { { &rsdp, BOOT_ACPI_GPA }, { &dsdt, dsdt_gpa }, { &fadt, fadt_gpa },
-			      { &madt, madt_gpa }, { &srat, srat_gpa }, { &xsdt, xsdt_gpa } };
+			      { &madt, madt_gpa },      { &srat, srat_gpa }, { &xsdt, xsdt_gpa } };
 
 		for (size_t i = 0; i < sizeof(place) / sizeof(place[0]); i++) {
 			void *dst;
@@ -419,7 +420,7 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 			dst = memmap_gpa_to_host(&m->mm, place[i].gpa, place[i].a->len);
 			if (!dst) {
 				log_warnx("ACPI: 0x%llx is not guest RAM",
-					  (unsigned long long)place[i].gpa);
+				          (unsigned long long)place[i].gpa);
 				err = -ENOMEM;
 				goto out;
 			}
@@ -459,7 +460,8 @@ int acpi_dump(const struct acpi_blob *b, const char *dir)
 
 		for (int j = 0; j < 5; j++)
 			lower[j] = (char)((b->names[i][j] >= 'A' && b->names[i][j] <= 'Z')
-						  ? b->names[i][j] + 32 : b->names[i][j]);
+			                          ? b->names[i][j] + 32
+			                          : b->names[i][j]);
 		snprintf(path, sizeof(path), "%s/%s.dat", dir, lower);
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (fd < 0) {

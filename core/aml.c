@@ -15,25 +15,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AML_ZERO_OP 0x00
-#define AML_ONE_OP 0x01
-#define AML_NAME_OP 0x08
-#define AML_BYTE_PREFIX 0x0a
-#define AML_WORD_PREFIX 0x0b
-#define AML_DWORD_PREFIX 0x0c
-#define AML_STRING_PREFIX 0x0d
-#define AML_QWORD_PREFIX 0x0e
-#define AML_SCOPE_OP 0x10
-#define AML_BUFFER_OP 0x11
-#define AML_PACKAGE_OP 0x12
-#define AML_METHOD_OP 0x14
-#define AML_DUAL_NAME_PREFIX 0x2e
+#define AML_ZERO_OP           0x00
+#define AML_ONE_OP            0x01
+#define AML_NAME_OP           0x08
+#define AML_BYTE_PREFIX       0x0a
+#define AML_WORD_PREFIX       0x0b
+#define AML_DWORD_PREFIX      0x0c
+#define AML_STRING_PREFIX     0x0d
+#define AML_QWORD_PREFIX      0x0e
+#define AML_SCOPE_OP          0x10
+#define AML_BUFFER_OP         0x11
+#define AML_PACKAGE_OP        0x12
+#define AML_METHOD_OP         0x14
+#define AML_DUAL_NAME_PREFIX  0x2e
 #define AML_MULTI_NAME_PREFIX 0x2f
-#define AML_EXT_OP_PREFIX 0x5b
-#define AML_DEVICE_OP 0x82 /* after the ext prefix */
-#define AML_ROOT_CHAR 0x5c
-#define AML_PARENT_CHAR 0x5e
-#define AML_RETURN_OP 0xa4
+#define AML_EXT_OP_PREFIX     0x5b
+#define AML_DEVICE_OP         0x82 /* after the ext prefix */
+#define AML_ROOT_CHAR         0x5c
+#define AML_PARENT_CHAR       0x5e
+#define AML_RETURN_OP         0xa4
 
 void aml_init(struct aml *a)
 {
@@ -328,8 +328,10 @@ void aml_rt_end(struct aml *a, size_t mark)
 void aml_rt_io(struct aml *a, uint16_t base, uint8_t len)
 {
 	/* Decode16, min == max, alignment 1. */
-	uint8_t d[8] = { 0x47, 0x01, (uint8_t)base, (uint8_t)(base >> 8),
-			 (uint8_t)base, (uint8_t)(base >> 8), 0x01, len };
+	uint8_t d[8] = { 0x47,          0x01,
+		         (uint8_t)base, (uint8_t)(base >> 8),
+		         (uint8_t)base, (uint8_t)(base >> 8),
+		         0x01,          len };
 
 	aml_bytes(a, d, sizeof(d));
 }
@@ -358,8 +360,7 @@ void aml_rt_interrupt(struct aml *a, uint32_t gsi, bool level, bool active_low, 
 	uint8_t d[9] = { 0x89, 0x06, 0x00 };
 
 	/* Consumer; bit 1: edge; bit 2: active-low; bit 3: shared. */
-	d[3] = (uint8_t)(0x01 | (level ? 0 : 0x02) | (active_low ? 0x04 : 0) |
-			 (shared ? 0x08 : 0));
+	d[3] = (uint8_t)(0x01 | (level ? 0 : 0x02) | (active_low ? 0x04 : 0) | (shared ? 0x08 : 0));
 	d[4] = 1;
 	for (int i = 0; i < 4; i++)
 		d[5 + i] = (uint8_t)(gsi >> (8 * i));

@@ -36,15 +36,15 @@
 #include "fd.h"
 #include "log.h"
 
-#define E820_RAM 1
+#define E820_RAM      1
 #define E820_RESERVED 2
 
-#define EBDA_START 0x9fc00ull
+#define EBDA_START    0x9fc00ull
 #define BIOS_AREA_END 0x100000ull
 
-#define HDR_MAGIC 0x53726448u /* "HdrS" */
-#define BOOT_FLAG 0xaa55u
-#define MIN_BOOT_VERSION 0x020c /* xloadflags, the 64-bit entry */
+#define HDR_MAGIC             0x53726448u /* "HdrS" */
+#define BOOT_FLAG             0xaa55u
+#define MIN_BOOT_VERSION      0x020c /* xloadflags, the 64-bit entry */
 #define LOADER_TYPE_UNDEFINED 0xff
 
 static int read_at(int fd, void *buf, size_t len, uint64_t off, const char *what)
@@ -58,7 +58,7 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off, const char *what
 			continue;
 		if (n <= 0) {
 			log_warnx("%s: short read at offset 0x%" PRIx64 "%s%s", what, off,
-				  n < 0 ? ": " : "", n < 0 ? strerror(errno) : " (file truncated)");
+			          n < 0 ? ": " : "", n < 0 ? strerror(errno) : " (file truncated)");
 			return n < 0 ? -errno : -EIO;
 		}
 		p += n;
@@ -75,14 +75,15 @@ static void *guest_ptr(struct machine *m, uint64_t gpa, uint64_t len, const char
 
 	if (!p)
 		log_warnx("%s: guest range 0x%" PRIx64 "+0x%" PRIx64 " is not in guest RAM "
-			  "(-m 0x%" PRIx64 ")", what, gpa, len, m->mm.ram_size);
+		          "(-m 0x%" PRIx64 ")",
+		          what, gpa, len, m->mm.ram_size);
 	return p;
 }
 
 /* ---- ELF64 ------------------------------------------------------------- */
 
 static int load_elf(struct machine *m, int fd, uint64_t file_size, const Elf64_Ehdr *eh,
-		    uint64_t *kernel_end)
+                    uint64_t *kernel_end)
 {
 	const char *path = m->cfg->kernel;
 	Elf64_Phdr ph;
@@ -93,8 +94,9 @@ static int load_elf(struct machine *m, int fd, uint64_t file_size, const Elf64_E
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64 || eh->e_type != ET_EXEC) {
 		log_warnx("-kernel %s: not an x86_64 ELF64 executable (class %u, data %u, "
-			  "machine %u, type %u)", path, eh->e_ident[EI_CLASS],
-			  eh->e_ident[EI_DATA], eh->e_machine, eh->e_type);
+		          "machine %u, type %u)",
+		          path, eh->e_ident[EI_CLASS], eh->e_ident[EI_DATA], eh->e_machine,
+		          eh->e_type);
 		return -ENOEXEC;
 	}
 	if (eh->e_phentsize != sizeof(Elf64_Phdr) ||
@@ -116,13 +118,14 @@ static int load_elf(struct machine *m, int fd, uint64_t file_size, const Elf64_E
 		    __builtin_add_overflow(ph.p_offset, ph.p_filesz, &fend) || fend > file_size ||
 		    __builtin_add_overflow(ph.p_paddr, ph.p_memsz, &mend)) {
 			log_warnx("-kernel %s: PT_LOAD %u is out of the file or overflows", path,
-				  i);
+			          i);
 			return -ENOEXEC;
 		}
 		/* Below 1 MiB live the zero page, page tables and ACPI. */
 		if (ph.p_paddr < BOOT_KERNEL_GPA) {
 			log_warnx("-kernel %s: PT_LOAD %u at p_paddr 0x%" PRIx64 " is below "
-				  "1 MiB, where the boot structures live", path, i, ph.p_paddr);
+			          "1 MiB, where the boot structures live",
+			          path, i, ph.p_paddr);
 			return -ENOEXEC;
 		}
 		dst = guest_ptr(m, ph.p_paddr, ph.p_memsz, path);
@@ -148,7 +151,7 @@ static int load_elf(struct machine *m, int fd, uint64_t file_size, const Elf64_E
 /* ---- bzImage ------------------------------------------------------------ */
 
 static int load_bzimage(struct machine *m, int fd, uint64_t file_size, const uint8_t *head,
-			struct boot_params *bp, uint64_t *kernel_end)
+                        struct boot_params *bp, uint64_t *kernel_end)
 {
 	const char *path = m->cfg->kernel;
 	struct setup_header *hdr = &bp->hdr;
@@ -164,8 +167,8 @@ static int load_bzimage(struct machine *m, int fd, uint64_t file_size, const uin
 	memcpy((uint8_t *)bp + 0x1f1, head + 0x1f1, hdr_end - 0x1f1);
 	if (hdr->version < MIN_BOOT_VERSION || !(hdr->xloadflags & XLF_KERNEL_64)) {
 		log_warnx("-kernel %s: boot protocol %u.%02u without a 64-bit entry "
-			  "(need 2.12 and XLF_KERNEL_64)", path, hdr->version >> 8,
-			  hdr->version & 0xff);
+		          "(need 2.12 and XLF_KERNEL_64)",
+		          path, hdr->version >> 8, hdr->version & 0xff);
 		return -ENOEXEC;
 	}
 	if (!(hdr->loadflags & LOADED_HIGH)) {
@@ -175,7 +178,7 @@ static int load_bzimage(struct machine *m, int fd, uint64_t file_size, const uin
 	setup_size = ((uint64_t)(hdr->setup_sects ? hdr->setup_sects : 4) + 1) * 512;
 	if (setup_size >= file_size) {
 		log_warnx("-kernel %s: setup_sects %u leaves no protected-mode kernel", path,
-			  hdr->setup_sects);
+		          hdr->setup_sects);
 		return -ENOEXEC;
 	}
 	kernel_size = file_size - setup_size;
@@ -214,7 +217,7 @@ static void synth_setup_header(struct setup_header *hdr)
 /* ---- initrd, command line, e820 ------------------------------------------ */
 
 static int load_initrd(struct machine *m, struct boot_params *bp, uint64_t kernel_end,
-		       uint64_t *gpa, uint64_t *size)
+                       uint64_t *gpa, uint64_t *size)
 {
 	const char *path = m->cfg->initrd;
 	uint64_t max, addr;
@@ -234,8 +237,7 @@ static int load_initrd(struct machine *m, struct boot_params *bp, uint64_t kerne
 		return r;
 	}
 	if (st.st_size <= 0 || (uint64_t)st.st_size > UINT32_MAX) {
-		log_warnx("-initrd %s: size %lld is not in 1..4 GiB", path,
-			  (long long)st.st_size);
+		log_warnx("-initrd %s: size %lld is not in 1..4 GiB", path, (long long)st.st_size);
 		close_fd(&fd);
 		return -EFBIG;
 	}
@@ -250,8 +252,8 @@ static int load_initrd(struct machine *m, struct boot_params *bp, uint64_t kerne
 	addr = (max - (uint64_t)st.st_size) & ~0xfffull;
 	if ((uint64_t)st.st_size > max || addr < kernel_end) {
 		log_warnx("-initrd %s: 0x%llx bytes do not fit between the kernel's end "
-			  "0x%" PRIx64 " and 0x%" PRIx64 " (initrd_addr_max / RAM): raise -m",
-			  path, (unsigned long long)st.st_size, kernel_end, max);
+		          "0x%" PRIx64 " and 0x%" PRIx64 " (initrd_addr_max / RAM): raise -m",
+		          path, (unsigned long long)st.st_size, kernel_end, max);
 		close_fd(&fd);
 		return -ENOMEM;
 	}
@@ -279,7 +281,7 @@ static int write_cmdline(struct machine *m, struct boot_params *bp)
 		max = BOOT_CMDLINE_MAX - 1;
 	if (len > max) {
 		log_warnx("-append: %zu bytes, the kernel takes at most %u (cmdline_size)", len,
-			  max);
+		          max);
 		return -E2BIG;
 	}
 	dst = guest_ptr(m, BOOT_CMDLINE_GPA, len + 1, "-append");
@@ -321,7 +323,7 @@ static void build_e820(struct machine *m, struct boot_params *bp)
 	e820_add(bp, MEMMAP_KVM_IDENTITY_BASE, MEMMAP_KVM_PRIVATE_SIZE, E820_RESERVED);
 	if (m->mm.high_ram_end > MEMMAP_HIGH_RAM_BASE)
 		e820_add(bp, MEMMAP_HIGH_RAM_BASE, m->mm.high_ram_end - MEMMAP_HIGH_RAM_BASE,
-			 E820_RAM);
+		         E820_RAM);
 }
 
 static int write_setup_data(struct machine *m, struct boot_params *bp)
@@ -329,8 +331,8 @@ static int write_setup_data(struct machine *m, struct boot_params *bp)
 	struct setup_data *sd;
 
 	if (m->dtb_size > BOOT_SETUP_DATA_MAX - sizeof(*sd)) {
-		log_warnx("FDT: %zu bytes exceed the 0x%llx bytes of setup_data room",
-			  m->dtb_size, BOOT_SETUP_DATA_MAX - sizeof(*sd));
+		log_warnx("FDT: %zu bytes exceed the 0x%llx bytes of setup_data room", m->dtb_size,
+		          BOOT_SETUP_DATA_MAX - sizeof(*sd));
 		return -E2BIG;
 	}
 	sd = guest_ptr(m, BOOT_SETUP_DATA_GPA, sizeof(*sd) + m->dtb_size, "setup_data");
@@ -423,7 +425,7 @@ int boot_load(struct machine *m)
 	}
 	if ((uint64_t)st.st_size < sizeof(head)) {
 		log_warnx("-kernel %s: %lld bytes is too small for an ELF64 or a bzImage", path,
-			  (long long)st.st_size);
+		          (long long)st.st_size);
 		close_fd(&fd);
 		return -ENOEXEC;
 	}
@@ -438,14 +440,13 @@ int boot_load(struct machine *m)
 		synth_setup_header(&bp->hdr);
 		if (!r)
 			log_debug("ELF64 kernel, entry 0x%" PRIx64, m->entry);
-	} else if (head[0x1fe] == 0x55 && head[0x1ff] == 0xaa &&
-		   !memcmp(head + 0x202, "HdrS", 4)) {
+	} else if (head[0x1fe] == 0x55 && head[0x1ff] == 0xaa && !memcmp(head + 0x202, "HdrS", 4)) {
 		r = load_bzimage(m, fd, (uint64_t)st.st_size, head, bp, &kernel_end);
 		log_debug("bzImage kernel, boot protocol %u.%02u", bp->hdr.version >> 8,
-			  bp->hdr.version & 0xff);
+		          bp->hdr.version & 0xff);
 	} else {
 		log_warnx("-kernel %s: neither an ELF64 nor a bzImage (no ELF magic, no HdrS)",
-			  path);
+		          path);
 		r = -ENOEXEC;
 	}
 	if (r)
@@ -530,7 +531,7 @@ int boot_setup_vcpu(struct machine *m, struct vcpu *v)
 	sregs.idt.limit = 0;
 	sregs.cr0 = 0x80000033; /* PG | NE | ET | MP | PE */
 	sregs.cr3 = BOOT_PML4_GPA;
-	sregs.cr4 = 0x20; /* PAE */
+	sregs.cr4 = 0x20;   /* PAE */
 	sregs.efer = 0x500; /* LMA | LME */
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
 		r = -errno;

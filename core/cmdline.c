@@ -89,27 +89,29 @@ int core_parse_mem_opt(struct core_config *cfg, const char *arg)
 	size = (size + 8191) & ~8191ull;
 	if (have_slots && slots > CORE_MAX_RAM_SLOTS) {
 		log_warnx("-m: unsupported amount of memory slots: %llu (at most %u)", slots,
-			  CORE_MAX_RAM_SLOTS);
+		          CORE_MAX_RAM_SLOTS);
 		return -EINVAL;
 	}
 	if (!have_maxmem) {
 		if (have_slots && slots) {
 			log_warnx("-m: invalid -m option value: missing 'maxmem' option "
-				  "(slots=%llu needs maxmem=)", slots);
+			          "(slots=%llu needs maxmem=)",
+			          slots);
 			return -EINVAL;
 		}
 		maxmem = size;
 	} else {
 		if (maxmem < size) {
 			log_warnx("-m: invalid value of maxmem: maximum memory size (0x%" PRIx64
-				  ") must be at least the initial memory size (0x%" PRIx64 ")",
-				  maxmem, size);
+			          ") must be at least the initial memory size (0x%" PRIx64 ")",
+			          maxmem, size);
 			return -EINVAL;
 		}
 		if (slots && maxmem == size) {
 			log_warnx("-m: invalid value of maxmem: memory slots were specified but "
-				  "maximum memory size (0x%" PRIx64 ") must be more than initial "
-				  "memory size (0x%" PRIx64 ")", maxmem, size);
+			          "maximum memory size (0x%" PRIx64 ") must be more than initial "
+			          "memory size (0x%" PRIx64 ")",
+			          maxmem, size);
 			return -EINVAL;
 		}
 		if (!slots && maxmem > size) {
@@ -175,7 +177,8 @@ static int parse_object(struct core_config *cfg, const char *arg)
 	p = next_field(p, key, sizeof(key), val, sizeof(val));
 	if (key[0] || (strcmp(val, "memory-backend-ram") && strcmp(val, "memory-backend-memfd"))) {
 		log_warnx("-object: only memory-backend-ram and memory-backend-memfd are "
-			  "supported by splitvm-core alone, not '%s'", val);
+		          "supported by splitvm-core alone, not '%s'",
+		          val);
 		return -EINVAL;
 	}
 	if (cfg->n_backends >= CORE_MAX_BACKENDS) {
@@ -192,14 +195,15 @@ static int parse_object(struct core_config *cfg, const char *arg)
 			int e = size_parse_qemu(val, 1, &b->size);
 
 			if (e || b->size == 0) {
-				log_warnx("-object %s: invalid size '%s': %s", b->id[0] ? b->id : "",
-					  val, e ? size_strerror(e) : "must not be zero");
+				log_warnx("-object %s: invalid size '%s': %s",
+				          b->id[0] ? b->id : "", val,
+				          e ? size_strerror(e) : "must not be zero");
 				return -EINVAL;
 			}
 			have_size = true;
 		} else {
 			log_warnx("-object: property '%s' is not supported by splitvm-core alone",
-				  key);
+			          key);
 			return -EINVAL;
 		}
 	}
@@ -263,7 +267,7 @@ static int parse_numa(struct core_config *cfg, const char *arg)
 			snprintf(n->memdev, sizeof(n->memdev), "%s", val);
 		} else {
 			log_warnx("-numa: property '%s' is not supported (nodeid, cpus, memdev)",
-				  key);
+			          key);
 			return -EINVAL;
 		}
 	}
@@ -299,19 +303,20 @@ static int check_numa(struct core_config *cfg)
 		}
 		if (!found) {
 			log_warnx("-numa node,nodeid=%u: memdev '%s' is not an -object id",
-				  n->node_id, n->memdev);
+			          n->node_id, n->memdev);
 			return -EINVAL;
 		}
 		if (n->cpu_count && n->cpu_first + n->cpu_count > cfg->vcpus) {
 			log_warnx("-numa node,nodeid=%u: cpus beyond -smp %u", n->node_id,
-				  cfg->vcpus);
+			          cfg->vcpus);
 			return -EINVAL;
 		}
 		total += n->mem;
 	}
 	if (cfg->n_numa && total != cfg->ram_size) {
 		log_warnx("-numa: total memory for NUMA nodes (0x%" PRIx64 ") should equal RAM "
-			  "size (0x%" PRIx64 ")", total, cfg->ram_size);
+		          "size (0x%" PRIx64 ")",
+		          total, cfg->ram_size);
 		return -EINVAL;
 	}
 	return 0;
@@ -338,11 +343,11 @@ static int parse_serial(struct core_config *cfg, const char *arg)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: splitvm-core -kernel FILE [-m SIZE[,slots=N,maxmem=SIZE]] [-smp N]\n"
-		"       [-initrd FILE] [-append STR] [-serial stdio|file:PATH|pty|none]\n"
-		"       [-object memory-backend-ram,id=ID,size=SIZE]\n"
-		"       [-numa node,nodeid=N,cpus=A-B,memdev=ID] [-name NAME]\n"
-		"       [--dump-acpi DIR] [--dump-dtb FILE] [--verbose]\n");
+	        "usage: splitvm-core -kernel FILE [-m SIZE[,slots=N,maxmem=SIZE]] [-smp N]\n"
+	        "       [-initrd FILE] [-append STR] [-serial stdio|file:PATH|pty|none]\n"
+	        "       [-object memory-backend-ram,id=ID,size=SIZE]\n"
+	        "       [-numa node,nodeid=N,cpus=A-B,memdev=ID] [-name NAME]\n"
+	        "       [--dump-acpi DIR] [--dump-dtb FILE] [--verbose]\n");
 }
 
 int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)

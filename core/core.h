@@ -23,8 +23,8 @@
 
 /* ---- configuration (core/cmdline.c) ------------------------------------ */
 
-#define CORE_MAX_VCPUS 64
-#define CORE_MAX_NUMA 8
+#define CORE_MAX_VCPUS    64
+#define CORE_MAX_NUMA     8
 #define CORE_MAX_BACKENDS 16
 /* QEMU's ACPI_MAX_RAM_SLOTS: the most DIMM slots -m slots= accepts. */
 #define CORE_MAX_RAM_SLOTS 256
@@ -78,7 +78,6 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv) WUR;
 /* "-m" value: SIZE[,slots=N,maxmem=SIZE] with QEMU's checks. */
 int core_parse_mem_opt(struct core_config *cfg, const char *arg) WUR;
 
-
 /* ---- memory map (core/memmap.c) ---------------------------------------- */
 
 /*
@@ -89,24 +88,24 @@ int core_parse_mem_opt(struct core_config *cfg, const char *arg) WUR;
  *   [4 GiB, 4 GiB + rest)   the rest of RAM
  *   [devmem_base, +size)    device memory, 1 GiB aligned after RAM
  */
-#define MEMMAP_LOW_RAM_MAX (3 * GIB)
+#define MEMMAP_LOW_RAM_MAX   (3 * GIB)
 #define MEMMAP_HIGH_RAM_BASE (4 * GIB)
 
-#define MEMMAP_VIRTIO_MMIO_BASE 0xd0000000ull
-#define MEMMAP_VIRTIO_MMIO_SLOT 0x200ull
+#define MEMMAP_VIRTIO_MMIO_BASE  0xd0000000ull
+#define MEMMAP_VIRTIO_MMIO_SLOT  0x200ull
 #define MEMMAP_VIRTIO_MMIO_COUNT 32u
-#define MEMMAP_GED_BASE 0xfea00000ull
-#define MEMMAP_GED_SIZE 0x100ull
-#define MEMMAP_MHP_BASE 0xfea01000ull /* ACPI memory hotplug controller */
-#define MEMMAP_MHP_SIZE 0x18ull /* QEMU's ACPI_MEMORY_HOTPLUG_IO_LEN */
-#define MEMMAP_IOAPIC_BASE 0xfec00000ull
-#define MEMMAP_IOAPIC_SIZE 0x1000ull
-#define MEMMAP_LAPIC_BASE 0xfee00000ull
-#define MEMMAP_LAPIC_SIZE 0x100000ull
+#define MEMMAP_GED_BASE          0xfea00000ull
+#define MEMMAP_GED_SIZE          0x100ull
+#define MEMMAP_MHP_BASE          0xfea01000ull /* ACPI memory hotplug controller */
+#define MEMMAP_MHP_SIZE          0x18ull       /* QEMU's ACPI_MEMORY_HOTPLUG_IO_LEN */
+#define MEMMAP_IOAPIC_BASE       0xfec00000ull
+#define MEMMAP_IOAPIC_SIZE       0x1000ull
+#define MEMMAP_LAPIC_BASE        0xfee00000ull
+#define MEMMAP_LAPIC_SIZE        0x100000ull
 /* KVM's real-mode TSS (3 pages) and identity page table; QEMU's addresses. */
 #define MEMMAP_KVM_IDENTITY_BASE 0xfeffc000ull
-#define MEMMAP_KVM_TSS_BASE 0xfeffd000ull
-#define MEMMAP_KVM_PRIVATE_SIZE 0x4000ull
+#define MEMMAP_KVM_TSS_BASE      0xfeffd000ull
+#define MEMMAP_KVM_PRIVATE_SIZE  0x4000ull
 
 enum memmap_kind {
 	MEMMAP_RAM,
@@ -121,7 +120,7 @@ struct memmap_region {
 	uint64_t gpa;
 	uint64_t size;
 	void *host; /* mapped regions only, else NULL */
-	int slot; /* KVM memslot, -1 for none */
+	int slot;   /* KVM memslot, -1 for none */
 	bool readonly;
 };
 
@@ -131,7 +130,7 @@ struct memmap {
 	struct memmap_region r[MEMMAP_MAX_REGIONS];
 	unsigned n;
 	uint64_t ram_size;
-	uint64_t low_ram_end; /* end of RAM below the hole */
+	uint64_t low_ram_end;  /* end of RAM below the hole */
 	uint64_t high_ram_end; /* end of RAM above 4 GiB, or 4 GiB when none */
 	uint64_t devmem_base;
 	uint64_t devmem_size;
@@ -166,7 +165,7 @@ unsigned memmap_ram_ranges(const struct memmap *mm, uint64_t (*ranges)[2], unsig
  * (RAM fills low RAM first, then RAM above 4 GiB): at most 2 ranges.
  */
 unsigned memmap_ram_slice(const struct memmap *mm, uint64_t off, uint64_t len,
-			  uint64_t (*ranges)[2]);
+                          uint64_t (*ranges)[2]);
 
 const char *memmap_kind_name(enum memmap_kind kind);
 
@@ -185,10 +184,10 @@ struct vcpu {
 
 enum machine_exit_reason {
 	MACHINE_RUNNING = 0,
-	MACHINE_EXIT_DEBUG, /* debug-exit port */
-	MACHINE_EXIT_RESET, /* i8042 / ACPI reset */
+	MACHINE_EXIT_DEBUG,    /* debug-exit port */
+	MACHINE_EXIT_RESET,    /* i8042 / ACPI reset */
 	MACHINE_EXIT_POWEROFF, /* ACPI S5 */
-	MACHINE_EXIT_ERROR, /* KVM failure, triple fault */
+	MACHINE_EXIT_ERROR,    /* KVM failure, triple fault */
 };
 
 struct serial;
@@ -199,7 +198,7 @@ struct machine {
 	int vm_fd;
 	size_t run_size;
 	int ram_fd; /* guest RAM memfd */
-	void *ram; /* MAP_SHARED mapping of ram_fd, ram_size bytes */
+	void *ram;  /* MAP_SHARED mapping of ram_fd, ram_size bytes */
 	struct memmap mm;
 	unsigned next_slot;
 	struct vcpu vcpus[CORE_MAX_VCPUS];
@@ -231,7 +230,7 @@ int machine_ram_setup(struct machine *m) WUR;
  * add it to the map as @name.  The mapping stays the caller's.
  */
 int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
-		       uint64_t size, void *host, bool readonly) WUR;
+                       uint64_t size, void *host, bool readonly) WUR;
 
 /* Create the vCPUs with CPUID and the boot register state. */
 int machine_vcpus_create(struct machine *m) WUR;
@@ -250,7 +249,7 @@ int machine_irq_line(struct machine *m, unsigned irq, bool level) WUR;
 /* ---- port and MMIO dispatch (core/io.c) -------------------------------- */
 
 typedef void (*io_handler_fn)(void *opaque, uint64_t addr, uint8_t *data, uint32_t len,
-			      bool is_write);
+                              bool is_write);
 
 /* Register a handler for ports [base, base+len); -ENOSPC/-EEXIST. */
 int io_register_pio(uint16_t base, uint16_t len, io_handler_fn fn, void *opaque) WUR;
@@ -265,14 +264,14 @@ void io_handle_mmio(uint64_t gpa, uint8_t *data, uint32_t len, bool is_write);
 /* ---- devices (core/serial.c, core/devices.c) --------------------------- */
 
 #define SERIAL_COM1_BASE 0x3f8
-#define SERIAL_COM1_IRQ 4
-#define DEBUG_EXIT_PORT 0x501
-#define I8042_DATA_PORT 0x60
-#define I8042_CMD_PORT 0x64
+#define SERIAL_COM1_IRQ  4
+#define DEBUG_EXIT_PORT  0x501
+#define I8042_DATA_PORT  0x60
+#define I8042_CMD_PORT   0x64
 /* FADT sleep control/status registers (hardware-reduced ACPI), SystemIO. */
 #define ACPI_SLEEP_CONTROL_PORT 0x600
-#define ACPI_SLEEP_STATUS_PORT 0x601
-#define ACPI_SLP_TYP_S5 5
+#define ACPI_SLEEP_STATUS_PORT  0x601
+#define ACPI_SLP_TYP_S5         5
 
 /* Open the console backend of @cfg and register the UART; NULL on error. */
 struct serial *serial_create(struct machine *m, enum core_serial_mode mode, const char *path);
@@ -288,19 +287,19 @@ int devices_register(struct machine *m) WUR;
 /* ---- boot (core/boot_x86_64.c) ----------------------------------------- */
 
 /* Boot-time guest-physical layout of the low 1 MiB. */
-#define BOOT_GDT_GPA 0x500ull
-#define BOOT_STACK_TOP 0x6ff0ull
-#define BOOT_PARAMS_GPA 0x7000ull
-#define BOOT_PML4_GPA 0x9000ull
-#define BOOT_PDPT_GPA 0xa000ull
-#define BOOT_PD_GPA 0xb000ull /* 4 pages: 4 GiB with 2 MiB pages */
-#define BOOT_CMDLINE_GPA 0x20000ull
-#define BOOT_CMDLINE_MAX 0x10000ull
+#define BOOT_GDT_GPA        0x500ull
+#define BOOT_STACK_TOP      0x6ff0ull
+#define BOOT_PARAMS_GPA     0x7000ull
+#define BOOT_PML4_GPA       0x9000ull
+#define BOOT_PDPT_GPA       0xa000ull
+#define BOOT_PD_GPA         0xb000ull /* 4 pages: 4 GiB with 2 MiB pages */
+#define BOOT_CMDLINE_GPA    0x20000ull
+#define BOOT_CMDLINE_MAX    0x10000ull
 #define BOOT_SETUP_DATA_GPA 0x30000ull
 #define BOOT_SETUP_DATA_MAX 0x60000ull /* up to 0x90000 */
-#define BOOT_ACPI_GPA 0xe0000ull /* RSDP first, then the tables */
-#define BOOT_ACPI_MAX 0x20000ull
-#define BOOT_KERNEL_GPA 0x100000ull
+#define BOOT_ACPI_GPA       0xe0000ull /* RSDP first, then the tables */
+#define BOOT_ACPI_MAX       0x20000ull
+#define BOOT_KERNEL_GPA     0x100000ull
 
 /*
  * Load -kernel (ELF64 or bzImage) and -initrd, write boot_params, e820,
@@ -374,7 +373,7 @@ int acpi_dump(const struct acpi_blob *b, const char *dir) WUR;
 void acpi_blob_free(struct acpi_blob *b);
 /* Append a virtio-mmio transport as DSDT device "LNRO0005" (inside \_SB). */
 void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_t size,
-			   uint32_t gsi);
+                           uint32_t gsi);
 uint8_t acpi_checksum(const void *p, size_t n);
 
 #endif

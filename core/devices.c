@@ -34,8 +34,7 @@ static void i8042_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bo
  * a guest can never fake a clean 0; splitvm's test guest wants its own 0/1,
  * and the exit code is cut to 8 bits by the OS either way.
  */
-static void debug_exit_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
-			  bool is_write)
+static void debug_exit_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct machine *m = opaque;
 	unsigned v;
@@ -58,8 +57,7 @@ static void debug_exit_io(void *opaque, uint64_t off, uint8_t *data, uint32_t le
  * the \_S5 value of the DSDT to power off.  Other sleep states are refused by
  * ignoring the write (the guest then sees no transition).
  */
-static void acpi_sleep_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
-			  bool is_write)
+static void acpi_sleep_io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
 {
 	struct machine *m = opaque;
 	unsigned typ;

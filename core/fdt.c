@@ -19,7 +19,7 @@
 #include "log.h"
 
 #define FDT_INITIAL_SIZE (16 * 1024)
-#define FDT_MAX_SIZE (256 * 1024)
+#define FDT_MAX_SIZE     (256 * 1024)
 
 static int memory_node(void *fdt, uint64_t gpa, uint64_t size, int node_id)
 {
@@ -53,7 +53,7 @@ static int node_of_cpu(const struct core_config *cfg, unsigned cpu)
 }
 
 static int fdt_fill(struct machine *m, void *fdt, size_t size, uint64_t initrd_gpa,
-		    uint64_t initrd_size)
+                    uint64_t initrd_size)
 {
 	const struct core_config *cfg = m->cfg;
 	uint64_t ranges[MEMMAP_MAX_REGIONS][2];
@@ -124,7 +124,7 @@ static int fdt_fill(struct machine *m, void *fdt, size_t size, uint64_t initrd_g
 			n = memmap_ram_slice(&m->mm, off, cfg->numa[i].mem, ranges);
 			for (unsigned j = 0; !r && j < n; j++)
 				r = memory_node(fdt, ranges[j][0], ranges[j][1],
-						(int)cfg->numa[i].node_id);
+				                (int)cfg->numa[i].node_id);
 			off += cfg->numa[i].mem;
 		}
 	} else {
@@ -139,7 +139,7 @@ static int fdt_fill(struct machine *m, void *fdt, size_t size, uint64_t initrd_g
 	if (m->mm.devmem_size) {
 		char name[48];
 		fdt64_t reg[2] = { cpu_to_fdt64(m->mm.devmem_base),
-				   cpu_to_fdt64(m->mm.devmem_size) };
+			           cpu_to_fdt64(m->mm.devmem_size) };
 
 		snprintf(name, sizeof(name), "device-memory@%" PRIx64, m->mm.devmem_base);
 		r = fdt_begin_node(fdt, name);

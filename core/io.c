@@ -32,7 +32,7 @@ static unsigned n_mmio;
 static struct log_ratelimit unmapped_rl = LOG_RATELIMIT_INIT(1000, 10);
 
 static int add_range(struct io_range *tab, unsigned *n, uint64_t base, uint64_t len,
-		     io_handler_fn fn, void *opaque)
+                     io_handler_fn fn, void *opaque)
 {
 	if (*n >= IO_MAX_RANGES)
 		return -ENOSPC;
@@ -62,7 +62,7 @@ void io_reset(void)
 }
 
 static const struct io_range *lookup(const struct io_range *tab, unsigned n, uint64_t addr,
-				     uint32_t len)
+                                     uint32_t len)
 {
 	for (unsigned i = 0; i < n; i++) {
 		if (addr >= tab[i].base && addr - tab[i].base < tab[i].len &&
@@ -96,8 +96,7 @@ void io_handle_mmio(uint64_t gpa, uint8_t *data, uint32_t len, bool is_write)
 	}
 	if (!is_write)
 		memset(data, 0xff, len);
-	log_warnx_ratelimited(&unmapped_rl,
-			      "guest %s of unmapped guest-physical 0x%" PRIx64 " (%u bytes): %s",
-			      is_write ? "write" : "read", gpa, len,
-			      is_write ? "dropped" : "reads all-ones");
+	log_warnx_ratelimited(
+	        &unmapped_rl, "guest %s of unmapped guest-physical 0x%" PRIx64 " (%u bytes): %s",
+	        is_write ? "write" : "read", gpa, len, is_write ? "dropped" : "reads all-ones");
 }

@@ -58,7 +58,7 @@ static int check_caps(int kvm_fd)
 
 		if (r <= 0) {
 			log_warnx("/dev/kvm lacks %s, needed for %s", required_caps[i].name,
-				  required_caps[i].why);
+			          required_caps[i].why);
 			return -ENOTSUP;
 		}
 	}
@@ -104,8 +104,8 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 	r = memmap_init(&m->mm, cfg->ram_size, cfg->maxmem, cfg->slots);
 	if (r) {
 		log_warnx("-m: the memory map of ram 0x%" PRIx64 " maxmem 0x%" PRIx64
-			  " slots %u does not fit the guest-physical address space",
-			  cfg->ram_size, cfg->maxmem, cfg->slots);
+		          " slots %u does not fit the guest-physical address space",
+		          cfg->ram_size, cfg->maxmem, cfg->slots);
 		return r;
 	}
 	m->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -133,8 +133,8 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 	if (max_vcpus <= 0)
 		max_vcpus = 4; /* KVM's documented floor when neither cap answers */
 	if (cfg->vcpus > (unsigned)max_vcpus) {
-		log_warnx("-smp %u: KVM supports at most %d vCPUs (KVM_CAP_MAX_VCPUS)",
-			  cfg->vcpus, max_vcpus);
+		log_warnx("-smp %u: KVM supports at most %d vCPUs (KVM_CAP_MAX_VCPUS)", cfg->vcpus,
+		          max_vcpus);
 		return -EINVAL;
 	}
 	r = ioctl(m->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -181,7 +181,7 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 }
 
 int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
-		       uint64_t size, void *host, bool readonly)
+                       uint64_t size, void *host, bool readonly)
 {
 	struct kvm_userspace_memory_region mr = {
 		.slot = m->next_slot,
@@ -191,8 +191,12 @@ int machine_map_region(struct machine *m, const char *name, enum memmap_kind kin
 		.userspace_addr = (uintptr_t)host,
 	};
 	struct memmap_region reg = {
-		.kind = kind, .gpa = gpa, .size = size, .host = host,
-		.slot = (int)m->next_slot, .readonly = readonly,
+		.kind = kind,
+		.gpa = gpa,
+		.size = size,
+		.host = host,
+		.slot = (int)m->next_slot,
+		.readonly = readonly,
 	};
 	int r;
 
@@ -204,7 +208,7 @@ int machine_map_region(struct machine *m, const char *name, enum memmap_kind kin
 	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
 		r = -errno;
 		log_warn("region %s: KVM_SET_USER_MEMORY_REGION gpa 0x%" PRIx64 " size 0x%" PRIx64,
-			 name, gpa, size);
+		         name, gpa, size);
 		return r;
 	}
 	m->next_slot++;
@@ -434,7 +438,7 @@ static void *vcpu_thread(void *arg)
 			break;
 		case KVM_EXIT_MMIO:
 			io_handle_mmio(run->mmio.phys_addr, run->mmio.data, run->mmio.len,
-				       run->mmio.is_write);
+			               run->mmio.is_write);
 			break;
 		case KVM_EXIT_INTR:
 			break;
@@ -451,18 +455,20 @@ static void *vcpu_thread(void *arg)
 				machine_request_exit(m, MACHINE_EXIT_RESET, 0);
 			} else {
 				log_info("guest power-off (system event %u)",
-					 run->system_event.type);
+				         run->system_event.type);
 				machine_request_exit(m, MACHINE_EXIT_POWEROFF, 0);
 			}
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
 			log_warnx("vCPU %u: KVM internal error, suberror %u (1 = emulation "
-				  "failure)", v->index, run->internal.suberror);
+			          "failure)",
+			          v->index, run->internal.suberror);
 			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
-			log_warnx("vCPU %u: VM entry failed, reason 0x%llx", v->index,
-				  (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			log_warnx(
+			        "vCPU %u: VM entry failed, reason 0x%llx", v->index,
+			        (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
 			break;
 		default:
@@ -556,7 +562,8 @@ int machine_run(struct machine *m)
 
 			if (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 				log_info("stopping the guest on signal %u", si.ssi_signo);
-				machine_request_exit(m, MACHINE_EXIT_ERROR, 128 + (int)si.ssi_signo);
+				machine_request_exit(m, MACHINE_EXIT_ERROR,
+				                     128 + (int)si.ssi_signo);
 			}
 		}
 	}

@@ -69,8 +69,8 @@ static void log_memmap(const struct memmap *mm)
 		const struct memmap_region *r = &mm->r[i];
 
 		log_debug("memmap %-20s %-13s 0x%012llx-0x%012llx slot %d", r->name,
-			  memmap_kind_name(r->kind), (unsigned long long)r->gpa,
-			  (unsigned long long)(r->gpa + r->size - 1), r->slot);
+		          memmap_kind_name(r->kind), (unsigned long long)r->gpa,
+		          (unsigned long long)(r->gpa + r->size - 1), r->slot);
 	}
 }
 
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 		goto out;
 	log_memmap(&m.mm);
 	log_debug("starting %u vCPU(s), %llu MiB RAM, entry 0x%llx", m.n_vcpus,
-		  (unsigned long long)(cfg.ram_size >> 20), (unsigned long long)m.entry);
+	          (unsigned long long)(cfg.ram_size >> 20), (unsigned long long)m.entry);
 
 	if (machine_run(&m))
 		goto out;

@@ -113,7 +113,7 @@ unsigned memmap_ram_ranges(const struct memmap *mm, uint64_t (*ranges)[2], unsig
 }
 
 unsigned memmap_ram_slice(const struct memmap *mm, uint64_t off, uint64_t len,
-			  uint64_t (*ranges)[2])
+                          uint64_t (*ranges)[2])
 {
 	unsigned n = 0;
 
@@ -137,7 +137,7 @@ unsigned memmap_ram_slice(const struct memmap *mm, uint64_t off, uint64_t len,
 }
 
 static int add_fixed(struct memmap *mm, const char *name, enum memmap_kind kind, uint64_t gpa,
-		     uint64_t size)
+                     uint64_t size)
 {
 	struct memmap_region r = { .kind = kind, .gpa = gpa, .size = size, .slot = -1 };
 
@@ -180,19 +180,19 @@ int memmap_init(struct memmap *mm, uint64_t ram_size, uint64_t maxmem, uint32_t 
 		r = add_fixed(mm, "ram-high", MEMMAP_RAM, MEMMAP_HIGH_RAM_BASE, high);
 	if (!r)
 		r = add_fixed(mm, "virtio-mmio", MEMMAP_MMIO, MEMMAP_VIRTIO_MMIO_BASE,
-			      MEMMAP_VIRTIO_MMIO_SLOT * MEMMAP_VIRTIO_MMIO_COUNT);
+		              MEMMAP_VIRTIO_MMIO_SLOT * MEMMAP_VIRTIO_MMIO_COUNT);
 	if (!r)
 		r = add_fixed(mm, "acpi-ged", MEMMAP_MMIO, MEMMAP_GED_BASE, MEMMAP_GED_SIZE);
 	if (!r)
 		r = add_fixed(mm, "acpi-memory-hotplug", MEMMAP_MMIO, MEMMAP_MHP_BASE,
-			      MEMMAP_MHP_SIZE);
+		              MEMMAP_MHP_SIZE);
 	if (!r)
 		r = add_fixed(mm, "ioapic", MEMMAP_MMIO, MEMMAP_IOAPIC_BASE, MEMMAP_IOAPIC_SIZE);
 	if (!r)
 		r = add_fixed(mm, "lapic", MEMMAP_MMIO, MEMMAP_LAPIC_BASE, MEMMAP_LAPIC_SIZE);
 	if (!r)
 		r = add_fixed(mm, "kvm-private", MEMMAP_RESERVED, MEMMAP_KVM_IDENTITY_BASE,
-			      MEMMAP_KVM_PRIVATE_SIZE);
+		              MEMMAP_KVM_PRIVATE_SIZE);
 	if (!r && devmem)
 		r = add_fixed(mm, "device-memory-area", MEMMAP_RESERVED, mm->devmem_base, devmem);
 	return r;

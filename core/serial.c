@@ -30,21 +30,21 @@
 #define UART_MSR 6
 #define UART_SCR 7
 
-#define IER_RDI 0x01
-#define IER_THRI 0x02
+#define IER_RDI    0x01
+#define IER_THRI   0x02
 #define IIR_NO_INT 0x01
-#define IIR_THRI 0x02
-#define IIR_RDI 0x04
-#define IIR_FIFO 0xc0
-#define LCR_DLAB 0x80
-#define MCR_LOOP 0x10
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
+#define IIR_THRI   0x02
+#define IIR_RDI    0x04
+#define IIR_FIFO   0xc0
+#define LCR_DLAB   0x80
+#define MCR_LOOP   0x10
+#define LSR_DR     0x01
+#define LSR_THRE   0x20
+#define LSR_TEMT   0x40
+#define MSR_CTS    0x10
+#define MSR_DSR    0x20
+#define MSR_RI     0x40
+#define MSR_DCD    0x80
 
 #define RX_FIFO_SIZE 16
 
@@ -176,9 +176,9 @@ static uint8_t serial_read(struct serial *s, unsigned reg)
 		if (s->mcr & MCR_LOOP) {
 			/* Loopback: DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD. */
 			return (uint8_t)(((s->mcr & 0x01) ? MSR_DSR : 0) |
-					 ((s->mcr & 0x02) ? MSR_CTS : 0) |
-					 ((s->mcr & 0x04) ? MSR_RI : 0) |
-					 ((s->mcr & 0x08) ? MSR_DCD : 0));
+			                 ((s->mcr & 0x02) ? MSR_CTS : 0) |
+			                 ((s->mcr & 0x04) ? MSR_RI : 0) |
+			                 ((s->mcr & 0x08) ? MSR_DCD : 0));
 		}
 		return MSR_DCD | MSR_DSR | MSR_CTS;
 	case UART_SCR:

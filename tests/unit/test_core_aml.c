@@ -29,12 +29,12 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define assert_aml(a, ...)                                                   \
-	do {                                                                 \
-		static const uint8_t want_[] = { __VA_ARGS__ };              \
-		assert_int_equal((a)->err, 0);                               \
-		assert_int_equal((a)->len, sizeof(want_));                   \
-		assert_memory_equal((a)->buf, want_, sizeof(want_));         \
+#define assert_aml(a, ...)                                                                         \
+	do {                                                                                       \
+		static const uint8_t want_[] = { __VA_ARGS__ };                                    \
+		assert_int_equal((a)->err, 0);                                                     \
+		assert_int_equal((a)->len, sizeof(want_));                                         \
+		assert_memory_equal((a)->buf, want_, sizeof(want_));                               \
 	} while (0)
 
 static void test_integers_pick_shortest_encoding(void **state)
@@ -47,8 +47,8 @@ static void test_integers_pick_shortest_encoding(void **state)
 	aml_integer(a, 0x3f8);
 	aml_integer(a, 0xfee00000);
 	aml_integer(a, 0x100000000ull);
-	assert_aml(a, 0x00, 0x01, 0x0a, 0x0f, 0x0b, 0xf8, 0x03, 0x0c, 0x00, 0x00, 0xe0, 0xfe,
-		   0x0e, 0, 0, 0, 0, 1, 0, 0, 0);
+	assert_aml(a, 0x00, 0x01, 0x0a, 0x0f, 0x0b, 0xf8, 0x03, 0x0c, 0x00, 0x00, 0xe0, 0xfe, 0x0e,
+	           0, 0, 0, 0, 1, 0, 0, 0);
 }
 
 static void test_name_strings(void **state)
@@ -58,8 +58,8 @@ static void test_name_strings(void **state)
 	aml_name(a, "\\_SB");
 	aml_name(a, "\\_SB.COM1");
 	aml_name(a, "^A.B.C");
-	assert_aml(a, '\\', '_', 'S', 'B', '_', '\\', 0x2e, '_', 'S', 'B', '_', 'C', 'O', 'M',
-		   '1', '^', 0x2f, 3, 'A', '_', '_', '_', 'B', '_', '_', '_', 'C', '_', '_', '_');
+	assert_aml(a, '\\', '_', 'S', 'B', '_', '\\', 0x2e, '_', 'S', 'B', '_', 'C', 'O', 'M', '1',
+	           '^', 0x2f, 3, 'A', '_', '_', '_', 'B', '_', '_', '_', 'C', '_', '_', '_');
 }
 
 static void test_bad_name_is_sticky_error(void **state)
@@ -129,8 +129,8 @@ static void test_device_with_resource_template(void **state)
 	aml_rt_end(a, rt);
 	aml_block_end(a, dev);
 	assert_aml(a, 0x5b, 0x82, 0x1b, 'C', 'O', 'M', '1', 0x08, '_', 'C', 'R', 'S', 0x11, 0x10,
-		   0x0a, 0x0d, 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, 0x22, 0x10, 0x00,
-		   0x79, 0x00);
+	           0x0a, 0x0d, 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08, 0x22, 0x10, 0x00,
+	           0x79, 0x00);
 }
 
 static void test_checksum(void **state)
@@ -158,10 +158,12 @@ static void test_table_set_checksums(void **state)
 	cfg.maxmem = 3 * GIB;
 	cfg.slots = 2;
 	cfg.n_numa = 2;
-	cfg.numa[0] = (struct core_numa_cfg){ .node_id = 0, .cpu_first = 0, .cpu_count = 2,
-					      .mem = 512 * MIB };
-	cfg.numa[1] = (struct core_numa_cfg){ .node_id = 1, .cpu_first = 2, .cpu_count = 2,
-					      .mem = 512 * MIB };
+	cfg.numa[0] = (struct core_numa_cfg){
+		.node_id = 0, .cpu_first = 0, .cpu_count = 2, .mem = 512 * MIB
+	};
+	cfg.numa[1] = (struct core_numa_cfg){
+		.node_id = 1, .cpu_first = 2, .cpu_count = 2, .mem = 512 * MIB
+	};
 	m.cfg = &cfg;
 	assert_int_equal(memmap_init(&m.mm, cfg.ram_size, cfg.maxmem, cfg.slots), 0);
 	assert_int_equal(acpi_build(&m, &b), 0);
@@ -186,13 +188,13 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_integers_pick_shortest_encoding, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_name_strings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_name_is_sticky_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_eisaid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pkg_length_encodings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_with_resource_template, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_table_set_checksums),
 	};

@@ -46,9 +46,9 @@ static void test_mem_option_table(void **state)
 		{ "1001K", 0, 1008 * KIB, 1008 * KIB, 0 }, /* rounded up to 8 KiB */
 		{ "0", -EINVAL, 0, 0, 0 },
 		{ "1G,maxmem=512M", -EINVAL, 0, 0, 0 },
-		{ "1G,slots=2", -EINVAL, 0, 0, 0 }, /* slots without maxmem */
-		{ "1G,maxmem=2G", -EINVAL, 0, 0, 0 }, /* maxmem without slots */
-		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 }, /* slots but no room */
+		{ "1G,slots=2", -EINVAL, 0, 0, 0 },             /* slots without maxmem */
+		{ "1G,maxmem=2G", -EINVAL, 0, 0, 0 },           /* maxmem without slots */
+		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 },   /* slots but no room */
 		{ "1G,slots=257,maxmem=8G", -EINVAL, 0, 0, 0 }, /* over ACPI_MAX_RAM_SLOTS */
 		{ "1G,slots=-1,maxmem=8G", -EINVAL, 0, 0, 0 },
 		{ "1Q", -EINVAL, 0, 0, 0 },
@@ -88,11 +88,18 @@ static void test_full_command_line(void **state)
 {
 	struct core_config *cfg = *state;
 	static const char *const args[] = {
-		"-m", "1G", "-smp", "4", "-kernel", "k", "-initrd", "i", "-append", "x=1",
-		"-serial", "file:/tmp/s", "-object", "memory-backend-ram,id=m0,size=512M",
+		"-m",      "1G",
+		"-smp",    "4",
+		"-kernel", "k",
+		"-initrd", "i",
+		"-append", "x=1",
+		"-serial", "file:/tmp/s",
+		"-object", "memory-backend-ram,id=m0,size=512M",
 		"-object", "memory-backend-ram,id=m1,size=512M",
-		"-numa", "node,nodeid=0,cpus=0-1,memdev=m0",
-		"-numa", "node,nodeid=1,cpus=2-3,memdev=m1", "-name", "t1", NULL,
+		"-numa",   "node,nodeid=0,cpus=0-1,memdev=m0",
+		"-numa",   "node,nodeid=1,cpus=2-3,memdev=m1",
+		"-name",   "t1",
+		NULL,
 	};
 
 	assert_int_equal(parse(cfg, args), 0);

@@ -93,9 +93,12 @@ static void test_gpa_to_host_checks_bounds(void **state)
 {
 	struct memmap *mm = *state;
 	static uint8_t backing[8192];
-	struct memmap_region reg = { .name = "dev0", .kind = MEMMAP_DEVICE_MEMORY,
-				     .gpa = 0, .size = sizeof(backing), .host = backing,
-				     .slot = 3 };
+	struct memmap_region reg = { .name = "dev0",
+		                     .kind = MEMMAP_DEVICE_MEMORY,
+		                     .gpa = 0,
+		                     .size = sizeof(backing),
+		                     .host = backing,
+		                     .slot = 3 };
 
 	assert_int_equal(memmap_init(mm, 64 * MIB, 64 * MIB + 2 * GIB, 1), 0);
 	/* RAM has no host mapping until machine_ram_setup: no translation. */
@@ -134,8 +137,9 @@ static void test_add_rejects_overlap_and_overflow(void **state)
 
 	assert_int_equal(memmap_init(mm, 1 * GIB, 1 * GIB, 0), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct memmap_region r = { .kind = MEMMAP_MMIO, .gpa = cases[i].gpa,
-					   .size = cases[i].size, .slot = -1 };
+		struct memmap_region r = {
+			.kind = MEMMAP_MMIO, .gpa = cases[i].gpa, .size = cases[i].size, .slot = -1
+		};
 
 		strcpy(r.name, cases[i].name);
 		assert_int_equal(memmap_add(mm, &r), cases[i].want);
@@ -161,7 +165,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ram_slice_straddles_hole, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gpa_to_host_checks_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_rejects_overlap_and_overflow, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_layout_too_large, setup, teardown),
 	};
 

@@ -441,7 +441,9 @@ static void accept_peer(struct memsrv_server *srv)
 	struct ipc_err ierr;
 
 	if (ipc_fdchan_accept(&ch, srv->listener, srv->peer_uid, 0, &ierr) < 0) {
-		log_warnx("fd channel: %s", ierr.text);
+		/* ipc/ logged a refused peer; anything else is ours to say. */
+		if (ierr.code != IPC_ERR_PEER_UID)
+			log_warnx("fd channel: %s", ierr.text);
 		return;
 	}
 	/* A supervisor that restarted: the new connection replaces the old. */
@@ -459,13 +461,15 @@ static void drain_fdchan(struct memsrv_server *srv, short revents)
 	struct ipc_err ierr;
 
 	if (revents & POLLIN) {
-		if (ipc_fdchan_recv(srv->fdch, UINT64_MAX, 0, &set, &ierr) == 0) {
+		/* No tag is ever expected: whatever arrives is refused and closed. */
+		if (ipc_fdchan_recv(srv->fdch, UINT64_MAX, 0, &set, &ierr) == 0 ||
+		    ierr.code == IPC_ERR_TAG) {
 			log_warnx("fd channel: the peer sent fds; closing them");
 			ipc_fdset_release(set);
-		} else if (ierr.code != IPC_ERR_CLOSED && ierr.code != IPC_ERR_TIMEOUT) {
-			log_warnx("fd channel: %s", ierr.text);
 		} else if (ierr.code == IPC_ERR_CLOSED) {
 			revents |= POLLHUP;
+		} else if (ierr.code != IPC_ERR_TIMEOUT) {
+			log_warnx("fd channel: %s", ierr.text);
 		}
 	}
 	if (revents & (POLLHUP | POLLERR | POLLNVAL)) {

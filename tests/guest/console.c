@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Polled 8250/16550 on COM1 and the debug-exit port.  Every port access is
- * a VM exit (about 11 us to user space on kvm_pvm), so the console touches
- * the line status register only when the transmit FIFO may be full: after
- * THRE says the FIFO is empty, 16 bytes (1 without a FIFO) go out blind.
+ * a VM exit (about 11 us to user space on kvm_pvm), so output is gathered
+ * into lines and each line goes out in FIFO-sized pieces with one rep outsb
+ * (a single exit for the piece): after THRE says the transmit FIFO is
+ * empty, 16 bytes (1 without a FIFO) may be written without looking.
  */
 #include "guest.h"
 
@@ -25,8 +26,13 @@
 /* Bounded wait for THRE: a dead UART must not hang the guest forever. */
 #define UART_THRE_POLLS 100000
 
+/* Longest piece of output held back before it is written. */
+#define LINE_MAX 128
+
 static unsigned int tx_room;
 static unsigned int tx_fifo = 1;
+static char line[LINE_MAX];
+static size_t line_len;
 
 void con_init(void)
 {
@@ -43,17 +49,46 @@ void con_init(void)
 	tx_room = 0;
 }
 
+static void uart_write(const char *s, size_t len)
+{
+	while (len) {
+		size_t n;
+
+		if (tx_room == 0) {
+			for (unsigned int i = 0; i < UART_THRE_POLLS; i++) {
+				if (inb(PORT_COM1 + UART_LSR) & UART_LSR_THRE)
+					break;
+			}
+			tx_room = tx_fifo;
+		}
+		n = len < tx_room ? len : tx_room;
+		tx_room -= (unsigned int)n;
+		len -= n;
+		__asm__ volatile("rep outsb"
+		                 : "+S"(s), "+c"(n)
+		                 : "d"(PORT_COM1 + UART_THR)
+		                 : "memory");
+	}
+}
+
+void con_ready(void)
+{
+	static const char ready[] = "splitvm-guest: ready\n";
+
+	uart_write(ready, sizeof(ready) - 1);
+}
+
+static void con_flush(void)
+{
+	uart_write(line, line_len);
+	line_len = 0;
+}
+
 static void con_putc(char c)
 {
-	if (tx_room == 0) {
-		for (unsigned int i = 0; i < UART_THRE_POLLS; i++) {
-			if (inb(PORT_COM1 + UART_LSR) & UART_LSR_THRE)
-				break;
-		}
-		tx_room = tx_fifo;
-	}
-	outb(PORT_COM1 + UART_THR, (uint8_t)c);
-	tx_room--;
+	line[line_len++] = c;
+	if (c == '\n' || line_len == sizeof(line))
+		con_flush();
 }
 
 void con_write(const char *s, size_t len)
@@ -81,10 +116,18 @@ static void put_num(uint64_t v, unsigned int base, bool neg, int width, char pad
 	char buf[24];
 	int n = 0;
 
-	do {
-		buf[n++] = digits[v % base];
-		v /= base;
-	} while (v);
+	/* Shifts for hex: a division is many cycles, emulated or not. */
+	if (base == 16) {
+		do {
+			buf[n++] = digits[v & 0xf];
+			v >>= 4;
+		} while (v);
+	} else {
+		do {
+			buf[n++] = digits[v % base];
+			v /= base;
+		} while (v);
+	}
 	if (neg && pad == '0')
 		con_putc('-');
 	for (int i = n + (neg ? 1 : 0); i < width; i++)
@@ -171,6 +214,7 @@ void gprintf(const char *fmt, ...)
 	va_start(ap, fmt);
 	gvprintf(fmt, ap);
 	va_end(ap);
+	con_flush();
 }
 
 void say(const char *fmt, ...)
@@ -198,6 +242,7 @@ int fail(const char *fmt, ...)
 
 void guest_exit(uint8_t status)
 {
+	con_flush();
 	outb(PORT_DEBUG_EXIT, status);
 	/*
 	 * Still here: no debug-exit device.  Ask the i8042 for a reset (QEMU

@@ -224,6 +224,10 @@ static int nodes_prop(void *ctx, int depth, const char *pname, const uint8_t *va
 	struct nodes_ctx *c = ctx;
 	struct gfdt_node *n = &c->node[depth];
 
+	/* Most properties start with none of these: skip the comparisons. */
+	if (pname[0] != 'r' && pname[0] != 'c' && pname[0] != 'd' && pname[0] != 'i' &&
+	    pname[0] != '#')
+		return 0;
 	if (str_eq(pname, "reg")) {
 		n->reg = val;
 		n->reg_len = len;

@@ -59,6 +59,11 @@ int parse_u64(const char *s, size_t len, uint64_t *out) GUEST_MUST_CHECK;
 
 /* --- console.c: polled 8250 on COM1, debug exit ------------------------ */
 void con_init(void);
+/*
+ * "splitvm-guest: ready", the line the boot benchmark times, with as few
+ * instructions as it takes: on kvm_pvm each one is emulated.
+ */
+void con_ready(void);
 void con_write(const char *s, size_t len);
 void gprintf(const char *fmt, ...) GUEST_PRINTF(1, 2);
 void gvprintf(const char *fmt, va_list ap) GUEST_PRINTF(1, 0);

@@ -34,6 +34,6 @@
 #define GUEST_DS   0x10
 
 /* Bytes of the boot stack. */
-#define GUEST_STACK_SIZE 0x4000
+#define GUEST_STACK_SIZE 0x8000
 
 #endif

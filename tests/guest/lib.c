@@ -2,23 +2,30 @@
 /*
  * The few library functions the guest and the compiler need.  The memory
  * functions use string instructions: a C loop could be turned back into a
- * call to itself by the compiler's loop-pattern pass.
+ * call to itself by the compiler's loop-pattern pass.  They move 8 bytes a
+ * step where they can: on kvm_pvm every step of a rep prefix is emulated
+ * (about 0.7 us each).
  */
 #include "guest.h"
 
 void *memset(void *s, int c, size_t n)
 {
+	uint64_t pattern = (uint8_t)c * 0x0101010101010101ull;
+	size_t words = n / 8, bytes = n % 8;
 	void *d = s;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(words) : "a"(pattern) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(pattern) : "memory");
 	return s;
 }
 
 void *memcpy(void *restrict d, const void *restrict s, size_t n)
 {
+	size_t words = n / 8, bytes = n % 8;
 	void *dd = d;
 
-	__asm__ volatile("rep movsb" : "+D"(dd), "+S"(s), "+c"(n) : : "memory");
+	__asm__ volatile("rep movsq" : "+D"(dd), "+S"(s), "+c"(words) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(dd), "+S"(s), "+c"(bytes) : : "memory");
 	return d;
 }
 

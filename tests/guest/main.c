@@ -9,8 +9,6 @@
 
 __attribute__((noreturn)) void guest_main(uint32_t entry, uint64_t info);
 
-static struct guest_boot boot;
-
 static const char *entry_name(uint32_t entry)
 {
 	switch (entry) {
@@ -51,11 +49,14 @@ static const struct guest_scenario *pick_scenario(const struct guest_boot *b)
 
 void guest_main(uint32_t entry, uint64_t info)
 {
+	/* On the stack, not in .bss: head.S clears .bss before "ready". */
+	struct guest_boot boot;
 	const struct guest_scenario *s;
 	int err;
 
 	con_init();
-	say("ready");
+	con_ready();
+	memset(&boot, 0, sizeof(boot));
 	idt_init();
 
 	err = boot_parse_early(&boot, entry, info);

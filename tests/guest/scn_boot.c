@@ -82,9 +82,9 @@ static void print_e820(const struct guest_boot *b)
 		const struct e820_entry *e = &b->e820_raw[i];
 
 		if (e->size == 0)
-			say("e820: 0x%016lx size 0 %s", e->addr, e820_type_name(e->type));
+			say("e820: 0x%lx size 0 %s", e->addr, e820_type_name(e->type));
 		else
-			say("e820: 0x%016lx - 0x%016lx %s", e->addr, e->addr + e->size - 1,
+			say("e820: 0x%lx - 0x%lx %s", e->addr, e->addr + e->size - 1,
 			    e820_type_name(e->type));
 	}
 }

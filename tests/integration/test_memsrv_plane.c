@@ -103,6 +103,46 @@ static void requester_dies(struct mc *c, const char *self)
 	         "requester: status 0x%x", status);
 }
 
+static void check_prealloc_events(struct mc *c)
+{
+	static const struct ipc_chan_opts sub_opts = { .planes = PROTO_PLANE_EVENT };
+	Splitvm__BackendConfig big =
+	        mc_config(SPLITVM__BACKEND_TYPE__BACKEND_MEMFD, "big0", (1ull << 30) + 64 * MIB);
+	struct ipc_chan *sub = NULL;
+	struct ipc_msg *ev = NULL;
+	struct ipc_err err = { 0 };
+	unsigned last = 0, events = 0;
+
+	MC_CHECK(ipc_chan_connect(&sub, IPC_ROLE_SUB, c->dir, "memsrv-events", &sub_opts, &err) ==
+	                 0,
+	         "subscribe: %s", err.text);
+	/* A SUB socket hears nothing sent before it is connected: give it time. */
+	usleep(200000);
+	big.prealloc = true;
+	big.prealloc_threads = 2;
+	ipc_msg_free(mc_create(c, &big));
+	while (ipc_recv(sub, 1000, &ev, &err) == 0) {
+		const Splitvm__Event *e = (const void *)ev->body;
+
+		MC_CHECK(e->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS &&
+		                 strcmp(e->prealloc_progress->backend, "big0") == 0 &&
+		                 e->prealloc_progress->percent > last && e->timestamp_ns,
+		         "event %u: kind %d percent %u after %u", events, e->kind_case,
+		         e->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS
+		                 ? e->prealloc_progress->percent
+		                 : 0,
+		         last);
+		last = e->prealloc_progress->percent;
+		events++;
+		ipc_msg_free(ev);
+		if (last == 100)
+			break;
+	}
+	MC_CHECK(events >= 1 && last == 100, "%u progress events, last %u%%", events, last);
+	ipc_chan_destroy(sub);
+	mc_delete(c, "big0");
+}
+
 int main(int argc, char **argv)
 {
 	Splitvm__BackendConfig ram, memfd, file, dup, zero;
@@ -210,6 +250,9 @@ int main(int argc, char **argv)
 	close(fd2);
 	sdel.device = (char *)"vm0";
 	ipc_msg_free(mc_call(&c, &sdel.base));
+
+	/* Prealloc above 1 GiB reports its progress as events. */
+	check_prealloc_events(&c);
 
 	/* A peer dying mid-request costs memsrv nothing. */
 	requester_dies(&c, argv[0]);

@@ -37,16 +37,27 @@ static size_t line_len;
 void con_init(void)
 {
 	/*
-	 * No divisor: the UARTs the guest meets are emulated and ignore
-	 * the baud rate, and three more exits would be spent on it.
+	 * Only what the "ready" line needs comes first: each port access is
+	 * an exit to the VMM (measured 50-80 us here, load included).
+	 * Clearing the transmit FIFO makes room for a whole FIFO without a
+	 * look at LSR.  This assumes a UART as a VMM resets it, DLAB clear.
+	 */
+	outb(PORT_COM1 + UART_FCR, UART_FCR_ENABLE | UART_FCR_CLEAR);
+	if ((inb(PORT_COM1 + UART_IIR) & UART_IIR_FIFO) == UART_IIR_FIFO) {
+		tx_fifo = 16;
+		tx_room = 16;
+	}
+}
+
+void con_init_rest(void)
+{
+	/*
+	 * No interrupts, 8N1.  No divisor: the UARTs the guest meets are
+	 * emulated and ignore the baud rate.
 	 */
 	outb(PORT_COM1 + UART_IER, 0);
 	outb(PORT_COM1 + UART_LCR, UART_LCR_8N1);
 	outb(PORT_COM1 + UART_MCR, UART_MCR_DTR_RTS);
-	outb(PORT_COM1 + UART_FCR, UART_FCR_ENABLE | UART_FCR_CLEAR);
-	if ((inb(PORT_COM1 + UART_IIR) & UART_IIR_FIFO) == UART_IIR_FIFO)
-		tx_fifo = 16;
-	tx_room = 0;
 }
 
 static void uart_write(const char *s, size_t len)

@@ -58,7 +58,9 @@ size_t strnlen(const char *s, size_t max);
 int parse_u64(const char *s, size_t len, uint64_t *out) GUEST_MUST_CHECK;
 
 /* --- console.c: polled 8250 on COM1, debug exit ------------------------ */
+/* The least the "ready" line needs; con_init_rest() does the rest after it. */
 void con_init(void);
+void con_init_rest(void);
 /*
  * "splitvm-guest: ready", the line the boot benchmark times, with as few
  * instructions as it takes: on kvm_pvm each one is emulated.

@@ -56,6 +56,7 @@ void guest_main(uint32_t entry, uint64_t info)
 
 	con_init();
 	con_ready();
+	con_init_rest();
 	memset(&boot, 0, sizeof(boot));
 	idt_init();
 

@@ -1,16 +1,15 @@
 #!/bin/sh
-# Install the Debian 12 packages splitvm needs to build and test, and only
-# those that are missing.  Run as root (or with sudo available).
-#   install-deps.sh            build + test dependencies
-#   install-deps.sh --bench    also what the benchmarks compare against (QEMU)
+# Install the Debian 12 packages splitvm needs to build, test and benchmark,
+# and only those that are missing.  Run as root (or with sudo available).
+# QEMU is there as the baseline the benchmarks and recordings compare with;
+# the Linux kernel and busybox for the real-guest tests are downloaded, not
+# installed, by tests/linux/build-initramfs.sh.
 set -eu
 
 pkgs="gcc libc6-dev binutils pkg-config meson ninja-build
 libnng-dev libprotobuf-c-dev protobuf-c-compiler libfdt-dev libseccomp-dev
-libcmocka-dev libxml2-dev acpica-tools valgrind clang file cpio"
-if [ "${1:-}" = "--bench" ]; then
-	pkgs="$pkgs qemu-system-x86"
-fi
+libcmocka-dev libxml2-dev acpica-tools valgrind clang file cpio
+qemu-system-x86"
 
 missing=""
 for p in $pkgs; do

@@ -122,6 +122,8 @@ struct memmap_region {
 	void *host; /* mapped regions only, else NULL */
 	int slot;   /* KVM memslot, -1 for none */
 	bool readonly;
+	/* host is an mmap of its own (a RegionMap's fd), munmap'ed on removal. */
+	bool host_owned;
 };
 
 #define MEMMAP_MAX_REGIONS 64
@@ -192,15 +194,24 @@ enum machine_exit_reason {
 
 struct serial;
 
+/* Most KVM memslots splitvm uses (KVM offers 509 or 32764). */
+#define CORE_MAX_MEMSLOTS 512
+
 struct machine {
 	const struct core_config *cfg;
 	int kvm_fd;
 	int vm_fd;
 	size_t run_size;
-	int ram_fd; /* guest RAM memfd */
+	int ram_fd; /* guest RAM memfd (standalone); -1 when supervised */
 	void *ram;  /* MAP_SHARED mapping of ram_fd, ram_size bytes */
+	/*
+	 * The map is read and changed by one thread only: main in standalone
+	 * mode, the machine plane's thread when supervised.  vCPU threads
+	 * never look at it.
+	 */
 	struct memmap mm;
-	unsigned next_slot;
+	bool slot_used[CORE_MAX_MEMSLOTS];
+	unsigned max_slots; /* KVM_CAP_NR_MEMSLOTS, at most CORE_MAX_MEMSLOTS */
 	struct vcpu vcpus[CORE_MAX_VCPUS];
 	unsigned n_vcpus;
 	struct kvm_cpuid2 *cpuid;
@@ -214,6 +225,15 @@ struct machine {
 	int exit_status;
 	int exit_fd; /* eventfd */
 	volatile int stopping;
+	/*
+	 * Pause: under lock, pause_req asks every started vCPU to park out of
+	 * KVM_RUN; each parked one counts itself in n_parked.  pause_cond is
+	 * broadcast on every change of pause_req, n_parked or stopping.
+	 */
+	pthread_cond_t pause_cond;
+	bool pause_req;
+	unsigned n_parked;
+	unsigned n_started; /* vCPU threads running */
 	/* The FDT blob handed to the guest (dump-dtb). */
 	void *dtb;
 	size_t dtb_size;
@@ -232,11 +252,50 @@ int machine_ram_setup(struct machine *m) WUR;
 int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
                        uint64_t size, void *host, bool readonly) WUR;
 
+/*
+ * Give @reg (an entry of m->mm whose host is set) a free memslot and
+ * register it with KVM; -ENOSPC when every slot is taken.
+ */
+int machine_slot_attach(struct machine *m, struct memmap_region *reg) WUR;
+/* Delete @reg's memslot from KVM and free the slot id; no-op without one. */
+void machine_slot_detach(struct machine *m, struct memmap_region *reg);
+
+/*
+ * Remove region @name: its memslot, its map entry and, when host_owned,
+ * its host mapping.  -ENOENT when there is none.
+ */
+int machine_unmap_region(struct machine *m, const char *name) WUR;
+
 /* Create the vCPUs with CPUID and the boot register state. */
 int machine_vcpus_create(struct machine *m) WUR;
 
-/* Start the vCPU threads, wait for the machine to stop, join them. */
+/*
+ * Block SIGINT, SIGTERM and SIGHUP in the calling thread, so that every
+ * thread it creates afterwards leaves them to machine_wait()'s signalfd.
+ */
+void machine_block_stop_signals(void);
+
+/* Start the vCPU threads, once; -ESHUTDOWN when the machine is stopping. */
+int machine_vcpus_start(struct machine *m) WUR;
+
+/*
+ * Wait until the machine stops (serving serial input and SIGINT/SIGTERM/
+ * SIGHUP meanwhile), then stop and join the vCPU threads, whoever started
+ * them.
+ */
+int machine_wait(struct machine *m) WUR;
+
+/* machine_vcpus_start() then machine_wait(): the standalone life. */
 int machine_run(struct machine *m) WUR;
+
+/*
+ * Park every started vCPU outside KVM_RUN and return once all are parked
+ * (-ETIMEDOUT after @timeout_ms, and the pause is undone; -ESHUTDOWN when
+ * the machine stops meanwhile).  vCPUs started while paused park at once.
+ */
+int machine_vcpus_pause(struct machine *m, int timeout_ms) WUR;
+/* Let parked vCPUs continue.  Never fails; a no-op when not paused. */
+void machine_vcpus_resume(struct machine *m);
 
 /* Called from any thread: end the machine with @reason and @status. */
 void machine_request_exit(struct machine *m, enum machine_exit_reason reason, int status);

@@ -28,6 +28,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fd.h"
@@ -100,6 +101,7 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 	for (unsigned i = 0; i < CORE_MAX_VCPUS; i++)
 		m->vcpus[i].fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->pause_cond, NULL);
 
 	r = memmap_init(&m->mm, cfg->ram_size, cfg->maxmem, cfg->slots);
 	if (r) {
@@ -143,6 +145,11 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 		return -ENOTSUP;
 	}
 	m->run_size = (size_t)r;
+	/* KVM_CAP_NR_MEMSLOTS answers 0 on KVMs too old to say: their 32. */
+	r = ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	m->max_slots = r > 0 ? (unsigned)r : 32;
+	if (m->max_slots > CORE_MAX_MEMSLOTS)
+		m->max_slots = CORE_MAX_MEMSLOTS;
 	m->vm_fd = ioctl(m->kvm_fd, KVM_CREATE_VM, 0);
 	if (m->vm_fd < 0) {
 		r = -errno;
@@ -180,45 +187,97 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 	return 0;
 }
 
+int machine_slot_attach(struct machine *m, struct memmap_region *reg)
+{
+	struct kvm_userspace_memory_region mr = {
+		.flags = reg->readonly ? KVM_MEM_READONLY : 0,
+		.guest_phys_addr = reg->gpa,
+		.memory_size = reg->size,
+		.userspace_addr = (uintptr_t)reg->host,
+	};
+	unsigned slot;
+	int r;
+
+	for (slot = 0; slot < m->max_slots && m->slot_used[slot]; slot++)
+		;
+	if (slot == m->max_slots) {
+		log_warnx("region %s: all %u KVM memslots are in use", reg->name, m->max_slots);
+		return -ENOSPC;
+	}
+	if (reg->readonly && ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
+		log_warnx("region %s: read-only mapping needs KVM_CAP_READONLY_MEM", reg->name);
+		return -ENOTSUP;
+	}
+	mr.slot = slot;
+	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
+		r = -errno;
+		log_warn("region %s: KVM_SET_USER_MEMORY_REGION slot %u gpa 0x%" PRIx64
+		         " size 0x%" PRIx64,
+		         reg->name, slot, reg->gpa, reg->size);
+		return r;
+	}
+	m->slot_used[slot] = true;
+	reg->slot = (int)slot;
+	return 0;
+}
+
+void machine_slot_detach(struct machine *m, struct memmap_region *reg)
+{
+	/* Size 0 deletes the slot; vCPUs then exit to us on the range. */
+	struct kvm_userspace_memory_region mr = { .slot = (uint32_t)reg->slot };
+
+	if (reg->slot < 0 || (unsigned)reg->slot >= m->max_slots)
+		return;
+	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0)
+		log_warn("region %s: deleting KVM memslot %d", reg->name, reg->slot);
+	m->slot_used[reg->slot] = false;
+	reg->slot = -1;
+}
+
 int machine_map_region(struct machine *m, const char *name, enum memmap_kind kind, uint64_t gpa,
                        uint64_t size, void *host, bool readonly)
 {
-	struct kvm_userspace_memory_region mr = {
-		.slot = m->next_slot,
-		.flags = readonly ? KVM_MEM_READONLY : 0,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)host,
-	};
 	struct memmap_region reg = {
 		.kind = kind,
 		.gpa = gpa,
 		.size = size,
 		.host = host,
-		.slot = (int)m->next_slot,
+		.slot = -1,
 		.readonly = readonly,
 	};
 	int r;
 
 	snprintf(reg.name, sizeof(reg.name), "%s", name);
-	if (readonly && ioctl(m->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
-		log_warnx("region %s: read-only mapping needs KVM_CAP_READONLY_MEM", name);
-		return -ENOTSUP;
-	}
-	if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
-		r = -errno;
-		log_warn("region %s: KVM_SET_USER_MEMORY_REGION gpa 0x%" PRIx64 " size 0x%" PRIx64,
-		         name, gpa, size);
+	r = machine_slot_attach(m, &reg);
+	if (r)
 		return r;
-	}
-	m->next_slot++;
-	return memmap_add(&m->mm, &reg);
+	r = memmap_add(&m->mm, &reg);
+	if (r)
+		machine_slot_detach(m, &reg);
+	return r;
+}
+
+int machine_unmap_region(struct machine *m, const char *name)
+{
+	struct memmap_region reg;
+	unsigned i;
+
+	for (i = 0; i < m->mm.n && strcmp(m->mm.r[i].name, name); i++)
+		;
+	if (i == m->mm.n)
+		return -ENOENT;
+	reg = m->mm.r[i];
+	machine_slot_detach(m, &reg);
+	if (memmap_remove(&m->mm, name))
+		return -ENOENT;
+	if (reg.host_owned)
+		munmap(reg.host, reg.size);
+	return 0;
 }
 
 /* Fill the RAM entries the memmap laid out with their host addresses. */
 int machine_ram_setup(struct machine *m)
 {
-	struct kvm_userspace_memory_region mr;
 	uint64_t off = 0;
 	int r;
 
@@ -255,19 +314,9 @@ int machine_ram_setup(struct machine *m)
 		if (reg->kind != MEMMAP_RAM)
 			continue;
 		reg->host = (uint8_t *)m->ram + off;
-		reg->slot = (int)m->next_slot;
-		mr = (struct kvm_userspace_memory_region){
-			.slot = m->next_slot,
-			.guest_phys_addr = reg->gpa,
-			.memory_size = reg->size,
-			.userspace_addr = (uintptr_t)reg->host,
-		};
-		if (ioctl(m->vm_fd, KVM_SET_USER_MEMORY_REGION, &mr) < 0) {
-			r = -errno;
-			log_warn("KVM_SET_USER_MEMORY_REGION %s", reg->name);
+		r = machine_slot_attach(m, reg);
+		if (r)
 			return r;
-		}
-		m->next_slot++;
 		off += reg->size;
 	}
 	return 0;
@@ -413,6 +462,35 @@ static void vcpu_handle_io(struct kvm_run *run)
 		io_handle_pio(run->io.port, data + (size_t)i * run->io.size, run->io.size, out);
 }
 
+/*
+ * The slow path before KVM_RUN, taken when a pause is asked for or
+ * immediate_exit is set: park while paused, then clear immediate_exit unless
+ * the machine is stopping.  Under the lock, so that a stop that sets
+ * immediate_exit after taking it can never be undone here.  True: stop.
+ */
+static bool vcpu_park(struct vcpu *v)
+{
+	struct machine *m = v->m;
+	bool parked = false, stop;
+
+	pthread_mutex_lock(&m->lock);
+	while (m->pause_req && !m->stopping) {
+		if (!parked) {
+			parked = true;
+			m->n_parked++;
+			pthread_cond_broadcast(&m->pause_cond);
+		}
+		pthread_cond_wait(&m->pause_cond, &m->lock);
+	}
+	if (parked)
+		m->n_parked--;
+	stop = m->stopping;
+	if (!stop)
+		__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&m->lock);
+	return stop;
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
@@ -425,6 +503,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 
 	while (!m->stopping) {
+		if ((__atomic_load_n(&m->pause_req, __ATOMIC_ACQUIRE) ||
+		     __atomic_load_n(&run->immediate_exit, __ATOMIC_ACQUIRE)) &&
+		    vcpu_park(v))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -485,9 +567,9 @@ static void stop_signal_handler(int sig)
 	(void)sig; /* only there to make KVM_RUN return -EINTR */
 }
 
-static void vcpus_stop(struct machine *m)
+/* Kick every started vCPU out of KVM_RUN (see the top of this file). */
+static void vcpus_kick(struct machine *m)
 {
-	m->stopping = 1;
 	for (unsigned i = 0; i < m->n_vcpus; i++) {
 		struct vcpu *v = &m->vcpus[i];
 
@@ -496,50 +578,91 @@ static void vcpus_stop(struct machine *m)
 		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 		pthread_kill(v->thread, VCPU_STOP_SIGNAL);
 	}
+}
+
+static void vcpus_stop(struct machine *m)
+{
+	/* Under the lock: machine_vcpus_start() starts none after this. */
+	pthread_mutex_lock(&m->lock);
+	m->stopping = 1;
+	pthread_cond_broadcast(&m->pause_cond);
+	vcpus_kick(m);
+	pthread_mutex_unlock(&m->lock);
 	for (unsigned i = 0; i < m->n_vcpus; i++) {
 		if (!m->vcpus[i].thread_started)
 			continue;
 		pthread_join(m->vcpus[i].thread, NULL);
 		m->vcpus[i].thread_started = false;
 	}
+	m->n_started = 0;
 }
 
-int machine_run(struct machine *m)
+void machine_block_stop_signals(void)
 {
-	struct sigaction sa = { .sa_handler = stop_signal_handler };
-	sigset_t set, old;
-	int sig_fd = -1, r = 0;
+	sigset_t set;
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(VCPU_STOP_SIGNAL, &sa, NULL);
-	/*
-	 * SIGINT/SIGTERM/SIGHUP stop the machine cleanly through a signalfd of
-	 * the main thread; every thread keeps them blocked.  Only the vCPU
-	 * threads take the stop signal; they unblock it themselves.
-	 */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig_fd < 0)
-		log_warn("signalfd: SIGINT/SIGTERM will not stop the guest cleanly");
+}
+
+int machine_vcpus_start(struct machine *m)
+{
+	struct sigaction sa = { .sa_handler = stop_signal_handler };
+	sigset_t set, old;
+	int r = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(VCPU_STOP_SIGNAL, &sa, NULL);
+	/* Each vCPU thread unblocks the stop signal itself; nobody else takes it. */
 	sigemptyset(&set);
 	sigaddset(&set, VCPU_STOP_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
-	for (unsigned i = 0; i < m->n_vcpus; i++) {
+	pthread_mutex_lock(&m->lock);
+	if (m->stopping)
+		r = -ESHUTDOWN;
+	for (unsigned i = 0; !r && i < m->n_vcpus; i++) {
 		struct vcpu *v = &m->vcpus[i];
 
+		if (v->thread_started)
+			continue;
 		r = -pthread_create(&v->thread, NULL, vcpu_thread, v);
 		if (r) {
 			log_warnx("vCPU %u: pthread_create: %s", i, strerror(-r));
-			machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
 			break;
 		}
 		v->thread_started = true;
+		m->n_started++;
 	}
+	/* Threads that start while a pause is asked for park at once. */
+	if (m->pause_req)
+		vcpus_kick(m);
+	pthread_mutex_unlock(&m->lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r && r != -ESHUTDOWN)
+		machine_request_exit(m, MACHINE_EXIT_ERROR, 1);
+	return r;
+}
+
+int machine_wait(struct machine *m)
+{
+	sigset_t set;
+	int sig_fd = -1, r = 0;
+
+	/*
+	 * SIGINT/SIGTERM/SIGHUP stop the machine cleanly through a signalfd of
+	 * this thread; every thread keeps them blocked.
+	 */
+	machine_block_stop_signals();
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sig_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sig_fd < 0)
+		log_warn("signalfd: SIGINT/SIGTERM will not stop the guest cleanly");
 
 	while (!m->stopping) {
 		struct pollfd pfd[3] = {
@@ -572,6 +695,49 @@ int machine_run(struct machine *m)
 	return r;
 }
 
+int machine_run(struct machine *m)
+{
+	machine_block_stop_signals();
+	if (machine_vcpus_start(m) == 0)
+		log_debug("%u vCPU thread(s) started", m->n_started);
+	return machine_wait(m);
+}
+
+int machine_vcpus_pause(struct machine *m, int timeout_ms)
+{
+	struct timespec deadline;
+	int r = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->pause_req = true;
+	vcpus_kick(m);
+	while (!r && !m->stopping && m->n_parked < m->n_started)
+		r = -pthread_cond_timedwait(&m->pause_cond, &m->lock, &deadline);
+	if (m->stopping)
+		r = -ESHUTDOWN;
+	if (r) {
+		m->pause_req = false;
+		pthread_cond_broadcast(&m->pause_cond);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+void machine_vcpus_resume(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->pause_req = false;
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
 void machine_destroy(struct machine *m)
 {
 	if (!m)
@@ -586,6 +752,11 @@ void machine_destroy(struct machine *m)
 	m->cpuid = NULL;
 	free(m->dtb);
 	m->dtb = NULL;
+	for (unsigned i = 0; i < m->mm.n; i++) {
+		if (m->mm.r[i].host_owned)
+			munmap(m->mm.r[i].host, m->mm.r[i].size);
+		m->mm.r[i].host_owned = false;
+	}
 	if (m->ram)
 		munmap(m->ram, m->mm.ram_size);
 	m->ram = NULL;
@@ -593,6 +764,7 @@ void machine_destroy(struct machine *m)
 	close_fd(&m->vm_fd);
 	close_fd(&m->kvm_fd);
 	close_fd(&m->exit_fd);
+	pthread_cond_destroy(&m->pause_cond);
 	pthread_mutex_destroy(&m->lock);
 }
 

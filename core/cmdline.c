@@ -8,12 +8,17 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "backend_config.h"
 #include "log.h"
+#include "opts.h"
 #include "size.h"
+#include "splitvm_proto.h"
 
 /* Copy the value of "key=" at the start of @opt into @val; the next field. */
 static const char *next_field(const char *opt, char *key, size_t klen, char *val, size_t vlen)
@@ -38,95 +43,107 @@ static const char *next_field(const char *opt, char *key, size_t klen, char *val
 	return *end ? end + 1 : end;
 }
 
-int core_parse_mem_opt(struct core_config *cfg, const char *arg)
+int core_cfg_fail(struct core_cfg_err *err, const char *field, const char *fmt, ...)
 {
-	char key[32], val[64];
-	const char *p = arg;
-	uint64_t size = 0, maxmem = 0;
-	bool have_size = false, have_maxmem = false, have_slots = false;
-	unsigned long long slots = 0;
-	char *end;
-	int r;
+	struct core_cfg_err scratch;
+	va_list ap;
 
-	while (*p) {
-		p = next_field(p, key, sizeof(key), val, sizeof(val));
-		if (!key[0] || !strcmp(key, "size")) {
-			r = size_parse_qemu(val, SIZE_MIB, &size);
-			if (r) {
-				log_warnx("-m: invalid size '%s': %s", val, size_strerror(r));
-				return -EINVAL;
-			}
-			have_size = true;
-		} else if (!strcmp(key, "maxmem")) {
-			r = size_parse_qemu(val, SIZE_MIB, &maxmem);
-			if (r) {
-				log_warnx("-m: invalid maxmem '%s': %s", val, size_strerror(r));
-				return -EINVAL;
-			}
-			have_maxmem = true;
-		} else if (!strcmp(key, "slots")) {
-			errno = 0;
-			slots = strtoull(val, &end, 10);
-			if (errno || end == val || *end || val[0] == '-') {
-				log_warnx("-m: invalid slots '%s' (a decimal count)", val);
-				return -EINVAL;
-			}
-			have_slots = true;
-		} else {
-			log_warnx("-m: unknown property '%s' (size, slots, maxmem)", key);
-			return -EINVAL;
-		}
-	}
-	if (!have_size || size == 0) {
-		log_warnx("-m: the RAM size must be given and non-zero");
-		return -EINVAL;
-	}
-	/* QEMU rounds RAM up to 8 KiB. */
-	if (size > UINT64_MAX - 8191) {
-		log_warnx("-m: ram size too large");
-		return -EINVAL;
-	}
+	if (!err)
+		err = &scratch;
+	snprintf(err->field, sizeof(err->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err->text, sizeof(err->text), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+/*
+ * QEMU 7.2's rules for the machine's memory (hw/core/machine.c
+ * machine_set_mem and hw/i386/pc.c pc_memory_init), in its order and with
+ * its words, checked against Debian's qemu-system-x86_64 7.2: a size of 0
+ * means the default 128 MiB, the size is rounded up to 8 KiB, slots need
+ * maxmem, maxmem is at least the size and above it when slots are given,
+ * maxmem without slots is fine (virtio-mem needs no slots), and with room
+ * for device memory slots are at most 256 and maxmem is page aligned.
+ * One difference: QEMU's "must by aligned" is spelled "must be aligned".
+ */
+int core_mem_check(struct core_config *cfg, uint64_t size, bool has_slots, uint64_t slots,
+                   bool has_max, uint64_t maxmem, const char *size_field,
+                   struct core_cfg_err *err)
+{
+	if (size == 0)
+		size = 128 * MIB;
+	if (size > UINT64_MAX - 8191)
+		return core_cfg_fail(err, size_field, "ram size too large");
 	size = (size + 8191) & ~8191ull;
-	if (have_slots && slots > CORE_MAX_RAM_SLOTS) {
-		log_warnx("-m: unsupported amount of memory slots: %llu (at most %u)", slots,
-		          CORE_MAX_RAM_SLOTS);
-		return -EINVAL;
-	}
-	if (!have_maxmem) {
-		if (have_slots && slots) {
-			log_warnx("-m: invalid -m option value: missing 'maxmem' option "
-			          "(slots=%llu needs maxmem=)",
-			          slots);
-			return -EINVAL;
-		}
+	if (has_slots && !has_max)
+		return core_cfg_fail(err, "slots", "slots specified but no max-size");
+	if (!has_max)
 		maxmem = size;
-	} else {
-		if (maxmem < size) {
-			log_warnx("-m: invalid value of maxmem: maximum memory size (0x%" PRIx64
-			          ") must be at least the initial memory size (0x%" PRIx64 ")",
-			          maxmem, size);
-			return -EINVAL;
-		}
-		if (slots && maxmem == size) {
-			log_warnx("-m: invalid value of maxmem: memory slots were specified but "
-			          "maximum memory size (0x%" PRIx64 ") must be more than initial "
-			          "memory size (0x%" PRIx64 ")",
-			          maxmem, size);
-			return -EINVAL;
-		}
-		if (!slots && maxmem > size) {
-			log_warnx("-m: maxmem was specified, but no hotplug slots were specified");
-			return -EINVAL;
-		}
-		if (maxmem & (4 * KIB - 1)) {
-			log_warnx("-m: maxmem 0x%" PRIx64 " is not page aligned", maxmem);
-			return -EINVAL;
-		}
+	if (maxmem < size)
+		return core_cfg_fail(err, "maxmem",
+		                     "invalid value of maxmem: maximum memory size (0x%" PRIx64
+		                     ") must be at least the initial memory size (0x%" PRIx64 ")",
+		                     maxmem, size);
+	if (has_slots && slots && maxmem == size)
+		return core_cfg_fail(err, "maxmem",
+		                     "invalid value of maxmem: memory slots were specified but "
+		                     "maximum memory size (0x%" PRIx64 ") is equal to the initial "
+		                     "memory size (0x%" PRIx64 ")",
+		                     maxmem, size);
+	if (maxmem > size) {
+		if (slots > CORE_MAX_RAM_SLOTS)
+			return core_cfg_fail(err, "slots",
+			                     "unsupported amount of memory slots: %" PRIu64
+			                     " (at most %u)",
+			                     slots, CORE_MAX_RAM_SLOTS);
+		if (maxmem & (4 * KIB - 1))
+			return core_cfg_fail(err, "maxmem",
+			                     "maximum memory size must be aligned to multiple of "
+			                     "4096 bytes");
 	}
 	cfg->ram_size = size;
 	cfg->maxmem = maxmem;
 	cfg->slots = (uint32_t)slots;
 	return 0;
+}
+
+/* "-m" through common/opts.h, implied key "size" (MiB without a suffix). */
+static int parse_mem(struct core_config *cfg, const char *arg, struct core_cfg_err *err)
+{
+	struct opts *o = NULL;
+	struct opts_error oe = { .msg = "" };
+	uint64_t size = 0, slots = 0, maxmem = 0;
+	bool has_slots, has_max;
+	int r;
+
+	r = opts_parse(arg, "size", &o, &oe);
+	if (!r)
+		r = opts_get_size_unit(o, "size", 0, SIZE_MIB, &size, &oe);
+	if (!r)
+		r = opts_get_size(o, "maxmem", 0, &maxmem, &oe);
+	if (!r)
+		r = opts_get_u64(o, "slots", 0, UINT64_MAX, &slots, &oe);
+	if (!r)
+		r = opts_check_unused(o, "-m", &oe);
+	if (r) {
+		opts_free(o);
+		return core_cfg_fail(err, "-m", "%s", oe.msg);
+	}
+	has_slots = opts_get(o, "slots") != NULL;
+	has_max = opts_get(o, "maxmem") != NULL;
+	opts_free(o);
+	return core_mem_check(cfg, size, has_slots, slots, has_max, maxmem, "size", err);
+}
+
+int core_parse_mem_opt(struct core_config *cfg, const char *arg)
+{
+	struct core_cfg_err err;
+	int r = parse_mem(cfg, arg, &err);
+
+	if (r)
+		log_warnx("-m %s: %s", arg, err.text);
+	return r;
 }
 
 static int parse_u32(const char *what, const char *s, uint32_t max, uint32_t *out)
@@ -167,58 +184,48 @@ static int parse_smp(struct core_config *cfg, const char *arg)
 	return 0;
 }
 
+/*
+ * -object through common/backend_config.h, with QEMU's properties and
+ * checks.  Alone, the core puts all RAM in one memfd of its own, so only the
+ * memfd-backed types make sense; a NUMA node names one by id for its size.
+ */
 static int parse_object(struct core_config *cfg, const char *arg)
 {
-	char key[32], val[64];
-	const char *p = arg;
+	struct backend_config_error be = { .field = "", .text = "" };
+	Splitvm__BackendConfig *bc = NULL;
 	struct core_backend_cfg *b;
-	bool have_size = false;
+	int r;
 
-	p = next_field(p, key, sizeof(key), val, sizeof(val));
-	if (key[0] || (strcmp(val, "memory-backend-ram") && strcmp(val, "memory-backend-memfd"))) {
-		log_warnx("-object: only memory-backend-ram and memory-backend-memfd are "
-		          "supported by splitvm-core alone, not '%s'",
-		          val);
+	r = backend_config_parse(arg, &bc, &be);
+	if (r) {
+		log_warnx("-object %s: %s", arg, be.text);
 		return -EINVAL;
+	}
+	r = -EINVAL;
+	if (bc->type != SPLITVM__BACKEND_TYPE__BACKEND_RAM &&
+	    bc->type != SPLITVM__BACKEND_TYPE__BACKEND_MEMFD) {
+		log_warnx("-object %s: splitvm-core alone takes memory-backend-ram and "
+		          "memory-backend-memfd; %s needs the supervisor (splitvm)",
+		          arg, backend_config_type_name(bc->type));
+		goto out;
 	}
 	if (cfg->n_backends >= CORE_MAX_BACKENDS) {
-		log_warnx("-object: more than %u backends", CORE_MAX_BACKENDS);
-		return -EINVAL;
-	}
-	b = &cfg->backends[cfg->n_backends];
-	memset(b, 0, sizeof(*b));
-	while (*p) {
-		p = next_field(p, key, sizeof(key), val, sizeof(val));
-		if (!strcmp(key, "id")) {
-			snprintf(b->id, sizeof(b->id), "%s", val);
-		} else if (!strcmp(key, "size")) {
-			int e = size_parse_qemu(val, 1, &b->size);
-
-			if (e || b->size == 0) {
-				log_warnx("-object %s: invalid size '%s': %s",
-				          b->id[0] ? b->id : "", val,
-				          e ? size_strerror(e) : "must not be zero");
-				return -EINVAL;
-			}
-			have_size = true;
-		} else {
-			log_warnx("-object: property '%s' is not supported by splitvm-core alone",
-			          key);
-			return -EINVAL;
-		}
-	}
-	if (!b->id[0] || !have_size) {
-		log_warnx("-object: memory backends need id= and size=");
-		return -EINVAL;
+		log_warnx("-object %s: more than %u backends", arg, CORE_MAX_BACKENDS);
+		goto out;
 	}
 	for (unsigned i = 0; i < cfg->n_backends; i++) {
-		if (!strcmp(cfg->backends[i].id, b->id)) {
-			log_warnx("-object: duplicate id '%s'", b->id);
-			return -EINVAL;
+		if (!strcmp(cfg->backends[i].id, bc->id)) {
+			log_warnx("-object %s: duplicate ID '%s' for object", arg, bc->id);
+			goto out;
 		}
 	}
-	cfg->n_backends++;
-	return 0;
+	b = &cfg->backends[cfg->n_backends++];
+	snprintf(b->id, sizeof(b->id), "%s", bc->id);
+	b->size = bc->size;
+	r = 0;
+out:
+	backend_config_free(bc);
+	return r;
 }
 
 static int parse_numa(struct core_config *cfg, const char *arg)
@@ -277,7 +284,7 @@ static int parse_numa(struct core_config *cfg, const char *arg)
 }
 
 /* QEMU's NUMA rules: memdev exists, ids unique, sizes add up to -m. */
-static int check_numa(struct core_config *cfg)
+static int check_numa(struct core_config *cfg, struct core_cfg_err *err)
 {
 	uint64_t total = 0;
 
@@ -286,39 +293,33 @@ static int check_numa(struct core_config *cfg)
 		bool found = false;
 
 		for (unsigned j = 0; j < i; j++) {
-			if (cfg->numa[j].node_id == n->node_id) {
-				log_warnx("-numa: duplicate NUMA nodeid: %u", n->node_id);
-				return -EINVAL;
-			}
+			if (cfg->numa[j].node_id == n->node_id)
+				return core_cfg_fail(err, "nodeid", "duplicate NUMA nodeid: %u",
+				                     n->node_id);
 		}
-		if (!n->memdev[0]) {
-			log_warnx("-numa node,nodeid=%u: memdev= is required", n->node_id);
-			return -EINVAL;
-		}
+		if (!n->memdev[0])
+			return core_cfg_fail(err, "memdev", "node %u: memdev is required",
+			                     n->node_id);
 		for (unsigned j = 0; j < cfg->n_backends; j++) {
 			if (!strcmp(cfg->backends[j].id, n->memdev)) {
 				n->mem = cfg->backends[j].size;
 				found = true;
 			}
 		}
-		if (!found) {
-			log_warnx("-numa node,nodeid=%u: memdev '%s' is not an -object id",
-			          n->node_id, n->memdev);
-			return -EINVAL;
-		}
-		if (n->cpu_count && n->cpu_first + n->cpu_count > cfg->vcpus) {
-			log_warnx("-numa node,nodeid=%u: cpus beyond -smp %u", n->node_id,
-			          cfg->vcpus);
-			return -EINVAL;
-		}
+		if (!found)
+			return core_cfg_fail(err, "memdev",
+			                     "node %u: memdev '%s' is not a memory backend id",
+			                     n->node_id, n->memdev);
+		if (n->cpu_count && n->cpu_first + n->cpu_count > cfg->vcpus)
+			return core_cfg_fail(err, "cpus", "node %u: cpus beyond the %u vCPUs",
+			                     n->node_id, cfg->vcpus);
 		total += n->mem;
 	}
-	if (cfg->n_numa && total != cfg->ram_size) {
-		log_warnx("-numa: total memory for NUMA nodes (0x%" PRIx64 ") should equal RAM "
-		          "size (0x%" PRIx64 ")",
-		          total, cfg->ram_size);
-		return -EINVAL;
-	}
+	if (cfg->n_numa && total != cfg->ram_size)
+		return core_cfg_fail(err, "memdev",
+		                     "total memory for NUMA nodes (0x%" PRIx64 ") should equal "
+		                     "RAM size (0x%" PRIx64 ")",
+		                     total, cfg->ram_size);
 	return 0;
 }
 
@@ -350,10 +351,8 @@ static void usage(void)
 	        "       [--dump-acpi DIR] [--dump-dtb FILE] [--verbose]\n");
 }
 
-int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
+static void config_defaults(struct core_config *cfg)
 {
-	int r;
-
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->name, sizeof(cfg->name), "vm");
 	cfg->ram_size = 128 * MIB; /* QEMU's default */
@@ -361,7 +360,14 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
 	cfg->vcpus = 1;
 	cfg->cmdline = "";
 	cfg->serial = CORE_SERIAL_STDIO;
+}
 
+int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
+{
+	struct core_cfg_err err;
+	int r;
+
+	config_defaults(cfg);
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -421,5 +427,143 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
 		usage();
 		return -EINVAL;
 	}
-	return check_numa(cfg);
+	r = check_numa(cfg, &err);
+	if (r)
+		log_warnx("-numa: %s", err.text);
+	return r;
+}
+
+/* ---- the same configuration from the wire (MachineStart) --------------- */
+
+static char *keep_string(struct core_config *cfg, const char *src)
+{
+	for (unsigned i = 0; i < CORE_CONFIG_STRINGS; i++) {
+		if (!cfg->strings[i]) {
+			cfg->strings[i] = strdup(src ? src : "");
+			return cfg->strings[i];
+		}
+	}
+	return NULL;
+}
+
+void core_config_release(struct core_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (unsigned i = 0; i < CORE_CONFIG_STRINGS; i++) {
+		free(cfg->strings[i]);
+		cfg->strings[i] = NULL;
+	}
+}
+
+static int vm_numa(struct core_config *cfg, const Splitvm__VmConfig *vm, struct core_cfg_err *err)
+{
+	if (vm->n_numa > CORE_MAX_NUMA)
+		return core_cfg_fail(err, "numa", "%zu NUMA nodes: at most %u", vm->n_numa,
+		                     CORE_MAX_NUMA);
+	for (size_t i = 0; i < vm->n_numa; i++) {
+		const Splitvm__NumaNode *in = vm->numa[i];
+		struct core_numa_cfg *n = &cfg->numa[i];
+		bool known = false;
+
+		if (in->node_id >= CORE_MAX_NUMA)
+			return core_cfg_fail(err, "numa.node_id", "node id %u: at most %u",
+			                     in->node_id, CORE_MAX_NUMA - 1);
+		n->node_id = in->node_id;
+		for (size_t j = 0; j < in->n_cpus; j++) {
+			if (in->cpus[j] != in->cpus[0] + j)
+				return core_cfg_fail(err, "numa.cpus",
+				                     "node %u: splitvm takes one contiguous range of "
+				                     "cpus per node (as cpus=A-B)",
+				                     in->node_id);
+		}
+		n->cpu_first = in->n_cpus ? in->cpus[0] : 0;
+		n->cpu_count = (uint32_t)in->n_cpus;
+		if (!in->memdev || !in->memdev[0] ||
+		    strlen(in->memdev) >= sizeof(n->memdev))
+			return core_cfg_fail(err, "numa.memdev",
+			                     "node %u: memdev must name a memory backend",
+			                     in->node_id);
+		snprintf(n->memdev, sizeof(n->memdev), "%s", in->memdev);
+		/* Only the backends nodes name matter to the core: their sizes. */
+		for (unsigned j = 0; j < cfg->n_backends; j++)
+			known = known || !strcmp(cfg->backends[j].id, n->memdev);
+		for (size_t j = 0; !known && j < vm->n_backends; j++) {
+			const Splitvm__BackendConfig *b = vm->backends[j];
+
+			if (!b->id || strcmp(b->id, n->memdev))
+				continue;
+			if (cfg->n_backends >= CORE_MAX_BACKENDS)
+				return core_cfg_fail(err, "numa.memdev", "more than %u backends",
+				                     CORE_MAX_BACKENDS);
+			snprintf(cfg->backends[cfg->n_backends].id, sizeof(cfg->backends[0].id),
+			         "%s", b->id);
+			cfg->backends[cfg->n_backends++].size = b->size;
+			known = true;
+		}
+	}
+	cfg->n_numa = (unsigned)vm->n_numa;
+	return check_numa(cfg, err);
+}
+
+int core_config_from_vm(struct core_config *cfg, const Splitvm__VmConfig *vm,
+                        struct core_cfg_err *err)
+{
+	int r;
+
+	config_defaults(cfg);
+	if (vm->ram_size == 0)
+		return core_cfg_fail(err, "ram_size", "memory size must be greater than zero");
+	r = core_mem_check(cfg, vm->ram_size, vm->slots != 0, vm->slots, vm->maxmem != 0,
+	                   vm->maxmem, "ram_size", err);
+	if (r)
+		return r;
+	if (vm->vcpus == 0 || vm->vcpus > CORE_MAX_VCPUS)
+		return core_cfg_fail(err, "vcpus", "%u vCPUs: from 1 to %u", vm->vcpus,
+		                     CORE_MAX_VCPUS);
+	cfg->vcpus = vm->vcpus;
+	if (vm->name && vm->name[0]) {
+		if (strlen(vm->name) >= sizeof(cfg->name))
+			return core_cfg_fail(err, "name", "longer than %zu bytes",
+			                     sizeof(cfg->name) - 1);
+		snprintf(cfg->name, sizeof(cfg->name), "%s", vm->name);
+	}
+	if (!vm->kernel || !vm->kernel[0])
+		return core_cfg_fail(err, "kernel", "a kernel (ELF64 or bzImage) is required");
+	if (access(vm->kernel, R_OK) < 0)
+		return core_cfg_fail(err, "kernel", "%s: %s", vm->kernel, strerror(errno));
+	if (vm->initrd && vm->initrd[0] && access(vm->initrd, R_OK) < 0)
+		return core_cfg_fail(err, "initrd", "%s: %s", vm->initrd, strerror(errno));
+	switch (vm->serial) {
+	case SPLITVM__SERIAL_TYPE__SERIAL_STDIO:
+		cfg->serial = CORE_SERIAL_STDIO;
+		break;
+	case SPLITVM__SERIAL_TYPE__SERIAL_FILE:
+		if (!vm->serial_path || !vm->serial_path[0])
+			return core_cfg_fail(err, "serial_path", "a file serial needs a path");
+		cfg->serial = CORE_SERIAL_FILE;
+		break;
+	case SPLITVM__SERIAL_TYPE__SERIAL_PTY:
+		cfg->serial = CORE_SERIAL_PTY;
+		break;
+	case SPLITVM__SERIAL_TYPE__SERIAL_NONE:
+		cfg->serial = CORE_SERIAL_NONE;
+		break;
+	default:
+		return core_cfg_fail(err, "serial", "unknown serial type %d", (int)vm->serial);
+	}
+	r = vm_numa(cfg, vm, err);
+	if (r)
+		return r;
+	cfg->kernel = keep_string(cfg, vm->kernel);
+	cfg->initrd = vm->initrd && vm->initrd[0] ? keep_string(cfg, vm->initrd) : NULL;
+	cfg->cmdline = keep_string(cfg, vm->cmdline);
+	cfg->serial_path = cfg->serial == CORE_SERIAL_FILE ? keep_string(cfg, vm->serial_path)
+	                                                   : NULL;
+	if (!cfg->kernel || !cfg->cmdline || (vm->initrd && vm->initrd[0] && !cfg->initrd) ||
+	    (cfg->serial == CORE_SERIAL_FILE && !cfg->serial_path)) {
+		core_config_release(cfg);
+		return -ENOMEM;
+	}
+	return 0;
 }

@@ -49,6 +49,9 @@ struct core_numa_cfg {
 	uint64_t mem; /* the memdev's size, filled in by cmdline validation */
 };
 
+/* Copies of the strings of a MachineStart config (kernel, ...). */
+#define CORE_CONFIG_STRINGS 4
+
 struct core_config {
 	char name[64];
 	uint64_t ram_size;
@@ -67,7 +70,40 @@ struct core_config {
 	const char *dump_acpi_dir;
 	const char *dump_dtb_path;
 	bool verbose;
+	char *strings[CORE_CONFIG_STRINGS]; /* owned; see core_config_from_vm() */
 };
+
+/* Why a configuration was refused: the option or field, and the rule. */
+struct core_cfg_err {
+	char field[64];
+	char text[256];
+};
+
+/* Fill @err (may be NULL) and return -EINVAL. */
+int core_cfg_fail(struct core_cfg_err *err, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/*
+ * QEMU's rules for -m SIZE,slots=N,maxmem=SIZE (has_*: the property was
+ * given); on success sets cfg->ram_size (rounded up to 8 KiB; 0 is the
+ * default 128 MiB), maxmem and slots.  @size_field names the size in @err.
+ * The standalone -m and MachineStart share it.
+ */
+int core_mem_check(struct core_config *cfg, uint64_t size, bool has_slots, uint64_t slots,
+                   bool has_max, uint64_t maxmem, const char *size_field,
+                   struct core_cfg_err *err) WUR;
+
+struct Splitvm__VmConfig;
+
+/*
+ * MachineStart's VmConfig into @cfg, with the checks of the command line
+ * (memory, vCPUs, kernel and initrd readable, serial, NUMA).  Strings are
+ * copied into cfg->strings: free them with core_config_release().
+ * -EINVAL with @err filled, or -ENOMEM.
+ */
+int core_config_from_vm(struct core_config *cfg, const struct Splitvm__VmConfig *vm,
+                        struct core_cfg_err *err) WUR;
+void core_config_release(struct core_config *cfg);
 
 /*
  * Parse splitvm-core's QEMU-style command line into @cfg and check it as
@@ -342,6 +378,185 @@ void serial_destroy(struct serial *s);
 
 /* i8042 reset, debug exit, ACPI sleep control. */
 int devices_register(struct machine *m) WUR;
+
+/* ---- virtqueues: the split-ring walker (core/virtq.c) ------------------ */
+
+/*
+ * Errors of the walker, returned negated.  Every one is a guest breaking
+ * the ring protocol: the device goes NEEDS_RESET (virtio_mmio.c).
+ */
+enum virtq_error {
+	VIRTQ_OK = 0,
+	VIRTQ_ERR_RING,      /* rings outside guest RAM, misaligned, bad size */
+	VIRTQ_ERR_AVAIL_IDX, /* avail->idx more than the queue size ahead */
+	VIRTQ_ERR_HEAD,      /* head index >= queue size */
+	VIRTQ_ERR_NEXT,      /* next index >= table size */
+	VIRTQ_ERR_LOOP,      /* chain longer than its table */
+	VIRTQ_ERR_ADDR,      /* buffer outside guest RAM */
+	VIRTQ_ERR_DIRECTION, /* readable after writable */
+	VIRTQ_ERR_ZERO_LEN,  /* zero-length buffer (QEMU refuses them too) */
+	VIRTQ_ERR_TOO_BIG,   /* readable bytes > VIRTQ_MAX_REQUEST, or writable > 4 GiB */
+	VIRTQ_ERR_INDIRECT,  /* indirect descriptor misused or not negotiated */
+	VIRTQ_ERR_NOMEM,
+	VIRTQ_ERR_COUNT_
+};
+
+/* Never NULL; takes the error negated or not. */
+const char *virtq_error_str(int err);
+
+#define VIRTQ_MAX_SIZE    32768u /* the spec's largest queue */
+#define VIRTQ_MAX_REQUEST (256u * 1024) /* readable bytes forwarded per chain */
+
+#define VIRTIO_RING_F_INDIRECT_DESC 28
+#define VIRTIO_RING_F_EVENT_IDX     29
+#define VIRTIO_F_VERSION_1          32
+
+struct virtq {
+	uint16_t num;        /* QueueNum: power of two, <= VIRTQ_MAX_SIZE */
+	bool indirect;       /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	uint64_t desc;       /* guest-physical ring addresses */
+	uint64_t avail;
+	uint64_t used;
+	uint16_t last_avail; /* next avail entry to pop */
+	uint16_t used_idx;   /* our copy of used->idx */
+	uint16_t signalled_used;
+	bool signalled_valid;
+};
+
+struct virtq_seg {
+	uint64_t gpa;
+	uint32_t len;
+};
+
+/* One popped chain; release with virtq_chain_release(). */
+struct virtq_chain {
+	uint16_t head;
+	uint8_t *data;   /* copy of the driver-readable bytes, in order */
+	size_t data_len;
+	struct virtq_seg *wr; /* the device-writable buffers, in order */
+	unsigned n_wr, cap_wr;
+	uint32_t wr_len; /* their total length */
+};
+
+/* Rings inside guest RAM, aligned, num a power of two: 0 or -VIRTQ_ERR_RING. */
+int virtq_check(const struct virtq *q, const struct memmap *mm) WUR;
+/*
+ * Pop the next available chain into @c: 1 when one was popped, 0 when the
+ * ring is empty, or a negated enum virtq_error (nothing popped, @c empty).
+ */
+int virtq_pop(struct virtq *q, const struct memmap *mm, struct virtq_chain *c) WUR;
+void virtq_chain_release(struct virtq_chain *c);
+/*
+ * Scatter @len bytes (cut to the buffers' room) into @wr; *written is what
+ * fit.  0 or -VIRTQ_ERR_ADDR when a buffer is no longer in guest RAM.
+ */
+int virtq_chain_write(const struct memmap *mm, const struct virtq_seg *wr, unsigned n_wr,
+                      const void *data, size_t len, uint32_t *written) WUR;
+/* Push used element (head, len) and publish used->idx: 0 or -VIRTQ_ERR_RING. */
+int virtq_push(struct virtq *q, const struct memmap *mm, uint16_t head, uint32_t len) WUR;
+/* After pushes: does the driver want an interrupt (flags / EVENT_IDX)? */
+bool virtq_need_signal(struct virtq *q, const struct memmap *mm);
+void virtq_reset(struct virtq *q);
+
+/* ---- the virtio-mmio transport (core/virtio_mmio.c) -------------------- */
+
+/*
+ * One register file per device (virtio 1.2, 4.2.2, version 2 only).  vCPU
+ * threads call vmmio_mmio(); it never blocks on a device process: what the
+ * device plane must act on (reset, DRIVER_OK, a queue notify that came as an
+ * MMIO exit) is recorded in @pending and announced through @kick, and the
+ * event loop takes it with vmmio_take_pending().  @lock guards every field
+ * below it; the event loop holds it while it pops and pushes.
+ */
+#define VMMIO_MAX_QUEUES  8
+#define VMMIO_CONFIG_MAX  (MEMMAP_VIRTIO_MMIO_SLOT - 0x100)
+/* IOAPIC pins 16..23, edge-triggered active-high as Linux's virtio_mmio
+ * and QEMU's microvm use them: at most 8 devices. */
+#define VMMIO_GSI_BASE    16u
+#define VMMIO_MAX_DEVICES 8u
+#define VMMIO_VENDOR_ID   0x4d565053u /* "SPVM" */
+
+#define VMMIO_REG_QUEUE_NOTIFY 0x050
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VIRTIO_STATUS_DRIVER      2u
+#define VIRTIO_STATUS_DRIVER_OK   4u
+#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_NEEDS_RESET 0x40u
+#define VIRTIO_STATUS_FAILED      0x80u
+
+#define VMMIO_INT_VRING  1u
+#define VMMIO_INT_CONFIG 2u
+
+/* vmmio.pending bits */
+#define VMMIO_EV_RESET     1u /* Status 0 written: DeviceReset */
+#define VMMIO_EV_DRIVER_OK 2u /* DRIVER_OK set: DeviceDriverReady */
+#define VMMIO_EV_NOTIFY    4u /* queues in notify_mask need a look */
+
+struct vmmio {
+	unsigned index;
+	uint64_t base; /* guest-physical window */
+	uint32_t gsi;
+	const struct memmap *mm;
+	void (*kick)(void *opaque); /* pending grew; must not block */
+	void (*irq)(void *opaque);  /* pulse the interrupt line; must not block */
+	void *opaque;
+
+	pthread_mutex_t lock;
+	/* What the device process declared (vmmio_set_device). */
+	bool declared;
+	uint32_t device_id;
+	uint64_t device_features; /* with the transport's bits added */
+	uint64_t required_features;
+	unsigned n_queues;
+	uint16_t queue_max[VMMIO_MAX_QUEUES];
+	uint8_t config[VMMIO_CONFIG_MAX];
+	uint32_t config_len;
+	/* Guest-visible registers. */
+	uint32_t dev_features_sel;
+	uint32_t drv_features_sel;
+	uint64_t driver_features;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t isr;
+	uint32_t config_generation;
+	struct virtq q[VMMIO_MAX_QUEUES];
+	bool q_ready[VMMIO_MAX_QUEUES];
+	/* Bumped on every reset: requests popped before it are void. */
+	uint32_t reset_count;
+	unsigned pending;
+	uint32_t notify_mask;
+};
+
+/* Window @index of the core's virtio-mmio area, on GSI VMMIO_GSI_BASE+index. */
+int vmmio_init(struct vmmio *d, unsigned index, const struct memmap *mm) WUR;
+void vmmio_destroy(struct vmmio *d);
+
+/*
+ * The device process's declaration (DeviceAttach).  The first one fixes the
+ * device; a successor's must match it in id, features and queues (-EBUSY
+ * otherwise), and its config bytes replace the copy as a config update.
+ * -EINVAL names the bad field in the log.  Takes the lock.
+ */
+int vmmio_set_device(struct vmmio *d, uint32_t device_id, uint64_t features,
+                     uint64_t required, unsigned n_queues, const uint16_t *queue_max,
+                     const void *config, size_t config_len) WUR;
+
+/* io_handler_fn for the device's window (opaque = struct vmmio *). */
+void vmmio_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/* DeviceConfigUpdate: new config bytes, ConfigGeneration+1, maybe interrupt. */
+int vmmio_config_update(struct vmmio *d, const void *config, size_t len, bool notify) WUR;
+
+/* Under the lock: set InterruptStatus bits and pulse the line. */
+void vmmio_raise_locked(struct vmmio *d, uint32_t bits);
+/* Under the lock: DEVICE_NEEDS_RESET, config interrupt once DRIVER_OK. */
+void vmmio_needs_reset_locked(struct vmmio *d);
+/* Under the lock: may queue @qi be served (ready, DRIVER_OK, no NEEDS_RESET)? */
+bool vmmio_queue_live_locked(const struct vmmio *d, unsigned qi);
+/* Take and clear pending events; *notify gets the queue mask.  Takes the lock. */
+unsigned vmmio_take_pending(struct vmmio *d, uint32_t *notify);
 
 /* ---- boot (core/boot_x86_64.c) ----------------------------------------- */
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct mem_case {
 static void test_mem_option_table(void **state)
 {
 	struct core_config *cfg = *state;
+	/* Accepted and refused as Debian's qemu-system-x86_64 7.2 does. */
 	static const struct mem_case cases[] = {
 		{ "512", 0, 512 * MIB, 512 * MIB, 0 }, /* no suffix: MiB */
 		{ "1G", 0, GIB, GIB, 0 },
@@ -44,13 +46,21 @@ static void test_mem_option_table(void **state)
 		{ "1G,slots=4,maxmem=8G", 0, GIB, 8 * GIB, 4 },
 		{ "1000K", 0, 1000 * KIB, 1000 * KIB, 0 }, /* 8 KiB multiple already */
 		{ "1001K", 0, 1008 * KIB, 1008 * KIB, 0 }, /* rounded up to 8 KiB */
-		{ "0", -EINVAL, 0, 0, 0 },
+		{ "0", 0, 128 * MIB, 128 * MIB, 0 },       /* QEMU: the default */
+		{ "", 0, 128 * MIB, 128 * MIB, 0 },
+		{ "slots=2,maxmem=2G", 0, 128 * MIB, 2 * GIB, 2 },
+		{ "1G,maxmem=2G", 0, GIB, 2 * GIB, 0 }, /* virtio-mem needs no slots */
+		{ "1G,slots=0,maxmem=1G", 0, GIB, GIB, 0 },
 		{ "1G,maxmem=512M", -EINVAL, 0, 0, 0 },
 		{ "1G,slots=2", -EINVAL, 0, 0, 0 },             /* slots without maxmem */
-		{ "1G,maxmem=2G", -EINVAL, 0, 0, 0 },           /* maxmem without slots */
+		{ "1G,slots=0", -EINVAL, 0, 0, 0 },             /* even 0 */
 		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 },   /* slots but no room */
 		{ "1G,slots=257,maxmem=8G", -EINVAL, 0, 0, 0 }, /* over ACPI_MAX_RAM_SLOTS */
+		{ "1G,slots=1,maxmem=2097153K", -EINVAL, 0, 0, 0 }, /* not page aligned */
 		{ "1G,slots=-1,maxmem=8G", -EINVAL, 0, 0, 0 },
+		{ "1G,slots=,maxmem=2G", -EINVAL, 0, 0, 0 },
+		{ "size=", -EINVAL, 0, 0, 0 },
+		{ "1G,size=2G", -EINVAL, 0, 0, 0 }, /* splitvm: no duplicate keys */
 		{ "1Q", -EINVAL, 0, 0, 0 },
 		{ "-1G", -EINVAL, 0, 0, 0 },
 		{ "1G,bogus=1", -EINVAL, 0, 0, 0 },
@@ -69,6 +79,43 @@ static void test_mem_option_table(void **state)
 		assert_int_equal(cfg->ram_size, cases[i].ram);
 		assert_int_equal(cfg->maxmem, cases[i].maxmem);
 		assert_int_equal(cfg->slots, cases[i].slots);
+	}
+}
+
+struct mem_rule_case {
+	uint64_t size, slots, maxmem;
+	bool has_slots, has_max;
+	const char *field, *text;
+};
+
+/* The rules' own words, as QEMU 7.2 prints them. */
+static void test_mem_rule_texts(void **state)
+{
+	struct core_config *cfg = *state;
+	static const struct mem_rule_case cases[] = {
+		{ GIB, 2, 0, true, false, "slots", "slots specified but no max-size" },
+		{ GIB, 0, 512 * MIB, false, true, "maxmem",
+		  "invalid value of maxmem: maximum memory size (0x20000000) must be at least "
+		  "the initial memory size (0x40000000)" },
+		{ GIB, 2, GIB, true, true, "maxmem",
+		  "invalid value of maxmem: memory slots were specified but maximum memory size "
+		  "(0x40000000) is equal to the initial memory size (0x40000000)" },
+		{ GIB, 257, 8 * GIB, true, true, "slots", "unsupported amount of memory slots: 257" },
+		{ GIB, 1, 2 * GIB + 1024, true, true, "maxmem",
+		  "maximum memory size must be aligned to multiple of 4096 bytes" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct mem_rule_case *c = &cases[i];
+		struct core_cfg_err err;
+
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(core_mem_check(cfg, c->size, c->has_slots, c->slots, c->has_max,
+		                                c->maxmem, "size", &err),
+		                 -EINVAL);
+		assert_string_equal(err.field, c->field);
+		if (!strstr(err.text, c->text))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.text, c->text);
 	}
 }
 
@@ -149,6 +196,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mem_option_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mem_rule_texts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_command_lines, setup, teardown),
 	};

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * devproc/: one device model instance per process (DESIGN.md "The device
+ * plane").  This header is the contract between main.c (sockets, fds,
+ * sandbox) and the models (one file each, one ops table each, listed in
+ * models.c).
+ *
+ * A model never touches a socket.  What it needs from the outside world it
+ * asks through struct devproc_host: the core maps or unmaps part of the
+ * device's region, the core gets a new copy of the config space.  That keeps
+ * every model testable alone (tests/unit/test_virtio_mem.c plays the core).
+ *
+ * Errors: functions return 0 or -errno.  A request from the guest is never
+ * an error here: the model answers it with the spec's status bytes; only a
+ * broken internal invariant (the journal cannot be written) is an error, and
+ * then the process ends and its successor answers from the journal.
+ */
+#ifndef SPLITVM_DEVPROC_H
+#define SPLITVM_DEVPROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEVPROC_WUR __attribute__((warn_unused_result))
+
+/* What a model may ask of the core; main.c sends these on the PAIR socket. */
+struct devproc_host {
+	void *opaque;
+	/*
+	 * Map (or unmap) [offset, offset + size) of the device's own region.
+	 * Must be idempotent: a successor may repeat what its predecessor did.
+	 * 0, or -errno when the core refused or did not answer.
+	 */
+	int (*slot_map)(void *opaque, uint64_t offset, uint64_t size, bool map);
+	/* Replace the core's copy of the config space; @notify raises an interrupt. */
+	int (*config_update)(void *opaque, const void *config, size_t len, bool notify);
+};
+
+/* Runtime resources, handed over at attach.  fds stay the caller's until taken. */
+struct devproc_res {
+	int backend_fd;  /* the device's memory backend (memfd or file) */
+	int state_fd;    /* the device's state memfd (the journal) */
+	uint64_t region_gpa; /* where the core placed the region */
+	const struct devproc_host *host;
+};
+
+/* What the device declares to the core (DeviceAttach). */
+struct devproc_decl {
+	uint32_t virtio_id;
+	uint64_t features;
+	uint64_t required_features;
+	uint32_t nqueues;
+	uint32_t queue_size[4];
+	uint8_t config[64];
+	size_t config_len;
+	uint64_t region_size;
+};
+
+/* DeviceStatus, without the strings the caller owns. */
+struct devproc_status {
+	uint64_t size;           /* the region (backend) size */
+	uint64_t requested_size;
+	uint64_t plugged_size;
+	uint64_t block_size;
+	uint64_t addr;
+	int32_t node;            /* -1: none */
+	bool settled;            /* plugged_size == requested_size */
+};
+
+struct devproc_model;
+
+/*
+ * One model.  Order of calls: create (config string only) -> attach
+ * (resources; fds the model keeps are taken, their slots set to -1) ->
+ * decl -> placed -> any of request/reset/driver_ready/prop_* -> destroy.
+ */
+struct devproc_model_ops {
+	const char *name; /* "virtio-mem" */
+	/* Parse and check @config (QemuOpts syntax); no fd, no syscall. */
+	int (*create)(struct devproc_model **out, const char *config, char *errbuf,
+		      size_t errlen);
+	/* Take the fds it keeps from @res, read the journal, reconcile with the core. */
+	int (*attach)(struct devproc_model *m, struct devproc_res *res, char *errbuf, size_t errlen);
+	/*
+	 * The core placed the region at @gpa (DeviceAttached).  A successor
+	 * (the journal was not fresh) restates every slot's mapping, since its
+	 * predecessor may have died between asking the core and committing;
+	 * then the config copy goes to the core.
+	 */
+	int (*placed)(struct devproc_model *m, uint64_t gpa);
+	/* What to send in DeviceAttach (valid after attach). */
+	void (*decl)(const struct devproc_model *m, struct devproc_decl *d);
+	/*
+	 * One guest request: @in/@len are the driver-readable bytes, @writable
+	 * the room for the answer.  The answer goes to @out (at most @outcap
+	 * bytes), its length to *@outlen.  @seq is the core's sequence number:
+	 * the request the journal last completed is answered from the journal.
+	 * 0, or -errno only when the journal failed (the process must end).
+	 */
+	int (*request)(struct devproc_model *m, uint32_t queue, uint64_t seq, const uint8_t *in,
+		       size_t len, uint32_t writable, uint8_t *out, size_t outcap,
+		       size_t *outlen);
+	/* The driver reset the device, or the guest rebooted. */
+	int (*reset)(struct devproc_model *m);
+	int (*driver_ready)(struct devproc_model *m, uint64_t features);
+	/* -EINVAL (rule in @errbuf), -ENOENT (unknown name), or 0. */
+	int (*prop_set)(struct devproc_model *m, const char *name, const char *value,
+			char *errbuf, size_t errlen);
+	int (*prop_get)(const struct devproc_model *m, const char *name, char *buf, size_t len);
+	void (*status)(const struct devproc_model *m, struct devproc_status *st);
+	/* The fds the model keeps (for the close-everything-else step). */
+	size_t (*kept_fds)(const struct devproc_model *m, int *fds, size_t max);
+	void (*destroy)(struct devproc_model *m);
+};
+
+/* models.c: the one table.  NULL for an unknown name. */
+const struct devproc_model_ops *devproc_model_lookup(const char *name);
+/* "virtio-mem" ...; for --help. */
+const char *devproc_model_name(size_t i);
+
+/* Each model's table, defined at the end of its file. */
+const struct devproc_model_ops *devproc_virtio_mem(void);
+
+/* ---- journal.c: crash-consistent state in the state memfd ---------------- */
+
+/*
+ * Two slots, each {magic, generation, length, crc32c, payload}.  A commit
+ * writes the payload, its length and crc into the slot that does not hold
+ * the newest state, and then, last, its generation (old + 1).  A crash at
+ * any store leaves the newest valid slot untouched: recovery picks the valid
+ * slot (magic and crc match) with the highest generation, so it finds either
+ * the old state or the new one, never a mix.
+ */
+struct devproc_journal;
+
+/* Bytes of state memfd a journal of @payload_max bytes needs. */
+size_t devproc_journal_size(size_t payload_max);
+
+/*
+ * Map @fd (a memfd of at least devproc_journal_size() bytes; a smaller one
+ * that is not sealed is grown).  @fd stays the caller's.  *@fresh: no valid
+ * slot was found (a new device).
+ */
+int devproc_journal_open(struct devproc_journal **out, int fd, size_t payload_max,
+			 bool *fresh) DEVPROC_WUR;
+/* The newest committed payload into @buf (at most @cap bytes); its length or -ENOENT. */
+long devproc_journal_read(const struct devproc_journal *j, void *buf, size_t cap) DEVPROC_WUR;
+int devproc_journal_commit(struct devproc_journal *j, const void *payload, size_t len) DEVPROC_WUR;
+uint64_t devproc_journal_generation(const struct devproc_journal *j);
+void devproc_journal_close(struct devproc_journal *j);
+
+/*
+ * Tests only: stop a commit after @stores of its stores (payload, length,
+ * crc, magic, generation), as a kill -9 would.  0 disables.
+ */
+void devproc_journal_crash_after(struct devproc_journal *j, unsigned stores);
+
+#endif

@@ -270,6 +270,8 @@ struct machine {
 	bool pause_req;
 	unsigned n_parked;
 	unsigned n_started; /* vCPU threads running */
+	/* The virtio-mmio devices (core/devplane.c), or NULL. */
+	struct devplane *devplane;
 	/* The FDT blob handed to the guest (dump-dtb). */
 	void *dtb;
 	size_t dtb_size;
@@ -557,6 +559,40 @@ void vmmio_needs_reset_locked(struct vmmio *d);
 bool vmmio_queue_live_locked(const struct vmmio *d, unsigned qi);
 /* Take and clear pending events; *notify gets the queue mask.  Takes the lock. */
 unsigned vmmio_take_pending(struct vmmio *d, uint32_t *notify);
+
+/* ---- the device plane (core/devplane.c) -------------------------------- */
+
+/*
+ * One PAIR socket dev-<id> per virtio device in the run directory and one
+ * event-loop thread for all of them (docs/protocol.md, "Device").
+ */
+struct devplane;
+
+/* Map (@map) or unmap [offset, +size) of device @id's sparse region. */
+typedef int (*devplane_slot_map_fn)(void *opaque, const char *id, uint64_t offset,
+                                    uint64_t size, bool map);
+
+/* @m may be NULL (no KVM: no irqfd, ioeventfd or MMIO window; tests). */
+int devplane_create(struct devplane **out, struct machine *m, const struct memmap *mm,
+                    const char *rundir) WUR;
+/*
+ * Window index = order of the calls: base MEMMAP_VIRTIO_MMIO_BASE + i*0x200,
+ * GSI VMMIO_GSI_BASE + i.  Binds dev-<id>, registers the MMIO window and the
+ * irqfd.  Before devplane_start() only.
+ */
+int devplane_add(struct devplane *dp, const char *id) WUR;
+/* Start the event-loop thread. */
+int devplane_start(struct devplane *dp) WUR;
+/* Wait until every device has a process attached; -ETIMEDOUT (logged). */
+int devplane_wait_attached(struct devplane *dp, int timeout_ms) WUR;
+unsigned devplane_count(const struct devplane *dp);
+/* The register file of device @i (ACPI/FDT read base, gsi, device_id). */
+struct vmmio *devplane_transport(struct devplane *dp, unsigned i);
+/* The device's region (DeviceAttached.region_gpa, DeviceSlotMap bounds). */
+int devplane_set_region(struct devplane *dp, const char *id, uint64_t gpa, uint64_t size) WUR;
+void devplane_set_slot_map(struct devplane *dp, devplane_slot_map_fn fn, void *opaque);
+/* Stop the thread, close the sockets and fds.  NULL is a no-op. */
+void devplane_destroy(struct devplane *dp);
 
 /* ---- boot (core/boot_x86_64.c) ----------------------------------------- */
 

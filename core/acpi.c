@@ -139,7 +139,10 @@ static void table_begin(struct aml *a, const char *sig, uint8_t rev)
 
 /* ---- DSDT ---------------------------------------------------------------- */
 
-/* A virtio-mmio transport as ACPI device "LNRO0005" (for later issues). */
+/*
+ * A virtio-mmio transport as ACPI device "LNRO0005": the window and an
+ * edge-triggered, active-high interrupt, as QEMU's microvm declares them.
+ */
 void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_t size,
                            uint32_t gsi)
 {
@@ -166,7 +169,6 @@ static void build_dsdt(struct machine *m, struct aml *a)
 {
 	size_t sb, dev, meth, rt, pkg;
 
-	(void)m;
 	table_begin(a, "DSDT", 2);
 	sb = aml_scope_begin(a, "\\_SB");
 
@@ -186,6 +188,11 @@ static void build_dsdt(struct machine *m, struct aml *a)
 	aml_rt_irq_noflags(a, SERIAL_COM1_IRQ);
 	aml_rt_end(a, rt);
 	aml_block_end(a, dev);
+
+	/* virtio-mmio windows in device order: Linux's virtio_mmio binds LNRO0005. */
+	for (unsigned i = 0; i < m->cfg->n_virtio; i++)
+		acpi_dsdt_virtio_mmio(a, i, MEMMAP_VIRTIO_MMIO_BASE + i * MEMMAP_VIRTIO_MMIO_SLOT,
+		                      (uint32_t)MEMMAP_VIRTIO_MMIO_SLOT, VMMIO_GSI_BASE + i);
 
 	aml_block_end(a, sb);
 

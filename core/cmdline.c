@@ -228,6 +228,66 @@ out:
 	return r;
 }
 
+/*
+ * -device virtio-mem|virtio-pmem,id=ID[,memdev=BACKEND]: a virtio-mmio
+ * window whose device process attaches to dev-ID in --run-dir.  The model's
+ * own properties (block-size, requested-size, ...) belong to the device
+ * process; splitvm-core alone only needs to know the device exists.
+ */
+static int parse_device(struct core_config *cfg, const char *arg)
+{
+	struct opts_error oe = { .msg = "" };
+	struct core_virtio_cfg *d;
+	struct opts *o = NULL;
+	const char *model, *id, *memdev;
+	int r = -EINVAL;
+
+	if (opts_parse(arg, "driver", &o, &oe)) {
+		log_warnx("-device %s: %s", arg, oe.msg);
+		return -EINVAL;
+	}
+	model = opts_get(o, "driver");
+	id = opts_get(o, "id");
+	memdev = opts_get(o, "memdev");
+	if (!model || (strcmp(model, "virtio-mem") && strcmp(model, "virtio-pmem"))) {
+		log_warnx("-device %s: splitvm-core serves virtio-mem and virtio-pmem devices",
+		          arg);
+		goto out;
+	}
+	if (!id || !opts_id_valid(id) || strlen(id) >= sizeof(d->id) - 4) {
+		log_warnx("-device %s: id= is required: a letter, then letters, digits, "
+		          "'-', '.', '_', at most %zu characters",
+		          arg, sizeof(d->id) - 5);
+		goto out;
+	}
+	if (memdev && strlen(memdev) >= sizeof(d->memdev)) {
+		log_warnx("-device %s: memdev '%s' is too long", arg, memdev);
+		goto out;
+	}
+	if (opts_check_unused(o, "-device", &oe)) {
+		log_warnx("%s", oe.msg);
+		goto out;
+	}
+	if (cfg->n_virtio >= CORE_MAX_VIRTIO) {
+		log_warnx("-device %s: at most %u virtio devices", arg, CORE_MAX_VIRTIO);
+		goto out;
+	}
+	for (unsigned i = 0; i < cfg->n_virtio; i++) {
+		if (!strcmp(cfg->virtio[i].id, id)) {
+			log_warnx("-device %s: Duplicate ID '%s' for device", arg, id);
+			goto out;
+		}
+	}
+	d = &cfg->virtio[cfg->n_virtio++];
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	snprintf(d->model, sizeof(d->model), "%s", model);
+	snprintf(d->memdev, sizeof(d->memdev), "%s", memdev ? memdev : "");
+	r = 0;
+out:
+	opts_free(o);
+	return r;
+}
+
 static int parse_numa(struct core_config *cfg, const char *arg)
 {
 	char key[32], val[64];
@@ -348,6 +408,7 @@ static void usage(void)
 	        "       [-initrd FILE] [-append STR] [-serial stdio|file:PATH|pty|none]\n"
 	        "       [-object memory-backend-ram,id=ID,size=SIZE]\n"
 	        "       [-numa node,nodeid=N,cpus=A-B,memdev=ID] [-name NAME]\n"
+	        "       [-device virtio-mem|virtio-pmem,id=ID[,memdev=ID] --run-dir DIR]\n"
 	        "       [--dump-acpi DIR] [--dump-dtb FILE] [--verbose]\n");
 }
 
@@ -405,6 +466,11 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
 			r = parse_object(cfg, v);
 		} else if (!strcmp(o, "-numa")) {
 			r = parse_numa(cfg, v);
+		} else if (!strcmp(o, "-device")) {
+			r = parse_device(cfg, v);
+		} else if (!strcmp(o, "--run-dir")) {
+			cfg->run_dir = v;
+			r = 0;
 		} else if (!strcmp(o, "-name")) {
 			snprintf(cfg->name, sizeof(cfg->name), "%s", v);
 			r = 0;
@@ -425,6 +491,10 @@ int core_cmdline_parse(struct core_config *cfg, int argc, char **argv)
 	if (!cfg->kernel && !cfg->dump_acpi_dir && !cfg->dump_dtb_path) {
 		log_warnx("-kernel: a kernel (ELF64 or bzImage) is required");
 		usage();
+		return -EINVAL;
+	}
+	if (cfg->n_virtio && !cfg->run_dir) {
+		log_warnx("-device: virtio devices need --run-dir DIR for their sockets");
 		return -EINVAL;
 	}
 	r = check_numa(cfg, &err);

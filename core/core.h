@@ -52,6 +52,15 @@ struct core_numa_cfg {
 /* Copies of the strings of a MachineStart config (kernel, ...). */
 #define CORE_CONFIG_STRINGS 4
 
+/* A virtio device of the machine: the core serves its transport. */
+#define CORE_MAX_VIRTIO 8 /* IOAPIC pins 16..23, one per device */
+
+struct core_virtio_cfg {
+	char id[64];
+	char model[16];  /* "virtio-mem", "virtio-pmem" */
+	char memdev[64]; /* backend id, "" when none */
+};
+
 struct core_config {
 	char name[64];
 	uint64_t ram_size;
@@ -70,6 +79,10 @@ struct core_config {
 	const char *dump_acpi_dir;
 	const char *dump_dtb_path;
 	bool verbose;
+	/* virtio-mmio devices, in window order (-device / VmConfig.devices). */
+	struct core_virtio_cfg virtio[CORE_MAX_VIRTIO];
+	unsigned n_virtio;
+	const char *run_dir;                /* where dev-<id> sockets are bound */
 	char *strings[CORE_CONFIG_STRINGS]; /* owned; see core_config_from_vm() */
 };
 
@@ -406,7 +419,7 @@ enum virtq_error {
 /* Never NULL; takes the error negated or not. */
 const char *virtq_error_str(int err);
 
-#define VIRTQ_MAX_SIZE    32768u /* the spec's largest queue */
+#define VIRTQ_MAX_SIZE    32768u        /* the spec's largest queue */
 #define VIRTQ_MAX_REQUEST (256u * 1024) /* readable bytes forwarded per chain */
 
 #define VIRTIO_RING_F_INDIRECT_DESC 28
@@ -414,10 +427,10 @@ const char *virtq_error_str(int err);
 #define VIRTIO_F_VERSION_1          32
 
 struct virtq {
-	uint16_t num;        /* QueueNum: power of two, <= VIRTQ_MAX_SIZE */
-	bool indirect;       /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
-	bool event_idx;      /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	uint64_t desc;       /* guest-physical ring addresses */
+	uint16_t num;   /* QueueNum: power of two, <= VIRTQ_MAX_SIZE */
+	bool indirect;  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	uint64_t desc;  /* guest-physical ring addresses */
 	uint64_t avail;
 	uint64_t used;
 	uint16_t last_avail; /* next avail entry to pop */
@@ -434,7 +447,7 @@ struct virtq_seg {
 /* One popped chain; release with virtq_chain_release(). */
 struct virtq_chain {
 	uint16_t head;
-	uint8_t *data;   /* copy of the driver-readable bytes, in order */
+	uint8_t *data; /* copy of the driver-readable bytes, in order */
 	size_t data_len;
 	struct virtq_seg *wr; /* the device-writable buffers, in order */
 	unsigned n_wr, cap_wr;
@@ -471,12 +484,12 @@ void virtq_reset(struct virtq *q);
  * event loop takes it with vmmio_take_pending().  @lock guards every field
  * below it; the event loop holds it while it pops and pushes.
  */
-#define VMMIO_MAX_QUEUES  8
-#define VMMIO_CONFIG_MAX  (MEMMAP_VIRTIO_MMIO_SLOT - 0x100)
+#define VMMIO_MAX_QUEUES 8
+#define VMMIO_CONFIG_MAX (MEMMAP_VIRTIO_MMIO_SLOT - 0x100)
 /* IOAPIC pins 16..23, edge-triggered active-high as Linux's virtio_mmio
  * and QEMU's microvm use them: at most 8 devices. */
 #define VMMIO_GSI_BASE    16u
-#define VMMIO_MAX_DEVICES 8u
+#define VMMIO_MAX_DEVICES CORE_MAX_VIRTIO
 #define VMMIO_VENDOR_ID   0x4d565053u /* "SPVM" */
 
 #define VMMIO_REG_QUEUE_NOTIFY 0x050
@@ -541,9 +554,9 @@ void vmmio_destroy(struct vmmio *d);
  * otherwise), and its config bytes replace the copy as a config update.
  * -EINVAL names the bad field in the log.  Takes the lock.
  */
-int vmmio_set_device(struct vmmio *d, uint32_t device_id, uint64_t features,
-                     uint64_t required, unsigned n_queues, const uint16_t *queue_max,
-                     const void *config, size_t config_len) WUR;
+int vmmio_set_device(struct vmmio *d, uint32_t device_id, uint64_t features, uint64_t required,
+                     unsigned n_queues, const uint16_t *queue_max, const void *config,
+                     size_t config_len) WUR;
 
 /* io_handler_fn for the device's window (opaque = struct vmmio *). */
 void vmmio_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
@@ -569,8 +582,8 @@ unsigned vmmio_take_pending(struct vmmio *d, uint32_t *notify);
 struct devplane;
 
 /* Map (@map) or unmap [offset, +size) of device @id's sparse region. */
-typedef int (*devplane_slot_map_fn)(void *opaque, const char *id, uint64_t offset,
-                                    uint64_t size, bool map);
+typedef int (*devplane_slot_map_fn)(void *opaque, const char *id, uint64_t offset, uint64_t size,
+                                    bool map);
 
 /* @m may be NULL (no KVM: no irqfd, ioeventfd or MMIO window; tests). */
 int devplane_create(struct devplane **out, struct machine *m, const struct memmap *mm,
@@ -593,6 +606,12 @@ int devplane_set_region(struct devplane *dp, const char *id, uint64_t gpa, uint6
 void devplane_set_slot_map(struct devplane *dp, devplane_slot_map_fn fn, void *opaque);
 /* Stop the thread, close the sockets and fds.  NULL is a no-op. */
 void devplane_destroy(struct devplane *dp);
+/*
+ * The machine's virtio devices from m->cfg (virtio[], run_dir): create
+ * m->devplane, add every device, start the loop and wait up to
+ * @timeout_ms for each device process to attach.  No devices: no plane.
+ */
+int core_virtio_start(struct machine *m, int timeout_ms) WUR;
 
 /* ---- boot (core/boot_x86_64.c) ----------------------------------------- */
 

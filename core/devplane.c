@@ -830,3 +830,40 @@ void devplane_destroy(struct devplane *dp)
 	pthread_mutex_destroy(&dp->lock);
 	free(dp);
 }
+
+int core_virtio_start(struct machine *m, int timeout_ms)
+{
+	const struct core_config *cfg = m->cfg;
+	uint64_t next = m->mm.devmem_base;
+	int r;
+
+	if (!cfg->n_virtio)
+		return 0;
+	r = devplane_create(&m->devplane, m, &m->mm, cfg->run_dir);
+	if (r)
+		return r;
+	for (unsigned i = 0; i < cfg->n_virtio; i++) {
+		const struct core_virtio_cfg *v = &cfg->virtio[i];
+		uint64_t size = 0;
+
+		r = devplane_add(m->devplane, v->id);
+		if (r)
+			return r;
+		for (unsigned b = 0; b < cfg->n_backends && v->memdev[0]; b++) {
+			if (!strcmp(cfg->backends[b].id, v->memdev))
+				size = cfg->backends[b].size;
+		}
+		/* Each region 1 GiB aligned in the device-memory area, in order. */
+		if (size && next + size <= m->mm.devmem_base + m->mm.devmem_size) {
+			r = devplane_set_region(m->devplane, v->id, next, size);
+			if (r)
+				return r;
+			next = (next + size + GIB - 1) & ~(GIB - 1);
+		}
+	}
+	r = devplane_start(m->devplane);
+	if (r)
+		return r;
+	log_info("waiting for %u device process(es) in %s", cfg->n_virtio, cfg->run_dir);
+	return devplane_wait_attached(m->devplane, timeout_ms);
+}

@@ -155,6 +155,32 @@ static int fdt_fill(struct machine *m, void *fdt, size_t size, uint64_t initrd_g
 			return r;
 	}
 
+	/*
+	 * virtio-mmio windows as the "virtio,mmio" binding has them; one
+	 * interrupts cell, the IOAPIC GSI (x86 has no interrupt-controller
+	 * node here; the test guest reads the GSI and programs the IOAPIC).
+	 */
+	for (unsigned i = 0; !r && i < cfg->n_virtio; i++) {
+		uint64_t base = MEMMAP_VIRTIO_MMIO_BASE + i * MEMMAP_VIRTIO_MMIO_SLOT;
+		fdt64_t reg[2] = { cpu_to_fdt64(base), cpu_to_fdt64(MEMMAP_VIRTIO_MMIO_SLOT) };
+		char name[48];
+
+		snprintf(name, sizeof(name), "virtio_mmio@%" PRIx64, base);
+		r = fdt_begin_node(fdt, name);
+		if (!r)
+			r = fdt_property_string(fdt, "compatible", "virtio,mmio");
+		if (!r)
+			r = fdt_property(fdt, "reg", reg, sizeof(reg));
+		if (!r)
+			r = fdt_property_u32(fdt, "interrupts", VMMIO_GSI_BASE + i);
+		if (!r)
+			r = fdt_property_string(fdt, "splitvm,id", cfg->virtio[i].id);
+		if (!r)
+			r = fdt_end_node(fdt);
+	}
+	if (r)
+		return r;
+
 	r = fdt_end_node(fdt);
 	if (!r)
 		r = fdt_finish(fdt);

@@ -102,6 +102,9 @@ int main(int argc, char **argv)
 		goto out;
 	if (devices_register(&m))
 		goto out;
+	/* Before the FDT and ACPI tables, which describe the devices. */
+	if (core_virtio_start(&m, 10000))
+		goto out;
 	if (boot_load(&m))
 		goto out;
 	if (acpi_build(&m, &acpi))
@@ -122,6 +125,8 @@ int main(int argc, char **argv)
 	status = m.exit_reason == MACHINE_RUNNING ? 1 : m.exit_status;
 out:
 	acpi_blob_free(&acpi);
+	devplane_destroy(m.devplane);
+	m.devplane = NULL;
 	serial_destroy(m.serial);
 	m.serial = NULL;
 	machine_destroy(&m);

@@ -705,4 +705,39 @@ void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_
                            uint32_t gsi);
 uint8_t acpi_checksum(const void *p, size_t n);
 
+/* ---- the machine plane (core/machine_plane.c) -------------------------- */
+
+/*
+ * Supervised mode: splitvm drives the core over a REP channel in the run
+ * directory and hands it fds on an inherited fd channel; the order of a
+ * start is at the top of machine_plane.c and in docs/protocol.md.
+ */
+struct machine_plane;
+
+/*
+ * Bind rundir/@chan_name (REP, planes MACHINE) and wrap @fdchan_fd, which
+ * is consumed always.  @m is filled in by MachineStart.
+ */
+int machine_plane_create(struct machine_plane **out, struct machine *m, const char *run_dir,
+                         const char *chan_name, int fdchan_fd) WUR;
+/* Serve from a thread of the plane's own. */
+int machine_plane_start(struct machine_plane *p) WUR;
+
+/* Polls readable when the plane has news for main: see _outcome(). */
+int machine_plane_ready_fd(const struct machine_plane *p);
+enum machine_plane_outcome {
+	MACHINE_PLANE_WAITING, /* nothing yet */
+	MACHINE_PLANE_MACHINE, /* MachineStart created the machine: machine_wait() it */
+	MACHINE_PLANE_EXIT,    /* powered down before any machine existed: exit 0 */
+};
+/* Consume the news; an enum machine_plane_outcome. */
+int machine_plane_outcome(struct machine_plane *p);
+/* Did MachineStart create the machine (so that it needs machine_destroy)? */
+bool machine_plane_has_machine(const struct machine_plane *p);
+
+/* End and join the plane's thread; then nothing touches the machine. */
+void machine_plane_stop(struct machine_plane *p);
+/* Stop, close the channels, free.  NULL is a no-op. */
+void machine_plane_destroy(struct machine_plane *p);
+
 #endif

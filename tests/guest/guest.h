@@ -201,6 +201,7 @@ extern const struct guest_scenario scenario_unmapped;
 extern const struct guest_scenario scenario_exit;
 extern const struct guest_scenario scenario_fault;
 extern const struct guest_scenario scenario_pvh_boot;
+extern const struct guest_scenario scenario_plane;
 
 /*
  * Sorted, no empty entry, no overlap, no wrap, some RAM: a map as a loader

@@ -68,8 +68,7 @@ int core_cfg_fail(struct core_cfg_err *err, const char *field, const char *fmt, 
  * One difference: QEMU's "must by aligned" is spelled "must be aligned".
  */
 int core_mem_check(struct core_config *cfg, uint64_t size, bool has_slots, uint64_t slots,
-                   bool has_max, uint64_t maxmem, const char *size_field,
-                   struct core_cfg_err *err)
+                   bool has_max, uint64_t maxmem, const char *size_field, struct core_cfg_err *err)
 {
 	if (size == 0)
 		size = 128 * MIB;
@@ -542,15 +541,15 @@ static int vm_numa(struct core_config *cfg, const Splitvm__VmConfig *vm, struct 
 		n->node_id = in->node_id;
 		for (size_t j = 0; j < in->n_cpus; j++) {
 			if (in->cpus[j] != in->cpus[0] + j)
-				return core_cfg_fail(err, "numa.cpus",
-				                     "node %u: splitvm takes one contiguous range of "
-				                     "cpus per node (as cpus=A-B)",
-				                     in->node_id);
+				return core_cfg_fail(
+				        err, "numa.cpus",
+				        "node %u: splitvm takes one contiguous range of "
+				        "cpus per node (as cpus=A-B)",
+				        in->node_id);
 		}
 		n->cpu_first = in->n_cpus ? in->cpus[0] : 0;
 		n->cpu_count = (uint32_t)in->n_cpus;
-		if (!in->memdev || !in->memdev[0] ||
-		    strlen(in->memdev) >= sizeof(n->memdev))
+		if (!in->memdev || !in->memdev[0] || strlen(in->memdev) >= sizeof(n->memdev))
 			return core_cfg_fail(err, "numa.memdev",
 			                     "node %u: memdev must name a memory backend",
 			                     in->node_id);
@@ -628,8 +627,8 @@ int core_config_from_vm(struct core_config *cfg, const Splitvm__VmConfig *vm,
 	cfg->kernel = keep_string(cfg, vm->kernel);
 	cfg->initrd = vm->initrd && vm->initrd[0] ? keep_string(cfg, vm->initrd) : NULL;
 	cfg->cmdline = keep_string(cfg, vm->cmdline);
-	cfg->serial_path = cfg->serial == CORE_SERIAL_FILE ? keep_string(cfg, vm->serial_path)
-	                                                   : NULL;
+	cfg->serial_path =
+	        cfg->serial == CORE_SERIAL_FILE ? keep_string(cfg, vm->serial_path) : NULL;
 	if (!cfg->kernel || !cfg->cmdline || (vm->initrd && vm->initrd[0] && !cfg->initrd) ||
 	    (cfg->serial == CORE_SERIAL_FILE && !cfg->serial_path)) {
 		core_config_release(cfg);

@@ -52,10 +52,10 @@ static void test_mem_option_table(void **state)
 		{ "1G,maxmem=2G", 0, GIB, 2 * GIB, 0 }, /* virtio-mem needs no slots */
 		{ "1G,slots=0,maxmem=1G", 0, GIB, GIB, 0 },
 		{ "1G,maxmem=512M", -EINVAL, 0, 0, 0 },
-		{ "1G,slots=2", -EINVAL, 0, 0, 0 },             /* slots without maxmem */
-		{ "1G,slots=0", -EINVAL, 0, 0, 0 },             /* even 0 */
-		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 },   /* slots but no room */
-		{ "1G,slots=257,maxmem=8G", -EINVAL, 0, 0, 0 }, /* over ACPI_MAX_RAM_SLOTS */
+		{ "1G,slots=2", -EINVAL, 0, 0, 0 },                 /* slots without maxmem */
+		{ "1G,slots=0", -EINVAL, 0, 0, 0 },                 /* even 0 */
+		{ "1G,slots=2,maxmem=1G", -EINVAL, 0, 0, 0 },       /* slots but no room */
+		{ "1G,slots=257,maxmem=8G", -EINVAL, 0, 0, 0 },     /* over ACPI_MAX_RAM_SLOTS */
 		{ "1G,slots=1,maxmem=2097153K", -EINVAL, 0, 0, 0 }, /* not page aligned */
 		{ "1G,slots=-1,maxmem=8G", -EINVAL, 0, 0, 0 },
 		{ "1G,slots=,maxmem=2G", -EINVAL, 0, 0, 0 },
@@ -100,7 +100,8 @@ static void test_mem_rule_texts(void **state)
 		{ GIB, 2, GIB, true, true, "maxmem",
 		  "invalid value of maxmem: memory slots were specified but maximum memory size "
 		  "(0x40000000) is equal to the initial memory size (0x40000000)" },
-		{ GIB, 257, 8 * GIB, true, true, "slots", "unsupported amount of memory slots: 257" },
+		{ GIB, 257, 8 * GIB, true, true, "slots",
+		  "unsupported amount of memory slots: 257" },
 		{ GIB, 1, 2 * GIB + 1024, true, true, "maxmem",
 		  "maximum memory size must be aligned to multiple of 4096 bytes" },
 	};

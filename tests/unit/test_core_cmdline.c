@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core.h"
+#include "splitvm_proto.h"
 
 static int setup(void **state)
 {
@@ -193,11 +194,194 @@ static void test_refused_command_lines(void **state)
 	}
 }
 
+/* A VmConfig that MachineStart would accept: 1 GiB in two NUMA nodes. */
+struct vm_fixture {
+	Splitvm__VmConfig vm;
+	Splitvm__BackendConfig b0, b1;
+	Splitvm__BackendConfig *backends[2];
+	Splitvm__NumaNode n0, n1;
+	Splitvm__NumaNode *numa[2];
+	uint32_t cpus0[2], cpus1[2];
+};
+
+static void vm_fixture_init(struct vm_fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	splitvm__vm_config__init(&f->vm);
+	splitvm__backend_config__init(&f->b0);
+	splitvm__backend_config__init(&f->b1);
+	splitvm__numa_node__init(&f->n0);
+	splitvm__numa_node__init(&f->n1);
+	f->vm.name = (char *)"vm1";
+	f->vm.ram_size = GIB;
+	f->vm.slots = 4;
+	f->vm.maxmem = 8 * GIB;
+	f->vm.vcpus = 4;
+	f->vm.kernel = (char *)"/dev/null"; /* readable is all the check asks */
+	f->vm.cmdline = (char *)"console=ttyS0";
+	f->vm.serial = SPLITVM__SERIAL_TYPE__SERIAL_FILE;
+	f->vm.serial_path = (char *)"/tmp/console";
+	f->b0.id = (char *)"m0";
+	f->b0.size = 512 * MIB;
+	f->b1.id = (char *)"m1";
+	f->b1.size = 512 * MIB;
+	f->backends[0] = &f->b0;
+	f->backends[1] = &f->b1;
+	f->vm.n_backends = 2;
+	f->vm.backends = f->backends;
+	f->cpus0[0] = 0;
+	f->cpus0[1] = 1;
+	f->cpus1[0] = 2;
+	f->cpus1[1] = 3;
+	f->n0.node_id = 0;
+	f->n0.memdev = (char *)"m0";
+	f->n0.n_cpus = 2;
+	f->n0.cpus = f->cpus0;
+	f->n1.node_id = 1;
+	f->n1.memdev = (char *)"m1";
+	f->n1.n_cpus = 2;
+	f->n1.cpus = f->cpus1;
+	f->numa[0] = &f->n0;
+	f->numa[1] = &f->n1;
+	f->vm.n_numa = 2;
+	f->vm.numa = f->numa;
+}
+
+static void test_vm_config_accepted(void **state)
+{
+	struct core_config *cfg = *state;
+	struct core_cfg_err err;
+	struct vm_fixture f;
+
+	vm_fixture_init(&f);
+	assert_int_equal(core_config_from_vm(cfg, &f.vm, &err), 0);
+	assert_int_equal(cfg->ram_size, GIB);
+	assert_int_equal(cfg->maxmem, 8 * GIB);
+	assert_int_equal(cfg->slots, 4);
+	assert_int_equal(cfg->vcpus, 4);
+	assert_string_equal(cfg->name, "vm1");
+	assert_string_equal(cfg->kernel, "/dev/null");
+	assert_string_equal(cfg->cmdline, "console=ttyS0");
+	assert_null(cfg->initrd);
+	assert_int_equal(cfg->serial, CORE_SERIAL_FILE);
+	assert_string_equal(cfg->serial_path, "/tmp/console");
+	assert_int_equal(cfg->n_numa, 2);
+	assert_int_equal(cfg->numa[1].cpu_first, 2);
+	assert_int_equal(cfg->numa[1].cpu_count, 2);
+	assert_int_equal(cfg->numa[1].mem, 512 * MIB);
+	/* The strings are copies: the message may go. */
+	assert_ptr_not_equal(cfg->kernel, f.vm.kernel);
+	core_config_release(cfg);
+	core_config_release(cfg); /* twice is harmless */
+}
+
+struct vm_bad {
+	const char *what;
+	void (*spoil)(struct vm_fixture *f);
+	const char *field, *text;
+};
+
+static void no_ram(struct vm_fixture *f)
+{
+	f->vm.ram_size = 0;
+}
+static void slots_no_max(struct vm_fixture *f)
+{
+	f->vm.maxmem = 0;
+}
+static void max_below(struct vm_fixture *f)
+{
+	f->vm.maxmem = 512 * MIB;
+	f->vm.slots = 0;
+}
+static void no_vcpus(struct vm_fixture *f)
+{
+	f->vm.vcpus = 0;
+}
+static void many_vcpus(struct vm_fixture *f)
+{
+	f->vm.vcpus = CORE_MAX_VCPUS + 1;
+}
+static void no_kernel(struct vm_fixture *f)
+{
+	f->vm.kernel = NULL;
+}
+static void bad_kernel(struct vm_fixture *f)
+{
+	f->vm.kernel = (char *)"/nonexistent/k";
+}
+static void bad_initrd(struct vm_fixture *f)
+{
+	f->vm.initrd = (char *)"/nonexistent/i";
+}
+static void no_path(struct vm_fixture *f)
+{
+	f->vm.serial_path = (char *)"";
+}
+static void odd_serial(struct vm_fixture *f)
+{
+	f->vm.serial = (Splitvm__SerialType)9;
+}
+static void gap_cpus(struct vm_fixture *f)
+{
+	f->cpus1[1] = 5;
+}
+static void bad_memdev(struct vm_fixture *f)
+{
+	f->n1.memdev = (char *)"nope";
+}
+static void numa_total(struct vm_fixture *f)
+{
+	f->vm.n_numa = 1;
+}
+static void dup_node(struct vm_fixture *f)
+{
+	f->n1.node_id = 0;
+}
+
+static void test_vm_config_refused(void **state)
+{
+	struct core_config *cfg = *state;
+	static const struct vm_bad cases[] = {
+		{ "no RAM", no_ram, "ram_size", "must be greater than zero" },
+		{ "slots, no maxmem", slots_no_max, "slots", "slots specified but no max-size" },
+		{ "maxmem below RAM", max_below, "maxmem", "must be at least the initial" },
+		{ "no vCPU", no_vcpus, "vcpus", "from 1 to" },
+		{ "too many vCPUs", many_vcpus, "vcpus", "from 1 to" },
+		{ "no kernel", no_kernel, "kernel", "is required" },
+		{ "unreadable kernel", bad_kernel, "kernel", "/nonexistent/k" },
+		{ "unreadable initrd", bad_initrd, "initrd", "/nonexistent/i" },
+		{ "file serial without path", no_path, "serial_path", "needs a path" },
+		{ "unknown serial", odd_serial, "serial", "unknown serial type" },
+		{ "cpus with a gap", gap_cpus, "numa.cpus", "contiguous" },
+		{ "unknown memdev", bad_memdev, "memdev", "not a memory backend id" },
+		{ "NUMA short of RAM", numa_total, "memdev", "should equal RAM size" },
+		{ "duplicate node", dup_node, "nodeid", "duplicate NUMA nodeid" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct core_cfg_err err;
+		struct vm_fixture f;
+
+		vm_fixture_init(&f);
+		cases[i].spoil(&f);
+		memset(&err, 0, sizeof(err));
+		if (core_config_from_vm(cfg, &f.vm, &err) != -EINVAL)
+			fail_msg("%s: accepted", cases[i].what);
+		if (strcmp(err.field, cases[i].field) || !strstr(err.text, cases[i].text))
+			fail_msg("%s: field '%s' text '%s'; want '%s' '%s'", cases[i].what,
+			         err.field, err.text, cases[i].field, cases[i].text);
+		core_config_release(cfg);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_mem_option_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_rule_texts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_config_accepted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vm_config_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_command_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_command_lines, setup, teardown),
 	};

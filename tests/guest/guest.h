@@ -201,6 +201,8 @@ extern const struct guest_scenario scenario_unmapped;
 extern const struct guest_scenario scenario_exit;
 extern const struct guest_scenario scenario_fault;
 extern const struct guest_scenario scenario_pvh_boot;
+extern const struct guest_scenario scenario_virtio;
+extern const struct guest_scenario scenario_virtio_bad;
 extern const struct guest_scenario scenario_plane;
 
 /*

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-mmio scenarios: the guest's side of the core's transport, driven
+ * as Linux's virtio_mmio does it but polling the used ring instead of
+ * waiting for the interrupt (the guest has no IOAPIC driver; it checks
+ * InterruptStatus instead).
+ *
+ *   virtio       finds the virtio,mmio nodes of the FDT, negotiates
+ *                VERSION_1, sets up queue 0 and sends requests=N requests
+ *                (default 4) to the first device; each answer must be the
+ *                test echo device's: le32 sum of the bytes, le32 count.
+ *   virtio-bad   for each broken chain of a table (loop, head out of range,
+ *                next out of range, buffer outside RAM, readable after
+ *                writable, zero length): send it, wait for NEEDS_RESET and
+ *                the config interrupt, reset, and check that a good request
+ *                is answered again.
+ */
+#include "guest.h"
+#include "gfdt.h"
+
+#define REG_MAGIC        0x000
+#define REG_VERSION      0x004
+#define REG_DEVICE_ID    0x008
+#define REG_DEV_FEAT     0x010
+#define REG_DEV_FEAT_SEL 0x014
+#define REG_DRV_FEAT     0x020
+#define REG_DRV_FEAT_SEL 0x024
+#define REG_QUEUE_SEL    0x030
+#define REG_QUEUE_MAX    0x034
+#define REG_QUEUE_NUM    0x038
+#define REG_QUEUE_READY  0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_INT_STATUS   0x060
+#define REG_INT_ACK      0x064
+#define REG_STATUS       0x070
+#define REG_DESC_LO      0x080
+#define REG_DESC_HI      0x084
+#define REG_AVAIL_LO     0x090
+#define REG_AVAIL_HI     0x094
+#define REG_USED_LO      0x0a0
+#define REG_USED_HI      0x0a4
+
+#define ST_ACK         1u
+#define ST_DRIVER      2u
+#define ST_DRIVER_OK   4u
+#define ST_FEATURES_OK 8u
+#define ST_NEEDS_RESET 0x40u
+
+#define D_NEXT  1
+#define D_WRITE 2
+
+#define QSIZE 16
+/* Polls of the used ring with PAUSE: long enough for a device process to
+ * die and its successor to attach. */
+#define SPIN_MAX 4000000000ull
+#define VIRTIO_MAX_DEVS 8
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vq {
+	struct vdesc desc[QSIZE];
+	struct {
+		uint16_t flags;
+		uint16_t idx;
+		uint16_t ring[QSIZE];
+		uint16_t used_event;
+	} avail __attribute__((aligned(2)));
+	struct {
+		uint16_t flags;
+		uint16_t idx;
+		struct {
+			uint32_t id;
+			uint32_t len;
+		} ring[QSIZE];
+		uint16_t avail_event;
+	} used __attribute__((aligned(4096)));
+};
+
+static struct vq vq __attribute__((aligned(4096)));
+static uint8_t req_buf[256] __attribute__((aligned(64)));
+static uint8_t resp_buf[64] __attribute__((aligned(64)));
+
+struct vdev {
+	uint64_t base;
+	uint32_t gsi;
+	uint16_t last_used;
+	uint16_t avail_idx;
+};
+
+struct finder {
+	struct vdev devs[VIRTIO_MAX_DEVS];
+	unsigned n;
+};
+
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static uint32_t rd(const struct vdev *d, uint32_t off)
+{
+	return *(volatile uint32_t *)(uintptr_t)(d->base + off);
+}
+
+static void wr(const struct vdev *d, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(d->base + off) = v;
+}
+
+static int find_cb(void *ctx, const struct gfdt_node *node)
+{
+	struct finder *f = ctx;
+	uint64_t addr, size;
+
+	if (!gfdt_node_is_compatible(node, "virtio,mmio") || f->n >= VIRTIO_MAX_DEVS)
+		return 0;
+	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
+		return 0;
+	f->devs[f->n].base = addr;
+	f->devs[f->n].gsi = 0;
+	if (node->interrupts && node->interrupts_len >= 4)
+		f->devs[f->n].gsi = (uint32_t)node->interrupts[0] << 24 |
+		                    (uint32_t)node->interrupts[1] << 16 |
+		                    (uint32_t)node->interrupts[2] << 8 | node->interrupts[3];
+	f->n++;
+	return 0;
+}
+
+static int find_devices(const struct guest_boot *b, struct finder *f)
+{
+	int err;
+
+	f->n = 0;
+	if (!b->dtb)
+		return fail("virtio: no device tree was handed over");
+	err = gfdt_nodes(b->dtb, b->dtb_size, find_cb, f);
+	if (err)
+		return fail("virtio: device tree: %s", gfdt_strerror(err));
+	if (f->n == 0)
+		return fail("virtio: no virtio,mmio node in the device tree");
+	for (unsigned i = 0; i < f->n; i++) {
+		if (mmu_map(f->devs[i].base, 0x200, MMU_UNCACHED))
+			return fail("virtio: cannot map the window at 0x%lx", f->devs[i].base);
+	}
+	return 0;
+}
+
+/* Status 0 .. DRIVER_OK with VERSION_1 only and queue 0 of QSIZE. */
+static int dev_init(struct vdev *d)
+{
+	uint32_t v, hi;
+
+	wr(d, REG_STATUS, 0);
+	if (rd(d, REG_STATUS) != 0)
+		return fail("virtio 0x%lx: status not 0 after a reset", d->base);
+	wr(d, REG_STATUS, ST_ACK);
+	wr(d, REG_STATUS, ST_ACK | ST_DRIVER);
+	wr(d, REG_DEV_FEAT_SEL, 1);
+	hi = rd(d, REG_DEV_FEAT);
+	if (!(hi & 1))
+		return fail("virtio 0x%lx: VERSION_1 not offered (features hi 0x%x)", d->base, hi);
+	wr(d, REG_DRV_FEAT_SEL, 0);
+	wr(d, REG_DRV_FEAT, 0);
+	wr(d, REG_DRV_FEAT_SEL, 1);
+	wr(d, REG_DRV_FEAT, 1);
+	wr(d, REG_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK);
+	v = rd(d, REG_STATUS);
+	if (!(v & ST_FEATURES_OK))
+		return fail("virtio 0x%lx: FEATURES_OK did not stick (status 0x%x)", d->base, v);
+
+	wr(d, REG_QUEUE_SEL, 0);
+	if (rd(d, REG_QUEUE_READY))
+		return fail("virtio 0x%lx: queue 0 ready after a reset", d->base);
+	v = rd(d, REG_QUEUE_MAX);
+	if (v < QSIZE)
+		return fail("virtio 0x%lx: QueueNumMax %u < %u", d->base, v, QSIZE);
+	memset(&vq, 0, sizeof(vq));
+	d->last_used = 0;
+	d->avail_idx = 0;
+	wr(d, REG_QUEUE_NUM, QSIZE);
+	wr(d, REG_DESC_LO, (uint32_t)(uintptr_t)vq.desc);
+	wr(d, REG_DESC_HI, (uint32_t)((uint64_t)(uintptr_t)vq.desc >> 32));
+	wr(d, REG_AVAIL_LO, (uint32_t)(uintptr_t)&vq.avail);
+	wr(d, REG_AVAIL_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.avail >> 32));
+	wr(d, REG_USED_LO, (uint32_t)(uintptr_t)&vq.used);
+	wr(d, REG_USED_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.used >> 32));
+	wr(d, REG_QUEUE_READY, 1);
+	if (rd(d, REG_QUEUE_READY) != 1)
+		return fail("virtio 0x%lx: queue 0 refused (status 0x%x)", d->base,
+		            rd(d, REG_STATUS));
+	wr(d, REG_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
+	return 0;
+}
+
+static void make_avail(struct vdev *d, uint16_t head)
+{
+	vq.avail.ring[d->avail_idx % QSIZE] = head;
+	barrier();
+	d->avail_idx++;
+	*(volatile uint16_t *)&vq.avail.idx = d->avail_idx;
+	barrier();
+	wr(d, REG_QUEUE_NOTIFY, 0);
+}
+
+/* Wait for the next used element; -1 on timeout. */
+static int wait_used(struct vdev *d, uint32_t *len)
+{
+	for (uint64_t i = 0; i < SPIN_MAX; i++) {
+		if (*(volatile uint16_t *)&vq.used.idx != d->last_used) {
+			barrier();
+			*len = vq.used.ring[d->last_used % QSIZE].len;
+			d->last_used++;
+			return 0;
+		}
+		__asm__ volatile("pause");
+	}
+	return -1;
+}
+
+static int good_request(struct vdev *d, unsigned n)
+{
+	uint32_t sum = 0, len = 0, got_sum, got_n;
+	uint32_t isr;
+	unsigned size = 1 + (n * 37) % sizeof(req_buf);
+
+	for (unsigned i = 0; i < size; i++) {
+		req_buf[i] = (uint8_t)(n * 13 + i);
+		sum += req_buf[i];
+	}
+	memset(resp_buf, 0, sizeof(resp_buf));
+	vq.desc[0] = (struct vdesc){ (uintptr_t)req_buf, size, D_NEXT, 1 };
+	vq.desc[1] = (struct vdesc){ (uintptr_t)resp_buf, sizeof(resp_buf), D_WRITE, 0 };
+	make_avail(d, 0);
+	if (wait_used(d, &len))
+		return fail("virtio: request %u: no used element (status 0x%x)", n,
+		            rd(d, REG_STATUS));
+	if (len != 8)
+		return fail("virtio: request %u: used len %u, want 8", n, len);
+	memcpy(&got_sum, resp_buf, 4);
+	memcpy(&got_n, resp_buf + 4, 4);
+	if (got_sum != sum || got_n != size)
+		return fail("virtio: request %u: answer sum %u count %u, want %u %u", n, got_sum,
+		            got_n, sum, size);
+	isr = rd(d, REG_INT_STATUS);
+	if (!(isr & 1))
+		return fail("virtio: request %u: InterruptStatus 0x%x lacks the used bit", n, isr);
+	wr(d, REG_INT_ACK, isr);
+	return 0;
+}
+
+static int virtio_run(const struct guest_boot *b)
+{
+	struct finder f;
+	uint64_t n = 4, want_id = 0;
+	int err;
+
+	if (find_devices(b, &f))
+		return 1;
+	err = cmdline_u64(b, "requests", &n);
+	if (err && err != -GERR_NOENT)
+		return fail("requests=: want a number");
+	err = cmdline_u64(b, "virtio_id", &want_id);
+	if (err && err != -GERR_NOENT)
+		return fail("virtio_id=: want a number");
+	for (unsigned i = 0; i < f.n; i++) {
+		struct vdev *d = &f.devs[i];
+		uint32_t magic = rd(d, REG_MAGIC), ver = rd(d, REG_VERSION);
+
+		if (magic != 0x74726976 || ver != 2)
+			return fail("virtio 0x%lx: magic 0x%x version %u, want 0x74726976 2",
+			            d->base, magic, ver);
+		say("virtio device at 0x%lx gsi %u id %u", d->base, d->gsi, rd(d, REG_DEVICE_ID));
+	}
+	if (want_id && rd(&f.devs[0], REG_DEVICE_ID) != want_id)
+		return fail("virtio: device id %u, want %lu", rd(&f.devs[0], REG_DEVICE_ID), want_id);
+	if (dev_init(&f.devs[0]))
+		return 1;
+	for (unsigned i = 0; i < n; i++) {
+		if (good_request(&f.devs[0], i))
+			return 1;
+	}
+	say("virtio: %lu requests answered", n);
+	return 0;
+}
+
+const struct guest_scenario scenario_virtio = {
+	.name = "virtio",
+	.run = virtio_run,
+};
+
+/* ---- broken chains ----------------------------------------------------- */
+
+struct bad_chain {
+	const char *name;
+	uint16_t head;
+	struct vdesc d[3];
+};
+
+static const struct bad_chain bad_chains[] = {
+	{ "loop", 0, { { 0, 8, D_NEXT, 1 }, { 0, 8, D_NEXT, 0 } } },
+	{ "head out of range", QSIZE + 1, { { 0 } } },
+	{ "next out of range", 0, { { 0, 8, D_NEXT, 200 } } },
+	{ "buffer outside RAM", 0, { { 0xfff0000000ull, 8, 0, 0 } } },
+	{ "readable after writable", 0, { { 0, 8, D_WRITE | D_NEXT, 1 }, { 0, 8, 0, 0 } } },
+	{ "zero length", 0, { { 0, 0, 0, 0 } } },
+};
+
+static int bad_one(struct vdev *d, const struct bad_chain *c)
+{
+	uint32_t st = 0, isr;
+	uint64_t i;
+
+	for (unsigned k = 0; k < 3; k++) {
+		vq.desc[k] = c->d[k];
+		if (!vq.desc[k].addr)
+			vq.desc[k].addr = (uintptr_t)req_buf;
+	}
+	make_avail(d, c->head);
+	for (i = 0; i < 1000000; i++) {
+		st = rd(d, REG_STATUS);
+		if (st & ST_NEEDS_RESET)
+			break;
+	}
+	if (!(st & ST_NEEDS_RESET))
+		return fail("virtio-bad %s: no NEEDS_RESET (status 0x%x)", c->name, st);
+	isr = rd(d, REG_INT_STATUS);
+	if (!(isr & 2))
+		return fail("virtio-bad %s: InterruptStatus 0x%x lacks the config bit", c->name, isr);
+	wr(d, REG_INT_ACK, isr);
+	say("virtio-bad %s: NEEDS_RESET, config interrupt", c->name);
+	if (dev_init(d))
+		return 1;
+	if (good_request(d, 1))
+		return 1;
+	return 0;
+}
+
+static int virtio_bad_run(const struct guest_boot *b)
+{
+	struct finder f;
+
+	if (find_devices(b, &f) || dev_init(&f.devs[0]))
+		return 1;
+	if (good_request(&f.devs[0], 0))
+		return 1;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_chains); i++) {
+		if (bad_one(&f.devs[0], &bad_chains[i]))
+			return 1;
+	}
+	say("virtio-bad: %u broken chains reported, device recovered each time",
+	    (unsigned)ARRAY_SIZE(bad_chains));
+	return 0;
+}
+
+const struct guest_scenario scenario_virtio_bad = {
+	.name = "virtio-bad",
+	.run = virtio_bad_run,
+};

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A test-only device process for the core's device plane: the "echo"
+ * device, virtio id VMMIO_ECHO_ID (made up, outside the assigned ids), one
+ * queue of 64.  It answers every DeviceRequest with 8 bytes: the le32 sum
+ * of the request's bytes and their le32 count (what the test guest's
+ * "virtio" scenario checks).
+ *
+ *   vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] [--idle-exit SECONDS]
+ *
+ * --die-at SEQ exits with status 9 on receiving request SEQ without
+ * answering it: the crash that the core's replay must cover, by re-sending
+ * SEQ to a successor started with EPOCH + 1.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+#define VMMIO_ECHO_ID 0xffe0
+
+static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch)
+{
+	Splitvm__DeviceAttach a = SPLITVM__DEVICE_ATTACH__INIT;
+	Splitvm__VirtQueueDecl q = SPLITVM__VIRT_QUEUE_DECL__INIT;
+	Splitvm__VirtQueueDecl *qs[1] = { &q };
+	struct ipc_hdr h = { .correlation_id = 1, .device = id, .epoch = epoch };
+	static const uint8_t config[8] = { 'e', 'c', 'h', 'o', 1, 0, 0, 0 };
+	struct ipc_msg *reply = NULL;
+	struct ipc_err err;
+
+	q.max_size = 64;
+	a.virtio_id = VMMIO_ECHO_ID;
+	a.features = 1; /* a device feature bit, to see it offered */
+	a.n_queues = 1;
+	a.queues = qs;
+	a.config.data = (uint8_t *)config;
+	a.config.len = sizeof(config);
+	if (ipc_send(chan, &h, &a.base, &err)) {
+		fprintf(stderr, "vmmio_echo: DeviceAttach: %s\n", err.text);
+		return -1;
+	}
+	if (ipc_recv(chan, 10000, &reply, &err)) {
+		fprintf(stderr, "vmmio_echo: DeviceAttached: %s\n", err.text);
+		return -1;
+	}
+	if (reply->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED) {
+		fprintf(stderr, "vmmio_echo: attach answered with %s\n", reply->type->name);
+		ipc_msg_free(reply);
+		return -1;
+	}
+	ipc_msg_free(reply);
+	fprintf(stderr, "vmmio_echo: %s attached, epoch %u\n", id, epoch);
+	return 0;
+}
+
+static int answer(struct ipc_chan *chan, const struct ipc_msg *msg)
+{
+	const Splitvm__DeviceRequest *req = (const Splitvm__DeviceRequest *)msg->body;
+	Splitvm__DeviceResponse resp = SPLITVM__DEVICE_RESPONSE__INIT;
+	uint8_t out[8];
+	uint32_t sum = 0, n = (uint32_t)req->data.len;
+	struct ipc_err err;
+
+	for (size_t i = 0; i < req->data.len; i++)
+		sum += req->data.data[i];
+	memcpy(out, &sum, 4);
+	memcpy(out + 4, &n, 4);
+	resp.data.data = out;
+	resp.data.len = sizeof(out);
+	if (ipc_reply(chan, msg, &resp.base, &err)) {
+		fprintf(stderr, "vmmio_echo: response to seq %llu: %s\n",
+		        (unsigned long long)msg->seq, err.text);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ipc_chan_opts opts = { .planes = PROTO_PLANE_DEVICE, .send_timeout_ms = 10000 };
+	struct ipc_chan *chan = NULL;
+	struct ipc_err err;
+	char name[96];
+	unsigned long long die_at = 0;
+	long idle_exit = 60, idle = 0;
+	uint32_t epoch;
+	int status = 1;
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] "
+		                "[--idle-exit SECONDS]\n");
+		return 2;
+	}
+	epoch = (uint32_t)strtoul(argv[3], NULL, 10);
+	for (int i = 4; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--die-at"))
+			die_at = strtoull(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--idle-exit"))
+			idle_exit = strtol(argv[i + 1], NULL, 10);
+	}
+	snprintf(name, sizeof(name), "dev-%s", argv[2]);
+	if (ipc_chan_connect(&chan, IPC_ROLE_PAIR, argv[1], name, &opts, &err)) {
+		fprintf(stderr, "vmmio_echo: connect %s/%s: %s\n", argv[1], name, err.text);
+		return 1;
+	}
+	if (attach(chan, argv[2], epoch))
+		goto out;
+	/* Serve until the core has been quiet for idle_exit seconds. */
+	while (idle < idle_exit) {
+		struct ipc_msg *msg = NULL;
+
+		if (ipc_recv(chan, 1000, &msg, &err)) {
+			if (err.code == IPC_ERR_TIMEOUT) {
+				idle++;
+				continue;
+			}
+			fprintf(stderr, "vmmio_echo: %s\n", err.text);
+			continue;
+		}
+		idle = 0;
+		switch (msg->type->type) {
+		case SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST:
+			if (die_at && msg->seq == die_at) {
+				fprintf(stderr, "vmmio_echo: dying on seq %llu as asked\n", die_at);
+				_exit(9);
+			}
+			(void)answer(chan, msg);
+			break;
+		case SPLITVM__MSG_TYPE__MSG_DEVICE_RESET:
+			fprintf(stderr, "vmmio_echo: device reset\n");
+			break;
+		case SPLITVM__MSG_TYPE__MSG_DEVICE_DRIVER_READY:
+			fprintf(stderr, "vmmio_echo: driver ready, features 0x%llx\n",
+			        (unsigned long long)((const Splitvm__DeviceDriverReady *)msg->body)
+			                ->driver_features);
+			break;
+		default:
+			fprintf(stderr, "vmmio_echo: unexpected %s\n", msg->type->name);
+			break;
+		}
+		ipc_msg_free(msg);
+	}
+	status = 0;
+out:
+	ipc_chan_destroy(chan);
+	return status;
+}

@@ -195,6 +195,49 @@ static int decode_err(struct ipc_err *err, enum ipc_errcode code, const char *fi
 	return -(int)code;
 }
 
+/*
+ * The first unknown field in @m or a message inside it, or NULL.  Peers are
+ * built from the same schema (the envelope's version says which), so an
+ * unknown field is a malformed message, as an unknown flag bit would be.
+ * Refusing them also keeps "accepted" equal to "can be sent on": protobuf-c
+ * keeps unknown fields and packs them again, and some (a field number 0 in a
+ * non-minimal key) it accepts but then writes out in a form it refuses.
+ */
+static const ProtobufCMessage *first_unknown(const ProtobufCMessage *m, uint32_t *field)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+
+	if (m->n_unknown_fields) {
+		*field = m->unknown_fields[0].tag;
+		return m;
+	}
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+		const char *base = (const char *)m;
+		const ProtobufCMessage *const *subs;
+		const ProtobufCMessage *bad;
+		size_t n = 1;
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		/* A oneof member is there only while the case names it. */
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			n = *(const size_t *)(base + f->quantifier_offset);
+			subs = *(const ProtobufCMessage *const *const *)(base + f->offset);
+		} else {
+			subs = (const ProtobufCMessage *const *)(base + f->offset);
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (subs[k] && (bad = first_unknown(subs[k], field)))
+				return bad;
+		}
+	}
+	return NULL;
+}
+
 void ipc_msg_free(struct ipc_msg *msg)
 {
 	if (!msg)
@@ -236,6 +279,11 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 	}
 	if (corr_id)
 		*corr_id = env->correlation_id;
+	if (env->base.n_unknown_fields) {
+		ret = decode_err(err, IPC_ERR_DECODE, "envelope", "unknown field %u in the envelope",
+				 env->base.unknown_fields[0].tag);
+		goto fail_env;
+	}
 
 	/* 3. version */
 	if (env->version != SPLITVM_PROTOCOL_VERSION) {
@@ -268,6 +316,18 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 			   "payload of %zu bytes does not decode as %s", env->payload.len,
 			   t->name);
 		goto fail_env;
+	}
+
+	{
+		uint32_t field;
+		const ProtobufCMessage *bad = first_unknown(body, &field);
+
+		if (bad) {
+			ret = decode_err(err, IPC_ERR_DECODE, "payload", "unknown field %u in %s",
+					 field, bad->descriptor->name);
+			protobuf_c_message_free_unpacked(body, NULL);
+			goto fail_env;
+		}
 	}
 
 	msg = calloc(1, sizeof(*msg));

@@ -194,8 +194,15 @@ static void test_bad_input_each_has_its_error(void **state)
 						0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
 	static const uint8_t bad_payload[] = { 0xff, 0xff, 0xff };
 	uint8_t data[100] = { 1, 2, 3 };
-	uint8_t *good, *v2, *v0, *unknown, *unspec, *badpay;
-	size_t good_len, v2_len, v0_len, unknown_len, unspec_len, badpay_len;
+	/* Fields the schema does not have, at the top and nested. */
+	static const uint8_t extra_top[] = { 0x08, 0x01, 0x48, 0x05 };        /* queue, field 9 */
+	static const uint8_t extra_nested[] = { 0x1a, 0x02, 0x50, 0x01 };     /* queues[0].field 10 */
+	static const uint8_t extra_oneof[] = { 0x52, 0x02, 0x78, 0x01 };      /* kind.field 15 */
+	/* Field number 0 in a 3-byte key: protobuf-c takes it, then packs it as 0x00. */
+	static const uint8_t field_zero[] = { 0x08, 0x18, 0x80, 0x80, 0x00, 0x05 };
+	uint8_t *good, *v2, *v0, *unknown, *unspec, *badpay, *xt, *xn, *xo, *xz, *xe;
+	size_t good_len, v2_len, v0_len, unknown_len, unspec_len, badpay_len, xt_len, xn_len,
+		xo_len, xz_len, xe_len;
 
 	(void)state;
 	req.data.data = data;
@@ -207,6 +214,25 @@ static void test_bad_input_each_has_its_error(void **state)
 	unspec = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_UNSPECIFIED, NULL, 0, &unspec_len);
 	badpay = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST, bad_payload,
 			      sizeof(bad_payload), &badpay_len);
+	xt = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST, extra_top, sizeof(extra_top),
+			  &xt_len);
+	xn = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, extra_nested,
+			  sizeof(extra_nested), &xn_len);
+	xo = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_EVENT, extra_oneof, sizeof(extra_oneof),
+			  &xo_len);
+	xz = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, field_zero, sizeof(field_zero),
+			  &xz_len);
+	/* The envelope itself with a field 15 after a valid OkReply. */
+	{
+		uint8_t *ok = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_OK_REPLY, NULL, 0, &xe_len);
+
+		xe = malloc(xe_len + 2);
+		assert_non_null(xe);
+		memcpy(xe, ok, xe_len);
+		xe[xe_len++] = 0x78;
+		xe[xe_len++] = 0x01;
+		free(ok);
+	}
 
 	const struct bad_case cases[] = {
 		{ "oversize garbage is refused before decoding", garbage, sizeof(garbage), 16,
@@ -232,6 +258,16 @@ static void test_bad_input_each_has_its_error(void **state)
 		  PROTO_PLANE_CONTROL, IPC_ERR_WRONG_PLANE, "type" },
 		{ "payload is not a DeviceRequest", badpay, badpay_len, 4096, ALL_PLANES,
 		  IPC_ERR_DECODE, "payload" },
+		{ "unknown field in the envelope", xe, xe_len, 4096, ALL_PLANES, IPC_ERR_DECODE,
+		  "envelope" },
+		{ "unknown field in the payload", xt, xt_len, 4096, ALL_PLANES, IPC_ERR_DECODE,
+		  "payload" },
+		{ "unknown field in a repeated member", xn, xn_len, 4096, ALL_PLANES,
+		  IPC_ERR_DECODE, "payload" },
+		{ "unknown field in a oneof member", xo, xo_len, 4096, ALL_PLANES, IPC_ERR_DECODE,
+		  "payload" },
+		{ "field number 0 (found by fuzz_envelope)", xz, xz_len, 4096, ALL_PLANES,
+		  IPC_ERR_DECODE, "payload" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -242,6 +278,28 @@ static void test_bad_input_each_has_its_error(void **state)
 	free(unknown);
 	free(unspec);
 	free(badpay);
+	free(xt);
+	free(xn);
+	free(xo);
+	free(xz);
+	free(xe);
+}
+
+/* The error names the message that holds the unknown field. */
+static void test_unknown_field_is_named(void **state)
+{
+	static const uint8_t nested[] = { 0x1a, 0x02, 0x50, 0x01 };
+	struct ipc_msg *got;
+	struct ipc_err err;
+	uint8_t *buf;
+	size_t len;
+
+	(void)state;
+	buf = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, nested, sizeof(nested), &len);
+	assert_int_equal(ipc_envelope_decode(buf, len, 4096, PROTO_PLANE_DEVICE, &got, &err),
+			 -IPC_ERR_DECODE);
+	assert_string_equal(err.text, "unknown field 10 in splitvm.VirtQueueDecl");
+	free(buf);
 }
 
 /* ErrorReply and OkReply pass on every channel. */
@@ -323,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_encode_refuses_oversize),
 		cmocka_unit_test(test_encode_refuses_unregistered_message),
 		cmocka_unit_test(test_bad_input_each_has_its_error),
+		cmocka_unit_test(test_unknown_field_is_named),
 		cmocka_unit_test(test_any_plane_replies_pass_everywhere),
 		cmocka_unit_test(test_every_prefix_is_safe),
 		cmocka_unit_test(test_error_table),

@@ -54,10 +54,8 @@ static const struct {
 	int proto;
 	const char *name;
 } roles[] = {
-	[IPC_ROLE_REQ] = { NN_REQ, "REQ" },
-	[IPC_ROLE_REP] = { NN_REP, "REP" },
-	[IPC_ROLE_PAIR] = { NN_PAIR, "PAIR" },
-	[IPC_ROLE_PUB] = { NN_PUB, "PUB" },
+	[IPC_ROLE_REQ] = { NN_REQ, "REQ" },    [IPC_ROLE_REP] = { NN_REP, "REP" },
+	[IPC_ROLE_PAIR] = { NN_PAIR, "PAIR" }, [IPC_ROLE_PUB] = { NN_PUB, "PUB" },
 	[IPC_ROLE_SUB] = { NN_SUB, "SUB" },
 };
 
@@ -96,7 +94,7 @@ static int chan_err(struct ipc_err *err, const struct ipc_chan *c, const char *w
 }
 
 static int chan_setopt(struct ipc_chan *c, int level, int opt, int val, const char *optname,
-		       struct ipc_err *err)
+                       struct ipc_err *err)
 {
 	if (nn_setsockopt(c->sock, level, opt, &val, sizeof(val)) < 0) {
 		char what[64];
@@ -142,7 +140,7 @@ static uint64_t first_id(void)
 }
 
 static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+                     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
 {
 	struct ipc_chan *c;
 	int ret;
@@ -152,12 +150,12 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 		return ipc_err_set(err, IPC_ERR_INVALID, "channel role %d does not exist", role);
 	if (!opts || !opts->planes)
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "channel %s: opts.planes must name the planes it carries", name);
+		                   "channel %s: opts.planes must name the planes it carries", name);
 	if (opts->max_msg > INT_MAX || opts->send_timeout_ms < 0 || opts->recv_timeout_ms < 0)
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "channel %s: max_msg must be <= INT_MAX and timeouts >= 0 "
-				   "(0: default; there is no infinite wait)",
-				   name);
+		                   "channel %s: max_msg must be <= INT_MAX and timeouts >= 0 "
+		                   "(0: default; there is no infinite wait)",
+		                   name);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return ipc_err_sys(err, ENOMEM, "channel %s", name);
@@ -197,7 +195,7 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL, 10, "NN_RECONNECT_IVL", err);
 	if (ret == 0)
 		ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, 1000,
-				  "NN_RECONNECT_IVL_MAX", err);
+		                  "NN_RECONNECT_IVL_MAX", err);
 	if (ret < 0)
 		goto fail_close;
 	if (role == IPC_ROLE_REQ) {
@@ -211,8 +209,7 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 #ifdef SPLITVM_SP_NNG
 		ret = chan_setopt(c, NN_REQ, NN_REQ_RESEND_IVL, -1, "NN_REQ_RESEND_IVL", err);
 #else
-		ret = chan_setopt(c, NN_REQ, NN_REQ_RESEND_IVL, INT_MAX, "NN_REQ_RESEND_IVL",
-				  err);
+		ret = chan_setopt(c, NN_REQ, NN_REQ_RESEND_IVL, INT_MAX, "NN_REQ_RESEND_IVL", err);
 #endif
 		if (ret < 0)
 			goto fail_close;
@@ -232,8 +229,8 @@ fail_free:
 }
 
 static int chan_attach(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		       const char *name, const struct ipc_chan_opts *opts, bool bind,
-		       struct ipc_err *err)
+                       const char *name, const struct ipc_chan_opts *opts, bool bind,
+                       struct ipc_err *err)
 {
 	char url[ENDPOINT_MAX + sizeof("ipc://")];
 	struct ipc_chan *c;
@@ -254,14 +251,14 @@ static int chan_attach(struct ipc_chan **out, enum ipc_role role, const char *ru
 	return 0;
 }
 
-int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		  const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir, const char *name,
+                  const struct ipc_chan_opts *opts, struct ipc_err *err)
 {
 	return chan_attach(out, role, rundir, name, opts, true, err);
 }
 
 int ipc_chan_connect(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
+                     const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err)
 {
 	return chan_attach(out, role, rundir, name, opts, false, err);
 }
@@ -287,14 +284,14 @@ int ipc_chan_poll_fd(struct ipc_chan *c, int *fd, struct ipc_err *err)
 	*fd = -1;
 	if (c->role == IPC_ROLE_PUB)
 		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a PUB socket receives nothing",
-				   c->name);
+		                   c->name);
 	if (nn_getsockopt(c->sock, NN_SOL_SOCKET, NN_RCVFD, fd, &sz) < 0)
 		return chan_err(err, c, "get NN_RCVFD", nn_errno());
 	return 0;
 }
 
 static int send_env(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
-		    struct ipc_err *err)
+                    struct ipc_err *err)
 {
 	struct ipc_env_builder b;
 	void *buf;
@@ -325,7 +322,7 @@ out:
 }
 
 int ipc_send(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
-	     struct ipc_err *err)
+             struct ipc_err *err)
 {
 	int ret;
 
@@ -339,7 +336,7 @@ int ipc_send(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 
 /* Receive and check one frame; *corr_id as ipc_envelope_decode_id(). */
 static int recv_env(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, uint64_t *corr_id,
-		    struct ipc_err *err)
+                    struct ipc_err *err)
 {
 	void *buf = NULL;
 	int flags = 0;
@@ -349,7 +346,7 @@ static int recv_env(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, ui
 	*corr_id = 0;
 	if (c->role == IPC_ROLE_PUB)
 		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a PUB socket receives nothing",
-				   c->name);
+		                   c->name);
 	if (timeout_ms < 0)
 		timeout_ms = c->recv_timeout_ms;
 	if (timeout_ms == 0) {
@@ -375,7 +372,7 @@ int ipc_recv(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, struct ip
 }
 
 int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
-	     int deadline_ms, struct ipc_msg **reply, struct ipc_err *err)
+             int deadline_ms, struct ipc_msg **reply, struct ipc_err *err)
 {
 	struct ipc_hdr h = { 0 };
 	struct ipc_msg *msg;
@@ -385,10 +382,10 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 	*reply = NULL;
 	if (c->role != IPC_ROLE_REQ)
 		return ipc_err_set(err, IPC_ERR_INVALID, "%s: ipc_call needs a REQ socket, not %s",
-				   c->name, roles[c->role].name);
+		                   c->name, roles[c->role].name);
 	if (deadline_ms <= 0)
 		return ipc_err_set(err, IPC_ERR_INVALID, "%s: deadline must be > 0 ms, not %d",
-				   c->name, deadline_ms);
+		                   c->name, deadline_ms);
 	if (hdr)
 		h = *hdr;
 	h.correlation_id = c->next_id++;
@@ -402,9 +399,10 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 		return ret;
 	ret = send_env(c, &h, req, err);
 	if (ret == -IPC_ERR_TIMEOUT)
-		return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no peer took %s (id %llu) within %d ms",
-				   c->name, req->descriptor->short_name,
-				   (unsigned long long)h.correlation_id, deadline_ms);
+		return ipc_err_set(err, IPC_ERR_TIMEOUT,
+		                   "%s: no peer took %s (id %llu) within %d ms", c->name,
+		                   req->descriptor->short_name,
+		                   (unsigned long long)h.correlation_id, deadline_ms);
 	if (ret < 0)
 		return ret;
 
@@ -418,7 +416,7 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 		if (now > deadline)
 			break;
 		ret = recv_env(c, (int)(deadline - now) ? (int)(deadline - now) : 1, &msg, &id,
-			       err);
+		               err);
 		if (ret == -IPC_ERR_TIMEOUT)
 			break;
 		if (ret < 0)
@@ -426,8 +424,8 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 		if (msg->correlation_id != h.correlation_id) {
 			/* A late answer to an earlier call that gave up. */
 			log_debug("%s: dropped a stale %s (id %llu, waiting for %llu)", c->name,
-				  msg->type->name, (unsigned long long)msg->correlation_id,
-				  (unsigned long long)h.correlation_id);
+			          msg->type->name, (unsigned long long)msg->correlation_id,
+			          (unsigned long long)h.correlation_id);
 			ipc_msg_free(msg);
 			continue;
 		}
@@ -438,7 +436,7 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 			if (err) {
 				err->peer_code = er->code;
 				snprintf(err->field, sizeof(err->field), "%s",
-					 er->field ? er->field : "");
+				         er->field ? er->field : "");
 			}
 			ipc_msg_free(msg);
 			return ret;
@@ -447,13 +445,13 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 		return 0;
 	}
 	return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no reply to %s (id %llu) within %d ms",
-			   c->name, req->descriptor->short_name,
-			   (unsigned long long)h.correlation_id, deadline_ms);
+	                   c->name, req->descriptor->short_name,
+	                   (unsigned long long)h.correlation_id, deadline_ms);
 }
 
 static int reply_error_id(struct ipc_chan *c, const struct ipc_msg *req, uint64_t corr_id,
-			  Splitvm__ErrorCode code, const char *field, const char *text,
-			  struct ipc_err *err)
+                          Splitvm__ErrorCode code, const char *field, const char *text,
+                          struct ipc_err *err)
 {
 	Splitvm__ErrorReply er = SPLITVM__ERROR_REPLY__INIT;
 	struct ipc_hdr h = { .correlation_id = corr_id };
@@ -471,7 +469,7 @@ static int reply_error_id(struct ipc_chan *c, const struct ipc_msg *req, uint64_
 }
 
 int ipc_reply_error(struct ipc_chan *c, const struct ipc_msg *req, Splitvm__ErrorCode code,
-		    const char *field, struct ipc_err *err, const char *fmt, ...)
+                    const char *field, struct ipc_err *err, const char *fmt, ...)
 {
 	char text[256];
 	va_list ap;
@@ -483,7 +481,7 @@ int ipc_reply_error(struct ipc_chan *c, const struct ipc_msg *req, Splitvm__Erro
 }
 
 int ipc_reply(struct ipc_chan *c, const struct ipc_msg *req, const ProtobufCMessage *body,
-	      struct ipc_err *err)
+              struct ipc_err *err)
 {
 	struct ipc_hdr h = {
 		.correlation_id = req->correlation_id,
@@ -508,10 +506,10 @@ int ipc_serve_recv(struct ipc_chan *c, int timeout_ms, struct ipc_msg **req, str
 	if (ret == 0 || !ipc_errcode_is_malformed(err->code))
 		return ret;
 	log_warnx_ratelimited(&c->rl, "%s: refused a request: %s: %s", c->name,
-			      ipc_errcode_name(err->code), err->text);
+	                      ipc_errcode_name(err->code), err->text);
 	snprintf(text, sizeof(text), "%s: %s", ipc_errcode_name(err->code), err->text);
 	if (reply_error_id(c, NULL, id, SPLITVM__ERROR_CODE__ERR_PROTOCOL, err->field, text,
-			   &sent) < 0)
+	                   &sent) < 0)
 		log_debug("%s: could not answer a refused request: %s", c->name, sent.text);
 	return ret;
 }

@@ -23,7 +23,7 @@ void ipc_env_builder_fini(struct ipc_env_builder *b)
 }
 
 int ipc_env_builder_init(struct ipc_env_builder *b, const struct ipc_hdr *hdr,
-			 const ProtobufCMessage *body, size_t limit, struct ipc_err *err)
+                         const ProtobufCMessage *body, size_t limit, struct ipc_err *err)
 {
 	static const struct ipc_hdr none;
 	const struct proto_msg_type *t;
@@ -37,13 +37,13 @@ int ipc_env_builder_init(struct ipc_env_builder *b, const struct ipc_hdr *hdr,
 	t = proto_msg_type_by_desc(body->descriptor);
 	if (!t)
 		return ipc_err_set(err, IPC_ERR_INVALID, "message %s is not in the MsgType table",
-				   body->descriptor->name);
+		                   body->descriptor->name);
 	psize = protobuf_c_message_get_packed_size(body);
 	/* Refuse before allocating: the envelope is never smaller than its payload. */
 	if (psize > limit)
 		return ipc_err_set(err, IPC_ERR_TOO_BIG,
-				   "%s payload is %zu bytes, over the limit of %zu bytes", t->name,
-				   psize, limit);
+		                   "%s payload is %zu bytes, over the limit of %zu bytes", t->name,
+		                   psize, limit);
 	if (psize <= sizeof(b->small)) {
 		b->payload = b->small;
 	} else {
@@ -68,8 +68,8 @@ int ipc_env_builder_init(struct ipc_env_builder *b, const struct ipc_hdr *hdr,
 	if (b->size > limit) {
 		ipc_env_builder_fini(b);
 		return ipc_err_set(err, IPC_ERR_TOO_BIG,
-				   "%s envelope is %zu bytes, over the limit of %zu bytes", t->name,
-				   b->size, limit);
+		                   "%s envelope is %zu bytes, over the limit of %zu bytes", t->name,
+		                   b->size, limit);
 	}
 	return 0;
 }
@@ -80,7 +80,7 @@ void ipc_env_builder_write(const struct ipc_env_builder *b, uint8_t *out)
 }
 
 int ipc_envelope_encode(const struct ipc_hdr *hdr, const ProtobufCMessage *body, size_t limit,
-			uint8_t **buf, size_t *len, struct ipc_err *err)
+                        uint8_t **buf, size_t *len, struct ipc_err *err)
 {
 	struct ipc_env_builder b;
 	int ret;
@@ -177,10 +177,10 @@ static enum wire_verdict wire_scan(const uint8_t *p, size_t len)
 }
 
 static int decode_err(struct ipc_err *err, enum ipc_errcode code, const char *field,
-		      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static int decode_err(struct ipc_err *err, enum ipc_errcode code, const char *field,
-		      const char *fmt, ...)
+                      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -250,7 +250,7 @@ void ipc_msg_free(struct ipc_msg *msg)
 }
 
 int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned planes,
-			   struct ipc_msg **out, uint64_t *corr_id, struct ipc_err *err)
+                           struct ipc_msg **out, uint64_t *corr_id, struct ipc_err *err)
 {
 	const struct proto_msg_type *t;
 	Splitvm__Envelope *env;
@@ -264,7 +264,7 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 	/* 1. size, before a single byte is looked at */
 	if (len > limit)
 		return decode_err(err, IPC_ERR_TOO_BIG, "frame",
-				  "frame of %zu bytes is over the limit of %zu bytes", len, limit);
+		                  "frame of %zu bytes is over the limit of %zu bytes", len, limit);
 	if (len == 0)
 		return decode_err(err, IPC_ERR_TRUNCATED, "envelope", "empty frame");
 
@@ -273,23 +273,24 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 	if (!env) {
 		if (wire_scan(buf, len) == WIRE_TRUNCATED)
 			return decode_err(err, IPC_ERR_TRUNCATED, "envelope",
-					  "envelope of %zu bytes ends inside a field", len);
+			                  "envelope of %zu bytes ends inside a field", len);
 		return decode_err(err, IPC_ERR_DECODE, "envelope",
-				  "frame of %zu bytes is not a protobuf envelope", len);
+		                  "frame of %zu bytes is not a protobuf envelope", len);
 	}
 	if (corr_id)
 		*corr_id = env->correlation_id;
 	if (env->base.n_unknown_fields) {
-		ret = decode_err(err, IPC_ERR_DECODE, "envelope", "unknown field %u in the envelope",
-				 env->base.unknown_fields[0].tag);
+		ret = decode_err(err, IPC_ERR_DECODE, "envelope",
+		                 "unknown field %u in the envelope",
+		                 env->base.unknown_fields[0].tag);
 		goto fail_env;
 	}
 
 	/* 3. version */
 	if (env->version != SPLITVM_PROTOCOL_VERSION) {
 		ret = decode_err(err, IPC_ERR_VERSION, "version",
-			   "envelope version %u, expected %u", env->version,
-			   (unsigned)SPLITVM_PROTOCOL_VERSION);
+		                 "envelope version %u, expected %u", env->version,
+		                 (unsigned)SPLITVM_PROTOCOL_VERSION);
 		goto fail_env;
 	}
 
@@ -297,15 +298,15 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 	t = proto_msg_type_lookup(env->type);
 	if (!t) {
 		ret = decode_err(err, IPC_ERR_UNKNOWN_TYPE, "type",
-			   "message type %d is not a schema v1 type", (int)env->type);
+		                 "message type %d is not a schema v1 type", (int)env->type);
 		goto fail_env;
 	}
 
 	/* 5. plane */
 	if (!(t->planes & PROTO_PLANE_ANY) && !(t->planes & planes)) {
 		ret = decode_err(err, IPC_ERR_WRONG_PLANE, "type",
-			   "%s is not allowed on this channel (planes 0x%x, channel 0x%x)",
-			   t->name, t->planes, planes);
+		                 "%s is not allowed on this channel (planes 0x%x, channel 0x%x)",
+		                 t->name, t->planes, planes);
 		goto fail_env;
 	}
 
@@ -313,8 +314,8 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 	body = protobuf_c_message_unpack(t->desc, NULL, env->payload.len, env->payload.data);
 	if (!body) {
 		ret = decode_err(err, IPC_ERR_DECODE, "payload",
-			   "payload of %zu bytes does not decode as %s", env->payload.len,
-			   t->name);
+		                 "payload of %zu bytes does not decode as %s", env->payload.len,
+		                 t->name);
 		goto fail_env;
 	}
 
@@ -324,7 +325,7 @@ int ipc_envelope_decode_id(const void *buf, size_t len, size_t limit, unsigned p
 
 		if (bad) {
 			ret = decode_err(err, IPC_ERR_DECODE, "payload", "unknown field %u in %s",
-					 field, bad->descriptor->name);
+			                 field, bad->descriptor->name);
 			protobuf_c_message_free_unpacked(body, NULL);
 			goto fail_env;
 		}
@@ -352,7 +353,7 @@ fail_env:
 }
 
 int ipc_envelope_decode(const void *buf, size_t len, size_t limit, unsigned planes,
-			struct ipc_msg **out, struct ipc_err *err)
+                        struct ipc_msg **out, struct ipc_err *err)
 {
 	return ipc_envelope_decode_id(buf, len, limit, planes, out, NULL, err);
 }

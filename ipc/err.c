@@ -14,21 +14,35 @@ static const struct {
 } errcodes[IPC_ERR_COUNT_] = {
 	[IPC_OK] = { "OK", "success", SPLITVM__ERROR_CODE__ERR_NONE },
 	[IPC_ERR_SYS] = { "SYS", "a system call failed", SPLITVM__ERROR_CODE__ERR_INTERNAL },
-	[IPC_ERR_INVALID] = { "INVALID", "invalid argument", SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT },
+	[IPC_ERR_INVALID] = { "INVALID", "invalid argument",
+	                      SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT },
 	[IPC_ERR_TIMEOUT] = { "TIMEOUT", "the deadline passed", SPLITVM__ERROR_CODE__ERR_TIMEOUT },
-	[IPC_ERR_CLOSED] = { "CLOSED", "the channel or its peer is gone", SPLITVM__ERROR_CODE__ERR_INTERNAL },
-	[IPC_ERR_TOO_BIG] = { "TOO_BIG", "the message is over the size limit", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_TRUNCATED] = { "TRUNCATED", "the envelope is cut short", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_DECODE] = { "DECODE", "the message does not decode", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_VERSION] = { "VERSION", "unsupported protocol version", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_UNKNOWN_TYPE] = { "UNKNOWN_TYPE", "unknown message type", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_WRONG_PLANE] = { "WRONG_PLANE", "message type not allowed on this channel", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_PEER] = { "PEER", "the peer answered with an error", SPLITVM__ERROR_CODE__ERR_INTERNAL },
-	[IPC_ERR_RUNDIR] = { "RUNDIR", "the run directory is unsafe", SPLITVM__ERROR_CODE__ERR_PERMISSION },
-	[IPC_ERR_PEER_UID] = { "PEER_UID", "the peer runs as an unexpected uid", SPLITVM__ERROR_CODE__ERR_PERMISSION },
-	[IPC_ERR_TAG] = { "TAG", "fds arrived under an unexpected tag", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_BAD_PACKET] = { "BAD_PACKET", "malformed fd channel packet", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
-	[IPC_ERR_CTRUNC] = { "CTRUNC", "the kernel cut the control data", SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_CLOSED] = { "CLOSED", "the channel or its peer is gone",
+	                     SPLITVM__ERROR_CODE__ERR_INTERNAL },
+	[IPC_ERR_TOO_BIG] = { "TOO_BIG", "the message is over the size limit",
+	                      SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_TRUNCATED] = { "TRUNCATED", "the envelope is cut short",
+	                        SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_DECODE] = { "DECODE", "the message does not decode",
+	                     SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_VERSION] = { "VERSION", "unsupported protocol version",
+	                      SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_UNKNOWN_TYPE] = { "UNKNOWN_TYPE", "unknown message type",
+	                           SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_WRONG_PLANE] = { "WRONG_PLANE", "message type not allowed on this channel",
+	                          SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_PEER] = { "PEER", "the peer answered with an error",
+	                   SPLITVM__ERROR_CODE__ERR_INTERNAL },
+	[IPC_ERR_RUNDIR] = { "RUNDIR", "the run directory is unsafe",
+	                     SPLITVM__ERROR_CODE__ERR_PERMISSION },
+	[IPC_ERR_PEER_UID] = { "PEER_UID", "the peer runs as an unexpected uid",
+	                       SPLITVM__ERROR_CODE__ERR_PERMISSION },
+	[IPC_ERR_TAG] = { "TAG", "fds arrived under an unexpected tag",
+	                  SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_BAD_PACKET] = { "BAD_PACKET", "malformed fd channel packet",
+	                         SPLITVM__ERROR_CODE__ERR_PROTOCOL },
+	[IPC_ERR_CTRUNC] = { "CTRUNC", "the kernel cut the control data",
+	                     SPLITVM__ERROR_CODE__ERR_PROTOCOL },
 };
 
 static bool known(enum ipc_errcode code)
@@ -57,7 +71,7 @@ Splitvm__ErrorCode ipc_errcode_to_reply(enum ipc_errcode code)
 }
 
 static int err_vset(struct ipc_err *err, enum ipc_errcode code, int errnum, const char *fmt,
-		    va_list ap)
+                    va_list ap)
 {
 	int saved = errno;
 

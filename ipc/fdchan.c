@@ -45,14 +45,14 @@ static int peer_check(int fd, uid_t expected, const char *name, struct ipc_err *
 		return ipc_err_sys(err, errno, "fd channel %s: SO_PEERCRED", name);
 	if (cred.uid != expected)
 		return ipc_err_set(err, IPC_ERR_PEER_UID,
-				   "fd channel %s: peer pid %d runs as uid %u, expected uid %u", name,
-				   (int)cred.pid, (unsigned)cred.uid, (unsigned)expected);
+		                   "fd channel %s: peer pid %d runs as uid %u, expected uid %u",
+		                   name, (int)cred.pid, (unsigned)cred.uid, (unsigned)expected);
 	return 0;
 }
 
 /* Take @fd (consumed always) into a new channel once its peer is checked. */
 static int chan_new(struct ipc_fdchan **out, int fd, uid_t expected, const char *name,
-		    struct ipc_err *err)
+                    struct ipc_err *err)
 {
 	struct ipc_fdchan *ch;
 	int ret;
@@ -78,7 +78,7 @@ fail:
 }
 
 static int make_addr(struct sockaddr_un *addr, const char *rundir, const char *name,
-		     struct ipc_err *err)
+                     struct ipc_err *err)
 {
 	memset(addr, 0, sizeof(*addr));
 	addr->sun_family = AF_UNIX;
@@ -105,7 +105,7 @@ static bool stale_socket(const struct sockaddr_un *addr)
 }
 
 int ipc_fdchan_listen(struct ipc_fdchan_listener **out, const char *rundir, const char *name,
-		      struct ipc_err *err)
+                      struct ipc_err *err)
 {
 	struct ipc_fdchan_listener *l;
 	int ret;
@@ -175,14 +175,14 @@ static int wait_readable(int fd, int timeout_ms, const char *what, struct ipc_er
 			return 0;
 		if (r == 0)
 			return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: nothing within %d ms", what,
-					   timeout_ms);
+			                   timeout_ms);
 		if (errno != EINTR)
 			return ipc_err_sys(err, errno, "%s: poll", what);
 	}
 }
 
-int ipc_fdchan_accept(struct ipc_fdchan **out, struct ipc_fdchan_listener *l,
-		      uid_t expected_uid, int timeout_ms, struct ipc_err *err)
+int ipc_fdchan_accept(struct ipc_fdchan **out, struct ipc_fdchan_listener *l, uid_t expected_uid,
+                      int timeout_ms, struct ipc_err *err)
 {
 	int fd, ret;
 
@@ -197,7 +197,7 @@ int ipc_fdchan_accept(struct ipc_fdchan **out, struct ipc_fdchan_listener *l,
 }
 
 int ipc_fdchan_connect(struct ipc_fdchan **out, const char *rundir, const char *name,
-		       uid_t expected_uid, struct ipc_err *err)
+                       uid_t expected_uid, struct ipc_err *err)
 {
 	struct sockaddr_un addr;
 	int fd, ret;
@@ -230,7 +230,7 @@ int ipc_fdchan_wrap(struct ipc_fdchan **out, int fd, uid_t expected_uid, struct 
 		return ipc_err_set(err, IPC_ERR_INVALID, "fd channel: no fd to wrap");
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) {
 		ret = ipc_err_set(err, IPC_ERR_INVALID,
-				  "fd channel %s: not a SOCK_SEQPACKET socket", name);
+		                  "fd channel %s: not a SOCK_SEQPACKET socket", name);
 		close_fd(&fd);
 		return ret;
 	}
@@ -257,7 +257,7 @@ int ipc_fdchan_fd(const struct ipc_fdchan *ch)
 }
 
 int ipc_fdchan_send(struct ipc_fdchan *ch, uint64_t tag, const int *fds, unsigned nfds,
-		    struct ipc_err *err)
+                    struct ipc_err *err)
 {
 	struct fdchan_hdr hdr = {
 		.magic = IPC_FDCHAN_MAGIC,
@@ -275,8 +275,8 @@ int ipc_fdchan_send(struct ipc_fdchan *ch, uint64_t tag, const int *fds, unsigne
 
 	if (nfds > IPC_FDCHAN_MAX_FDS)
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "fd channel %s: %u fds in one packet, at most %d", ch->name, nfds,
-				   IPC_FDCHAN_MAX_FDS);
+		                   "fd channel %s: %u fds in one packet, at most %d", ch->name,
+		                   nfds, IPC_FDCHAN_MAX_FDS);
 	if (nfds) {
 		struct cmsghdr *cm;
 
@@ -295,9 +295,9 @@ int ipc_fdchan_send(struct ipc_fdchan *ch, uint64_t tag, const int *fds, unsigne
 	if (n < 0) {
 		if (errno == EPIPE || errno == ECONNRESET)
 			return ipc_err_set(err, IPC_ERR_CLOSED, "fd channel %s: the peer is gone",
-					   ch->name);
+			                   ch->name);
 		return ipc_err_sys(err, errno, "fd channel %s: sendmsg (tag %llu)", ch->name,
-				   (unsigned long long)tag);
+		                   (unsigned long long)tag);
 	}
 	return 0;
 }
@@ -317,7 +317,7 @@ void ipc_fdset_release(struct ipc_fdset *set)
 		if (set->fds[i] < 0)
 			continue;
 		log_warnx("fd channel: closing fd %d (%u of %u under tag %llu) that nobody took",
-			  set->fds[i], i, set->nfds, (unsigned long long)set->tag);
+		          set->fds[i], i, set->nfds, (unsigned long long)set->tag);
 		close_fd(&set->fds[i]);
 	}
 	free(set);
@@ -331,7 +331,7 @@ static void drop_fds(int *fds, unsigned n)
 }
 
 int ipc_fdchan_recv(struct ipc_fdchan *ch, uint64_t expected_tag, int timeout_ms,
-		    struct ipc_fdset **out, struct ipc_err *err)
+                    struct ipc_fdset **out, struct ipc_err *err)
 {
 	/* One byte more than a header, to see a packet that is too long. */
 	union {
@@ -365,11 +365,12 @@ int ipc_fdchan_recv(struct ipc_fdchan *ch, uint64_t expected_tag, int timeout_ms
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN)
-			return ipc_err_set(err, IPC_ERR_TIMEOUT, "fd channel %s: nothing within %d ms",
-					   ch->name, timeout_ms);
+			return ipc_err_set(err, IPC_ERR_TIMEOUT,
+			                   "fd channel %s: nothing within %d ms", ch->name,
+			                   timeout_ms);
 		if (errno == ECONNRESET)
 			return ipc_err_set(err, IPC_ERR_CLOSED, "fd channel %s: the peer is gone",
-					   ch->name);
+			                   ch->name);
 		return ipc_err_sys(err, errno, "fd channel %s: recvmsg", ch->name);
 	}
 
@@ -393,37 +394,37 @@ int ipc_fdchan_recv(struct ipc_fdchan *ch, uint64_t expected_tag, int timeout_ms
 
 	if (n == 0 && nfds == 0)
 		return ipc_err_set(err, IPC_ERR_CLOSED, "fd channel %s: the peer is gone",
-				   ch->name);
+		                   ch->name);
 	if (mh.msg_flags & MSG_CTRUNC) {
 		ret = ipc_err_set(err, IPC_ERR_CTRUNC,
-				  "fd channel %s: control data cut short (more than %d fds?); "
-				  "closed the %u that arrived",
-				  ch->name, IPC_FDCHAN_MAX_FDS, nfds);
+		                  "fd channel %s: control data cut short (more than %d fds?); "
+		                  "closed the %u that arrived",
+		                  ch->name, IPC_FDCHAN_MAX_FDS, nfds);
 		goto refuse;
 	}
 	if ((size_t)n != sizeof(data.hdr) || (mh.msg_flags & MSG_TRUNC)) {
 		ret = ipc_err_set(err, IPC_ERR_BAD_PACKET,
-				  "fd channel %s: packet of %zd bytes, a header is %zu", ch->name, n,
-				  sizeof(data.hdr));
+		                  "fd channel %s: packet of %zd bytes, a header is %zu", ch->name,
+		                  n, sizeof(data.hdr));
 		goto refuse;
 	}
 	if (data.hdr.magic != IPC_FDCHAN_MAGIC || data.hdr.version != IPC_FDCHAN_VERSION) {
 		ret = ipc_err_set(err, IPC_ERR_BAD_PACKET,
-				  "fd channel %s: bad magic 0x%08x or version %u", ch->name,
-				  data.hdr.magic, data.hdr.version);
+		                  "fd channel %s: bad magic 0x%08x or version %u", ch->name,
+		                  data.hdr.magic, data.hdr.version);
 		goto refuse;
 	}
 	if (data.hdr.nfds != nfds || nfds > IPC_FDCHAN_MAX_FDS) {
 		ret = ipc_err_set(err, IPC_ERR_BAD_PACKET,
-				  "fd channel %s: header says %u fds, %u arrived (at most %d)",
-				  ch->name, data.hdr.nfds, nfds, IPC_FDCHAN_MAX_FDS);
+		                  "fd channel %s: header says %u fds, %u arrived (at most %d)",
+		                  ch->name, data.hdr.nfds, nfds, IPC_FDCHAN_MAX_FDS);
 		goto refuse;
 	}
 	if (data.hdr.tag != expected_tag) {
 		ret = ipc_err_set(err, IPC_ERR_TAG,
-				  "fd channel %s: %u fds under tag %llu, expected tag %llu", ch->name,
-				  nfds, (unsigned long long)data.hdr.tag,
-				  (unsigned long long)expected_tag);
+		                  "fd channel %s: %u fds under tag %llu, expected tag %llu",
+		                  ch->name, nfds, (unsigned long long)data.hdr.tag,
+		                  (unsigned long long)expected_tag);
 		goto refuse;
 	}
 

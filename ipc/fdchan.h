@@ -30,18 +30,18 @@ struct ipc_fdchan_listener;
  * is EADDRINUSE).  Destroying the listener closes it and unlinks the path.
  */
 int ipc_fdchan_listen(struct ipc_fdchan_listener **out, const char *rundir, const char *name,
-		      struct ipc_err *err) IPC_WUR;
+                      struct ipc_err *err) IPC_WUR;
 void ipc_fdchan_listener_destroy(struct ipc_fdchan_listener *l);
 /* The listening socket, to poll() for POLLIN.  Owned by the listener. */
 int ipc_fdchan_listener_fd(const struct ipc_fdchan_listener *l);
 
 /* Accept one connection within @timeout_ms whose peer runs as @expected_uid. */
-int ipc_fdchan_accept(struct ipc_fdchan **out, struct ipc_fdchan_listener *l,
-		      uid_t expected_uid, int timeout_ms, struct ipc_err *err) IPC_WUR;
+int ipc_fdchan_accept(struct ipc_fdchan **out, struct ipc_fdchan_listener *l, uid_t expected_uid,
+                      int timeout_ms, struct ipc_err *err) IPC_WUR;
 
 /* Connect to rundir/name, whose listener must run as @expected_uid. */
 int ipc_fdchan_connect(struct ipc_fdchan **out, const char *rundir, const char *name,
-		       uid_t expected_uid, struct ipc_err *err) IPC_WUR;
+                       uid_t expected_uid, struct ipc_err *err) IPC_WUR;
 
 /*
  * Wrap a connected SOCK_SEQPACKET fd (one end of a socketpair inherited
@@ -49,7 +49,7 @@ int ipc_fdchan_connect(struct ipc_fdchan **out, const char *rundir, const char *
  * failure it is closed.
  */
 int ipc_fdchan_wrap(struct ipc_fdchan **out, int fd, uid_t expected_uid,
-		    struct ipc_err *err) IPC_WUR;
+                    struct ipc_err *err) IPC_WUR;
 
 /* Close the channel.  NULL is a no-op. */
 void ipc_fdchan_destroy(struct ipc_fdchan *ch);
@@ -62,7 +62,7 @@ int ipc_fdchan_fd(const struct ipc_fdchan *ch);
  * fds: the caller closes its copies after the hand-off.
  */
 int ipc_fdchan_send(struct ipc_fdchan *ch, uint64_t tag, const int *fds, unsigned nfds,
-		    struct ipc_err *err) IPC_WUR;
+                    struct ipc_err *err) IPC_WUR;
 
 /* Received fds.  The set owns every fd still in fds[] (not -1). */
 struct ipc_fdset {
@@ -77,7 +77,7 @@ struct ipc_fdset {
  * A malformed packet or cut control data closes whatever fds arrived.
  */
 int ipc_fdchan_recv(struct ipc_fdchan *ch, uint64_t expected_tag, int timeout_ms,
-		    struct ipc_fdset **out, struct ipc_err *err) IPC_WUR;
+                    struct ipc_fdset **out, struct ipc_err *err) IPC_WUR;
 
 /* Move fd @i out of the set (its slot becomes -1); -1 if none is there. */
 int ipc_fdset_take(struct ipc_fdset *set, unsigned i);

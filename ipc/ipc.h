@@ -48,10 +48,10 @@ enum ipc_errcode {
 
 struct ipc_err {
 	enum ipc_errcode code;
-	int sys_errno;   /* errno where a syscall failed, else 0 */
-	int peer_code;   /* IPC_ERR_PEER: the peer's Splitvm__ErrorCode */
-	char field[64];  /* IPC_ERR_PEER: the field the peer names */
-	char text[256];  /* one sentence, no trailing newline */
+	int sys_errno;  /* errno where a syscall failed, else 0 */
+	int peer_code;  /* IPC_ERR_PEER: the peer's Splitvm__ErrorCode */
+	char field[64]; /* IPC_ERR_PEER: the field the peer names */
+	char text[256]; /* one sentence, no trailing newline */
 };
 
 /* "TIMEOUT"; "UNKNOWN" for a value outside the enum.  Never NULL. */
@@ -79,7 +79,7 @@ int ipc_rundir_create(const char *path, struct ipc_err *err) IPC_WUR;
  * not "." or ".."), and the result must fit an AF_UNIX sun_path.
  */
 int ipc_endpoint_path(char *buf, size_t size, const char *rundir, const char *name,
-		      struct ipc_err *err) IPC_WUR;
+                      struct ipc_err *err) IPC_WUR;
 
 /* ---- the envelope --------------------------------------------------- */
 
@@ -112,7 +112,7 @@ void ipc_msg_free(struct ipc_msg *msg);
  * IPC_ERR_TOO_BIG and nothing is allocated.
  */
 int ipc_envelope_encode(const struct ipc_hdr *hdr, const ProtobufCMessage *body, size_t limit,
-			uint8_t **buf, size_t *len, struct ipc_err *err) IPC_WUR;
+                        uint8_t **buf, size_t *len, struct ipc_err *err) IPC_WUR;
 
 /*
  * The receive-side checks on untrusted bytes, in this order: @len > @limit
@@ -122,7 +122,7 @@ int ipc_envelope_encode(const struct ipc_hdr *hdr, const ProtobufCMessage *body,
  * decodes (DECODE).  On success *out is the caller's.
  */
 int ipc_envelope_decode(const void *buf, size_t len, size_t limit, unsigned planes,
-			struct ipc_msg **out, struct ipc_err *err) IPC_WUR;
+                        struct ipc_msg **out, struct ipc_err *err) IPC_WUR;
 
 /* ---- channels --------------------------------------------------------- */
 
@@ -137,10 +137,10 @@ enum ipc_role {
 #define IPC_TIMEOUT_DEFAULT_MS 5000
 
 struct ipc_chan_opts {
-	unsigned planes;       /* enum proto_plane bits this channel accepts; required */
-	size_t max_msg;        /* 0: IPC_MAX_MSG_DEFAULT; at most INT_MAX */
-	int send_timeout_ms;   /* 0: IPC_TIMEOUT_DEFAULT_MS; no infinite wait */
-	int recv_timeout_ms;   /* 0: IPC_TIMEOUT_DEFAULT_MS */
+	unsigned planes;     /* enum proto_plane bits this channel accepts; required */
+	size_t max_msg;      /* 0: IPC_MAX_MSG_DEFAULT; at most INT_MAX */
+	int send_timeout_ms; /* 0: IPC_TIMEOUT_DEFAULT_MS; no infinite wait */
+	int recv_timeout_ms; /* 0: IPC_TIMEOUT_DEFAULT_MS */
 };
 
 struct ipc_chan;
@@ -149,11 +149,11 @@ struct ipc_chan;
  * Open a socket of @role and bind it to, or connect it to, rundir/name.
  * Connecting succeeds before the peer exists; the library reconnects.
  */
-int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		  const char *name, const struct ipc_chan_opts *opts, struct ipc_err *err) IPC_WUR;
+int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir, const char *name,
+                  const struct ipc_chan_opts *opts, struct ipc_err *err) IPC_WUR;
 int ipc_chan_connect(struct ipc_chan **out, enum ipc_role role, const char *rundir,
-		     const char *name, const struct ipc_chan_opts *opts,
-		     struct ipc_err *err) IPC_WUR;
+                     const char *name, const struct ipc_chan_opts *opts,
+                     struct ipc_err *err) IPC_WUR;
 /* Close the socket.  NULL is a no-op. */
 void ipc_chan_destroy(struct ipc_chan *chan);
 
@@ -169,7 +169,7 @@ int ipc_chan_poll_fd(struct ipc_chan *chan, int *fd, struct ipc_err *err) IPC_WU
 
 /* Send one message (REP: the reply to the last request received). */
 int ipc_send(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
-	     struct ipc_err *err) IPC_WUR;
+             struct ipc_err *err) IPC_WUR;
 
 /*
  * Receive one message within @timeout_ms (0: only what is already there;
@@ -177,7 +177,7 @@ int ipc_send(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMe
  * the envelope errors above; the channel stays usable.
  */
 int ipc_recv(struct ipc_chan *chan, int timeout_ms, struct ipc_msg **out,
-	     struct ipc_err *err) IPC_WUR;
+             struct ipc_err *err) IPC_WUR;
 
 /*
  * REQ only: send @req under a fresh correlation id and wait up to
@@ -188,7 +188,7 @@ int ipc_recv(struct ipc_chan *chan, int timeout_ms, struct ipc_msg **out,
  * may not have been carried out): it is never resent.
  */
 int ipc_call(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
-	     int deadline_ms, struct ipc_msg **reply, struct ipc_err *err) IPC_WUR;
+             int deadline_ms, struct ipc_msg **reply, struct ipc_err *err) IPC_WUR;
 
 /*
  * REP serving: receive one request.  A malformed one is answered with
@@ -197,16 +197,16 @@ int ipc_call(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMe
  * serving when ipc_errcode_is_malformed() or TIMEOUT.
  */
 int ipc_serve_recv(struct ipc_chan *chan, int timeout_ms, struct ipc_msg **req,
-		   struct ipc_err *err) IPC_WUR;
+                   struct ipc_err *err) IPC_WUR;
 
 /* Answer @req with @body, carrying @req's correlation id, device, epoch, seq. */
 int ipc_reply(struct ipc_chan *chan, const struct ipc_msg *req, const ProtobufCMessage *body,
-	      struct ipc_err *err) IPC_WUR;
+              struct ipc_err *err) IPC_WUR;
 
 /* Answer @req (NULL: not decodable) with ErrorReply{code, field, text}. */
 int ipc_reply_error(struct ipc_chan *chan, const struct ipc_msg *req, Splitvm__ErrorCode code,
-		    const char *field, struct ipc_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7))) IPC_WUR;
+                    const char *field, struct ipc_err *err, const char *fmt, ...)
+        __attribute__((format(printf, 6, 7))) IPC_WUR;
 
 #include "fdchan.h"
 

@@ -46,7 +46,7 @@ int ipc_rundir_create(const char *path, struct ipc_err *err)
 		return ipc_err_set(err, IPC_ERR_INVALID, "run directory: empty path");
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return ipc_err_set(err, IPC_ERR_INVALID, "run directory: path longer than %d bytes",
-				   PATH_MAX - 1);
+		                   PATH_MAX - 1);
 	/* "a/b/" names the same directory as "a/b". */
 	for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
 		buf[n - 1] = '\0';
@@ -64,7 +64,7 @@ int ipc_rundir_create(const char *path, struct ipc_err *err)
 	if (fd < 0) {
 		if (errno == ENOTDIR || errno == ELOOP)
 			return ipc_err_set(err, IPC_ERR_RUNDIR,
-					   "run directory %s is not a directory", buf);
+			                   "run directory %s is not a directory", buf);
 		return ipc_err_sys(err, errno, "run directory: open %s", buf);
 	}
 	if (fstat(fd, &st) < 0) {
@@ -73,14 +73,15 @@ int ipc_rundir_create(const char *path, struct ipc_err *err)
 	}
 	if (st.st_uid != geteuid()) {
 		ret = ipc_err_set(err, IPC_ERR_RUNDIR,
-				  "run directory %s is owned by uid %u, not by us (uid %u)", buf,
-				  (unsigned)st.st_uid, (unsigned)geteuid());
+		                  "run directory %s is owned by uid %u, not by us (uid %u)", buf,
+		                  (unsigned)st.st_uid, (unsigned)geteuid());
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		ret = ipc_err_set(err, IPC_ERR_RUNDIR,
-				  "run directory %s has mode %04o: group and others must have no access",
-				  buf, (unsigned)(st.st_mode & 07777));
+		ret = ipc_err_set(
+		        err, IPC_ERR_RUNDIR,
+		        "run directory %s has mode %04o: group and others must have no access", buf,
+		        (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	ret = 0;
@@ -95,7 +96,7 @@ static bool name_ok(const char *name)
 		return false;
 	for (const char *c = name; *c; c++) {
 		bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-			  (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
+		          (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-';
 
 		if (!ok)
 			return false;
@@ -104,7 +105,7 @@ static bool name_ok(const char *name)
 }
 
 int ipc_endpoint_path(char *buf, size_t size, const char *rundir, const char *name,
-		      struct ipc_err *err)
+                      struct ipc_err *err)
 {
 	size_t max = sizeof(((struct sockaddr_un *)0)->sun_path);
 	int n;
@@ -113,14 +114,14 @@ int ipc_endpoint_path(char *buf, size_t size, const char *rundir, const char *na
 		return ipc_err_set(err, IPC_ERR_INVALID, "endpoint: empty run directory");
 	if (!name || !name_ok(name))
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "endpoint name '%s': use one path component of [A-Za-z0-9._-]",
-				   name ? name : "(null)");
+		                   "endpoint name '%s': use one path component of [A-Za-z0-9._-]",
+		                   name ? name : "(null)");
 	if (size < max)
 		max = size;
 	n = snprintf(buf, size, "%s/%s", rundir, name);
 	if (n < 0 || (size_t)n >= max)
 		return ipc_err_set(err, IPC_ERR_INVALID,
-				   "endpoint longer than the %zu bytes of a socket path: %s/%s",
-				   max - 1, rundir, name);
+		                   "endpoint longer than the %zu bytes of a socket path: %s/%s",
+		                   max - 1, rundir, name);
 	return 0;
 }

@@ -146,7 +146,8 @@ static void bench_eventfd(struct result *r, uint64_t *ns)
 	for (unsigned i = 0; i < WARMUP + rounds; i++) {
 		uint64_t t0 = now_ns();
 
-		if (write(ping, &v, sizeof(v)) != sizeof(v) || read(pong, &v, sizeof(v)) != sizeof(v))
+		if (write(ping, &v, sizeof(v)) != sizeof(v) ||
+		    read(pong, &v, sizeof(v)) != sizeof(v))
 			die("eventfd ping-pong");
 		if (i >= WARMUP)
 			ns[i - WARMUP] = now_ns() - t0;
@@ -341,7 +342,8 @@ static void bench_ipc_pair(struct result *r, uint64_t *ns)
 		uint64_t t0 = now_ns();
 
 		hdr.seq = hdr.correlation_id = i;
-		if (ipc_send(c, &hdr, &get.base, &err) < 0 || ipc_recv(c, 10000, &reply, &err) < 0) {
+		if (ipc_send(c, &hdr, &get.base, &err) < 0 ||
+		    ipc_recv(c, 10000, &reply, &err) < 0) {
 			fprintf(stderr, "bench_ipc: pair: %s\n", err.text);
 			exit(1);
 		}

@@ -34,7 +34,7 @@ static uint64_t now_ms(void)
 
 /* Call @verb with @deadline_ms; return its result and the time it took. */
 static int __call(struct ipc_chan *req, const char *verb, int deadline_ms, uint64_t *took,
-		  struct ipc_err *err)
+                  struct ipc_err *err)
 {
 	Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
 	struct ipc_msg *reply = NULL;
@@ -50,7 +50,7 @@ static int __call(struct ipc_chan *req, const char *verb, int deadline_ms, uint6
 
 /* The call must fail with TIMEOUT, no sooner than its deadline. */
 static void call_times_out(struct ipc_chan *req, const char *verb, int deadline_ms,
-			   const char *what)
+                           const char *what)
 {
 	struct ipc_err err;
 	uint64_t took;

@@ -42,8 +42,8 @@ static int raw_connect(void)
 
 	CHECK(fd >= 0, "socket: %s", strerror(errno));
 	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path);
-	CHECK(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0, "connect %s: %s",
-	      sock_path, strerror(errno));
+	CHECK(connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0, "connect %s: %s", sock_path,
+	      strerror(errno));
 	return fd;
 }
 
@@ -75,7 +75,7 @@ static void sp_header(uint8_t h[8], uint16_t proto)
 }
 
 static size_t frame(uint8_t *out, uint8_t type, uint64_t len_field, const void *body,
-		    size_t body_len)
+                    size_t body_len)
 {
 	out[0] = type;
 	for (int i = 0; i < 8; i++)
@@ -197,7 +197,8 @@ int main(int argc, char **argv)
 		} hdrs[] = {
 			{ "bad magic", { 0x00, 'X', 'P', 0x00, 0x00, SP_PROTO_REQ, 0, 0 } },
 			{ "PUB talking to REP", { 0x00, 'S', 'P', 0x00, 0x00, 0x20, 0, 0 } },
-			{ "reserved bytes set", { 0x00, 'S', 'P', 0x00, 0x00, SP_PROTO_REQ, 1, 1 } },
+			{ "reserved bytes set",
+			  { 0x00, 'S', 'P', 0x00, 0x00, SP_PROTO_REQ, 1, 1 } },
 			{ "header cut at 3 bytes", { 0x00, 'S', 'P' } },
 		};
 
@@ -236,7 +237,7 @@ int main(int argc, char **argv)
 		/* The REP backtrace: our request id, echoed. */
 		CHECK(!memcmp(buf + 9, garbage, 4), "reply carries another request id");
 		CHECK(ipc_envelope_decode(buf + 13, len - 4, 4096, PROTO_PLANE_CONTROL, &answer,
-					  &err) == 0,
+		                          &err) == 0,
 		      "reply: %s", err.text);
 		CHECK(answer->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY, "reply is a %s",
 		      answer->type->name);
@@ -254,8 +255,7 @@ int main(int argc, char **argv)
 		struct ipc_msg *reply;
 
 		cr.verb = (char *)"quit";
-		CHECK(ipc_call(req, NULL, &cr.base, 5000, &reply, &err) == 0, "quit: %s",
-		      err.text);
+		CHECK(ipc_call(req, NULL, &cr.base, 5000, &reply, &err) == 0, "quit: %s", err.text);
 		ipc_msg_free(reply);
 	}
 	CHECK(ipc_peer_reap(pid, 0), "the server did not exit cleanly");

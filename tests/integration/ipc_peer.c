@@ -62,12 +62,13 @@ int main(int argc, char **argv)
 		served++;
 		cr = (const Splitvm__CtlRequest *)req->body;
 		log_info("request %u: %s (id %llu)", served, cr->verb,
-			 (unsigned long long)req->correlation_id);
+		         (unsigned long long)req->correlation_id);
 		if (!strcmp(cr->verb, "hang"))
 			_exit(0);
 		if (!strcmp(cr->verb, "fail")) {
-			ret = ipc_reply_error(rep, req, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id", &err,
-					      "no device '%s'", cr->n_args ? cr->args[0] : "");
+			ret = ipc_reply_error(rep, req, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id",
+			                      &err, "no device '%s'",
+			                      cr->n_args ? cr->args[0] : "");
 		} else {
 			if (!strcmp(cr->verb, "count"))
 				snprintf(text, sizeof(text), "%u", served);

@@ -14,8 +14,8 @@
 #include "ipc_spawn.h"
 #include "log.h"
 
-static int __call(struct ipc_chan *req, const char *verb, const char *arg, char *out,
-		  size_t outsz, struct ipc_err *err)
+static int __call(struct ipc_chan *req, const char *verb, const char *arg, char *out, size_t outsz,
+                  struct ipc_err *err)
 {
 	Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
 	char *args[1] = { (char *)arg };

@@ -65,12 +65,12 @@ bool ipc_peer_reap(pid_t pid, int want_status)
 	}
 	if (WIFSIGNALED(status)) {
 		fprintf(stderr, "ipc_peer %d was killed by signal %d (%s)\n", (int)pid,
-			WTERMSIG(status), strsignal(WTERMSIG(status)));
+		        WTERMSIG(status), strsignal(WTERMSIG(status)));
 		return false;
 	}
 	if (WEXITSTATUS(status) != want_status) {
 		fprintf(stderr, "ipc_peer %d exited %d, expected %d\n", (int)pid,
-			WEXITSTATUS(status), want_status);
+		        WEXITSTATUS(status), want_status);
 		return false;
 	}
 	return true;

@@ -18,7 +18,7 @@
 
 /* Pack an Envelope built by hand, for headers a sender would never make. */
 static uint8_t *pack_raw_env(uint32_t version, int type, const void *payload, size_t plen,
-			     size_t *len)
+                             size_t *len)
 {
 	Splitvm__Envelope env = SPLITVM__ENVELOPE__INIT;
 	uint8_t *buf;
@@ -57,8 +57,10 @@ static void test_every_type_round_trips(void **state)
 	for (size_t i = 0; i < n; i++) {
 		const struct proto_msg_type *t = &types[i];
 		ProtobufCMessage *m = malloc(t->desc->sizeof_message);
-		struct ipc_hdr hdr = { .correlation_id = 1000 + i, .device = "vm0", .epoch = 3,
-				       .seq = 0x100000000ull + i };
+		struct ipc_hdr hdr = { .correlation_id = 1000 + i,
+			               .device = "vm0",
+			               .epoch = 3,
+			               .seq = 0x100000000ull + i };
 		struct ipc_msg *got = NULL;
 		struct ipc_err err;
 		uint8_t *buf, *a, *b;
@@ -66,11 +68,11 @@ static void test_every_type_round_trips(void **state)
 
 		assert_non_null(m);
 		protobuf_c_message_init(t->desc, m);
-		assert_int_equal(ipc_envelope_encode(&hdr, m, IPC_MAX_MSG_DEFAULT, &buf, &len, &err),
-				 0);
-		assert_int_equal(ipc_envelope_decode(buf, len, IPC_MAX_MSG_DEFAULT, t->planes,
-						     &got, &err),
-				 0);
+		assert_int_equal(
+		        ipc_envelope_encode(&hdr, m, IPC_MAX_MSG_DEFAULT, &buf, &len, &err), 0);
+		assert_int_equal(
+		        ipc_envelope_decode(buf, len, IPC_MAX_MSG_DEFAULT, t->planes, &got, &err),
+		        0);
 		assert_ptr_equal(got->type, t);
 		assert_ptr_equal(got->body->descriptor, t->desc);
 		assert_int_equal(got->correlation_id, 1000 + i);
@@ -132,14 +134,14 @@ static void test_encode_refuses_oversize(void **state)
 	req.data.data = data;
 	req.data.len = sizeof(data);
 	assert_int_equal(ipc_envelope_encode(NULL, &req.base, 1024, &buf, &len, &err),
-			 -IPC_ERR_TOO_BIG);
+	                 -IPC_ERR_TOO_BIG);
 	assert_null(buf);
 	assert_int_equal(len, 0);
 	assert_non_null(strstr(err.text, "DEVICE_REQUEST"));
 	assert_non_null(strstr(err.text, "1024"));
 	/* Payload under the limit, envelope over it. */
 	assert_int_equal(ipc_envelope_encode(NULL, &req.base, 2003, &buf, &len, &err),
-			 -IPC_ERR_TOO_BIG);
+	                 -IPC_ERR_TOO_BIG);
 	assert_non_null(strstr(err.text, "envelope"));
 }
 
@@ -152,7 +154,7 @@ static void test_encode_refuses_unregistered_message(void **state)
 
 	(void)state;
 	assert_int_equal(ipc_envelope_encode(NULL, &q.base, 4096, &buf, &len, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_non_null(strstr(err.text, "splitvm.VirtQueueDecl"));
 }
 
@@ -176,14 +178,14 @@ static void check_bad(const struct bad_case *c)
 	ret = ipc_envelope_decode(c->bytes, c->len, c->limit, c->planes, &got, &err);
 	if (ret != -(int)c->want)
 		fail_msg("%s: got %s (%s), want %s", c->what, ipc_errcode_name(-ret), err.text,
-			 ipc_errcode_name(c->want));
+		         ipc_errcode_name(c->want));
 	assert_null(got);
 	assert_int_equal(err.code, c->want);
 	assert_string_equal(err.field, c->field);
 	assert_true(strlen(err.text) > 0);
 	/* Without an err the same code comes back. */
 	assert_int_equal(ipc_envelope_decode(c->bytes, c->len, c->limit, c->planes, &got, NULL),
-			 ret);
+	                 ret);
 }
 
 static void test_bad_input_each_has_its_error(void **state)
@@ -191,18 +193,18 @@ static void test_bad_input_each_has_its_error(void **state)
 	Splitvm__DeviceRequest req = SPLITVM__DEVICE_REQUEST__INIT;
 	static const char garbage[] = "this is not a protobuf envelope";
 	static const uint8_t bad_varint[12] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-						0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
+		                                0xff, 0xff, 0xff, 0xff, 0xff, 0x01 };
 	static const uint8_t bad_payload[] = { 0xff, 0xff, 0xff };
 	uint8_t data[100] = { 1, 2, 3 };
 	/* Fields the schema does not have, at the top and nested. */
-	static const uint8_t extra_top[] = { 0x08, 0x01, 0x48, 0x05 };        /* queue, field 9 */
-	static const uint8_t extra_nested[] = { 0x1a, 0x02, 0x50, 0x01 };     /* queues[0].field 10 */
-	static const uint8_t extra_oneof[] = { 0x52, 0x02, 0x78, 0x01 };      /* kind.field 15 */
+	static const uint8_t extra_top[] = { 0x08, 0x01, 0x48, 0x05 };    /* queue, field 9 */
+	static const uint8_t extra_nested[] = { 0x1a, 0x02, 0x50, 0x01 }; /* queues[0].field 10 */
+	static const uint8_t extra_oneof[] = { 0x52, 0x02, 0x78, 0x01 };  /* kind.field 15 */
 	/* Field number 0 in a 3-byte key: protobuf-c takes it, then packs it as 0x00. */
 	static const uint8_t field_zero[] = { 0x08, 0x18, 0x80, 0x80, 0x00, 0x05 };
 	uint8_t *good, *v2, *v0, *unknown, *unspec, *badpay, *xt, *xn, *xo, *xz, *xe;
 	size_t good_len, v2_len, v0_len, unknown_len, unspec_len, badpay_len, xt_len, xn_len,
-		xo_len, xz_len, xe_len;
+	        xo_len, xz_len, xe_len;
 
 	(void)state;
 	req.data.data = data;
@@ -213,15 +215,15 @@ static void test_bad_input_each_has_its_error(void **state)
 	unknown = pack_raw_env(1, 9999, NULL, 0, &unknown_len);
 	unspec = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_UNSPECIFIED, NULL, 0, &unspec_len);
 	badpay = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST, bad_payload,
-			      sizeof(bad_payload), &badpay_len);
+	                      sizeof(bad_payload), &badpay_len);
 	xt = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST, extra_top, sizeof(extra_top),
-			  &xt_len);
+	                  &xt_len);
 	xn = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, extra_nested,
-			  sizeof(extra_nested), &xn_len);
+	                  sizeof(extra_nested), &xn_len);
 	xo = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_EVENT, extra_oneof, sizeof(extra_oneof),
-			  &xo_len);
+	                  &xo_len);
 	xz = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, field_zero, sizeof(field_zero),
-			  &xz_len);
+	                  &xz_len);
 	/* The envelope itself with a field 15 after a valid OkReply. */
 	{
 		uint8_t *ok = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_OK_REPLY, NULL, 0, &xe_len);
@@ -244,8 +246,7 @@ static void test_bad_input_each_has_its_error(void **state)
 		  IPC_ERR_TRUNCATED, "envelope" },
 		{ "cut inside a varint", bad_varint, 5, 4096, ALL_PLANES, IPC_ERR_TRUNCATED,
 		  "envelope" },
-		{ "text", garbage, sizeof(garbage), 4096, ALL_PLANES, IPC_ERR_DECODE,
-		  "envelope" },
+		{ "text", garbage, sizeof(garbage), 4096, ALL_PLANES, IPC_ERR_DECODE, "envelope" },
 		{ "an 11-byte varint", bad_varint, sizeof(bad_varint), 4096, ALL_PLANES,
 		  IPC_ERR_DECODE, "envelope" },
 		{ "version 2", v2, v2_len, 4096, ALL_PLANES, IPC_ERR_VERSION, "version" },
@@ -254,8 +255,8 @@ static void test_bad_input_each_has_its_error(void **state)
 		  "type" },
 		{ "type unspecified", unspec, unspec_len, 4096, ALL_PLANES, IPC_ERR_UNKNOWN_TYPE,
 		  "type" },
-		{ "device request on the control plane", good, good_len, 4096,
-		  PROTO_PLANE_CONTROL, IPC_ERR_WRONG_PLANE, "type" },
+		{ "device request on the control plane", good, good_len, 4096, PROTO_PLANE_CONTROL,
+		  IPC_ERR_WRONG_PLANE, "type" },
 		{ "payload is not a DeviceRequest", badpay, badpay_len, 4096, ALL_PLANES,
 		  IPC_ERR_DECODE, "payload" },
 		{ "unknown field in the envelope", xe, xe_len, 4096, ALL_PLANES, IPC_ERR_DECODE,
@@ -297,7 +298,7 @@ static void test_unknown_field_is_named(void **state)
 	(void)state;
 	buf = pack_raw_env(1, SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, nested, sizeof(nested), &len);
 	assert_int_equal(ipc_envelope_decode(buf, len, 4096, PROTO_PLANE_DEVICE, &got, &err),
-			 -IPC_ERR_DECODE);
+	                 -IPC_ERR_DECODE);
 	assert_string_equal(err.text, "unknown field 10 in splitvm.VirtQueueDecl");
 	free(buf);
 }
@@ -349,7 +350,7 @@ static void test_every_prefix_is_safe(void **state)
 			ipc_msg_free(got);
 		else
 			assert_true(ret == -IPC_ERR_TRUNCATED || ret == -IPC_ERR_VERSION ||
-				    ret == -IPC_ERR_UNKNOWN_TYPE || ret == -IPC_ERR_DECODE);
+			            ret == -IPC_ERR_UNKNOWN_TYPE || ret == -IPC_ERR_DECODE);
 	}
 	free(buf);
 }

@@ -26,7 +26,7 @@
 #include "log.h"
 
 struct fx {
-	int sv[2];     /* raw socketpair ends, before wrapping */
+	int sv[2]; /* raw socketpair ends, before wrapping */
 	struct ipc_fdchan *a, *b;
 	int logpipe[2];
 	char dir[64];
@@ -236,16 +236,31 @@ static void test_malformed_packets_close_their_fds(void **state)
 		enum ipc_errcode want;
 	} cases[] = {
 		{ "short packet", { IPC_FDCHAN_MAGIC, 1, 1, 5 }, 3, 1, IPC_ERR_BAD_PACKET },
-		{ "bad magic", { 0xdeadbeef, 1, 1, 5 }, sizeof(struct raw_hdr), 1,
+		{ "bad magic",
+		  { 0xdeadbeef, 1, 1, 5 },
+		  sizeof(struct raw_hdr),
+		  1,
 		  IPC_ERR_BAD_PACKET },
-		{ "bad version", { IPC_FDCHAN_MAGIC, 2, 1, 5 }, sizeof(struct raw_hdr), 1,
+		{ "bad version",
+		  { IPC_FDCHAN_MAGIC, 2, 1, 5 },
+		  sizeof(struct raw_hdr),
+		  1,
 		  IPC_ERR_BAD_PACKET },
-		{ "count lies", { IPC_FDCHAN_MAGIC, 1, 1, 5 }, sizeof(struct raw_hdr), 2,
+		{ "count lies",
+		  { IPC_FDCHAN_MAGIC, 1, 1, 5 },
+		  sizeof(struct raw_hdr),
+		  2,
 		  IPC_ERR_BAD_PACKET },
-		{ "nine fds", { IPC_FDCHAN_MAGIC, 1, 9, 5 }, sizeof(struct raw_hdr), 9,
+		{ "nine fds",
+		  { IPC_FDCHAN_MAGIC, 1, 9, 5 },
+		  sizeof(struct raw_hdr),
+		  9,
 		  IPC_ERR_BAD_PACKET },
-		{ "twenty fds overflow the control buffer", { IPC_FDCHAN_MAGIC, 1, 20, 5 },
-		  sizeof(struct raw_hdr), 20, IPC_ERR_CTRUNC },
+		{ "twenty fds overflow the control buffer",
+		  { IPC_FDCHAN_MAGIC, 1, 20, 5 },
+		  sizeof(struct raw_hdr),
+		  20,
+		  IPC_ERR_CTRUNC },
 	};
 	int sv[2];
 	struct ipc_fdchan *rx;
@@ -264,7 +279,7 @@ static void test_malformed_packets_close_their_fds(void **state)
 		ret = ipc_fdchan_recv(rx, 5, 1000, &set, &err);
 		if (ret != -(int)cases[i].want)
 			fail_msg("%s: got %s (%s)", cases[i].what, ipc_errcode_name(-ret),
-				 err.text);
+			         err.text);
 		assert_int_equal(count_fds(), before);
 	}
 	assert_int_equal(count_lines(logged(f)), (int)(sizeof(cases) / sizeof(cases[0])));
@@ -298,7 +313,7 @@ static void test_too_many_fds_to_send(void **state)
 	struct ipc_err err;
 
 	assert_int_equal(ipc_fdchan_send(f->a, 1, fds, IPC_FDCHAN_MAX_FDS + 1, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_non_null(strstr(err.text, "at most 8"));
 }
 
@@ -367,8 +382,7 @@ static void test_bad_endpoint_names(void **state)
 	assert_int_equal(ipc_fdchan_listen(&l, f->dir, "..", &err), -IPC_ERR_INVALID);
 	assert_int_equal(ipc_fdchan_listen(&l, f->dir, longname, &err), -IPC_ERR_INVALID);
 	assert_non_null(strstr(err.text, "socket path"));
-	assert_int_equal(ipc_fdchan_connect(&c, f->dir, "nobody", getuid(), &err),
-			 -IPC_ERR_SYS);
+	assert_int_equal(ipc_fdchan_connect(&c, f->dir, "nobody", getuid(), &err), -IPC_ERR_SYS);
 	assert_int_equal(err.sys_errno, ENOENT);
 }
 
@@ -384,10 +398,9 @@ static void test_wrong_uid_is_refused(void **state)
 	int sv[2];
 
 	assert_int_equal(ipc_fdchan_listen(&l, f->dir, "fd.sock", NULL), 0);
-	assert_int_equal(ipc_fdchan_connect(&c, f->dir, "fd.sock", other, &err),
-			 -IPC_ERR_PEER_UID);
+	assert_int_equal(ipc_fdchan_connect(&c, f->dir, "fd.sock", other, &err), -IPC_ERR_PEER_UID);
 	snprintf(want, sizeof(want), "runs as uid %u, expected uid %u", (unsigned)getuid(),
-		 (unsigned)other);
+	         (unsigned)other);
 	assert_non_null(strstr(err.text, want));
 	/* The refused connection is still queued on the listener: refuse it there. */
 	assert_int_equal(ipc_fdchan_accept(&c, l, other, 1000, &err), -IPC_ERR_PEER_UID);

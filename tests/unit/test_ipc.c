@@ -159,17 +159,16 @@ static void test_endpoint_path_rules(void **state)
 	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", "core.sock", NULL), 0);
 	assert_string_equal(buf, "/run/x/core.sock");
 	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", "a/b", &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_non_null(strstr(err.text, "'a/b'"));
 	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", "..", NULL),
-			 -IPC_ERR_INVALID);
-	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", "", NULL),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
+	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", "", NULL), -IPC_ERR_INVALID);
 	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "", "a", NULL), -IPC_ERR_INVALID);
 	memset(longname, 'n', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(ipc_endpoint_path(buf, sizeof(buf), "/run/x", longname, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 }
 
 /* ---- channels ----------------------------------------------------------- */
@@ -183,22 +182,22 @@ static void test_channel_options_are_checked(void **state)
 	struct ipc_err err;
 
 	assert_int_equal(ipc_chan_bind(&c, IPC_ROLE_PAIR, f->dir, "x", &none, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_null(c);
 	assert_non_null(strstr(err.text, "planes"));
 	assert_int_equal(ipc_chan_bind(&c, IPC_ROLE_PAIR, f->dir, "x", &neg, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_non_null(strstr(err.text, "no infinite wait"));
 	assert_int_equal(ipc_chan_bind(&c, (enum ipc_role)42, f->dir, "x", &device_opts, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	assert_int_equal(ipc_chan_bind(&c, IPC_ROLE_PAIR, f->dir, "a/b", &device_opts, &err),
-			 -IPC_ERR_INVALID);
+	                 -IPC_ERR_INVALID);
 	ipc_chan_destroy(NULL);
 }
 
 /* A bound and a connected PAIR on rundir/@name. */
 static void pair_open(struct fx *f, const char *name, const struct ipc_chan_opts *opts,
-		      struct ipc_chan **a, struct ipc_chan **b)
+                      struct ipc_chan **a, struct ipc_chan **b)
 {
 	assert_int_equal(ipc_chan_bind(a, IPC_ROLE_PAIR, f->dir, name, opts, NULL), 0);
 	assert_int_equal(ipc_chan_connect(b, IPC_ROLE_PAIR, f->dir, name, opts, NULL), 0);
@@ -274,8 +273,7 @@ static void test_wrong_plane_refused_channel_keeps_working(void **state)
 	struct ipc_err err;
 	struct ipc_chan_opts both = { .planes = PROTO_PLANE_DEVICE | PROTO_PLANE_CONTROL };
 
-	assert_int_equal(ipc_chan_bind(&a, IPC_ROLE_PAIR, f->dir, "p.sock", &device_opts, NULL),
-			 0);
+	assert_int_equal(ipc_chan_bind(&a, IPC_ROLE_PAIR, f->dir, "p.sock", &device_opts, NULL), 0);
 	assert_int_equal(ipc_chan_connect(&b, IPC_ROLE_PAIR, f->dir, "p.sock", &both, NULL), 0);
 	ctl.verb = (char *)"info";
 	assert_int_equal(ipc_send(b, NULL, &ctl.base, NULL), 0);
@@ -322,7 +320,7 @@ static void test_server_answers_malformed_and_keeps_serving(void **state)
 	const char *out;
 
 	assert_int_equal(ipc_chan_bind(&srv, IPC_ROLE_PAIR, f->dir, "s.sock", &device_opts, NULL),
-			 0);
+	                 0);
 	raw = raw_pair(f, "s.sock");
 	assert_int_equal(nn_send(raw, garbage, sizeof(garbage) - 1, 0), sizeof(garbage) - 1);
 	assert_int_equal(ipc_serve_recv(srv, 5000, &msg, &err), -IPC_ERR_DECODE);
@@ -331,9 +329,8 @@ static void test_server_answers_malformed_and_keeps_serving(void **state)
 	/* The sender got ErrorReply{PROTOCOL} naming the check. */
 	n = nn_recv(raw, &buf, NN_MSG, 0);
 	assert_true(n > 0);
-	assert_int_equal(ipc_envelope_decode(buf, (size_t)n, 4096, PROTO_PLANE_DEVICE, &answer,
-					     NULL),
-			 0);
+	assert_int_equal(
+	        ipc_envelope_decode(buf, (size_t)n, 4096, PROTO_PLANE_DEVICE, &answer, NULL), 0);
 	nn_freemsg(buf);
 	assert_int_equal(answer->type->type, SPLITVM__MSG_TYPE__MSG_ERROR_REPLY);
 	er = (const Splitvm__ErrorReply *)answer->body;
@@ -354,14 +351,13 @@ static void test_server_answers_malformed_and_keeps_serving(void **state)
 	assert_int_equal(ipc_serve_recv(srv, 5000, &msg, NULL), 0);
 	assert_int_equal(msg->correlation_id, 99);
 	assert_int_equal(ipc_reply_error(srv, msg, SPLITVM__ERROR_CODE__ERR_BUSY, "vm0", NULL,
-					 "resize of %s under way", "vm0"),
-			 0);
+	                                 "resize of %s under way", "vm0"),
+	                 0);
 	ipc_msg_free(msg);
 	n = nn_recv(raw, &buf, NN_MSG, 0);
 	assert_true(n > 0);
-	assert_int_equal(ipc_envelope_decode(buf, (size_t)n, 4096, PROTO_PLANE_DEVICE, &answer,
-					     NULL),
-			 0);
+	assert_int_equal(
+	        ipc_envelope_decode(buf, (size_t)n, 4096, PROTO_PLANE_DEVICE, &answer, NULL), 0);
 	nn_freemsg(buf);
 	assert_int_equal(answer->correlation_id, 99);
 	assert_string_equal(((Splitvm__ErrorReply *)answer->body)->text, "resize of vm0 under way");
@@ -443,7 +439,8 @@ static void *server_main(void *arg)
 		quit = !strcmp(cr->verb, "quit");
 		if (!strcmp(cr->verb, "fail")) {
 			ret = ipc_reply_error(s->rep, req, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id",
-					      NULL, "no device '%s'", cr->n_args ? cr->args[0] : "");
+			                      NULL, "no device '%s'",
+			                      cr->n_args ? cr->args[0] : "");
 		} else {
 			rep.text = cr->verb;
 			ret = ipc_reply(s->rep, req, &rep.base, NULL);
@@ -456,7 +453,7 @@ static void *server_main(void *arg)
 }
 
 static int call_verb(struct ipc_chan *req, const char *verb, char **args, size_t nargs,
-		     struct ipc_msg **reply, struct ipc_err *err)
+                     struct ipc_msg **reply, struct ipc_err *err)
 {
 	Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
 
@@ -477,12 +474,10 @@ static void test_req_rep_call(void **state)
 	pthread_t th;
 	uint64_t id1;
 
-	assert_int_equal(ipc_chan_bind(&s.rep, IPC_ROLE_REP, f->dir, "ctl.sock", &control_opts,
-				       NULL),
-			 0);
-	assert_int_equal(ipc_chan_connect(&req, IPC_ROLE_REQ, f->dir, "ctl.sock", &control_opts,
-					  NULL),
-			 0);
+	assert_int_equal(
+	        ipc_chan_bind(&s.rep, IPC_ROLE_REP, f->dir, "ctl.sock", &control_opts, NULL), 0);
+	assert_int_equal(
+	        ipc_chan_connect(&req, IPC_ROLE_REQ, f->dir, "ctl.sock", &control_opts, NULL), 0);
 	assert_int_equal(pthread_create(&th, NULL, server_main, &s), 0);
 
 	assert_int_equal(call_verb(req, "info", NULL, 0, &reply, &err), 0);
@@ -511,7 +506,7 @@ static void test_req_rep_call(void **state)
 		Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
 
 		assert_int_equal(ipc_call(req, NULL, &cr.base, 100, &reply, &err),
-				 -IPC_ERR_TIMEOUT);
+		                 -IPC_ERR_TIMEOUT);
 	}
 	ipc_chan_destroy(s.rep);
 	ipc_chan_destroy(req);
@@ -526,9 +521,9 @@ static void test_call_without_peer_times_out(void **state)
 	struct ipc_msg *reply;
 	struct ipc_err err;
 
-	assert_int_equal(ipc_chan_connect(&req, IPC_ROLE_REQ, f->dir, "nobody.sock",
-					  &control_opts, NULL),
-			 0);
+	assert_int_equal(
+	        ipc_chan_connect(&req, IPC_ROLE_REQ, f->dir, "nobody.sock", &control_opts, NULL),
+	        0);
 	cr.verb = (char *)"info";
 	assert_int_equal(ipc_call(req, NULL, &cr.base, 50, &reply, &err), -IPC_ERR_TIMEOUT);
 	assert_null(reply);

@@ -47,8 +47,8 @@ static const char *const error_text[VIRTQ_ERR_COUNT_] = {
 	[VIRTQ_ERR_DIRECTION] = "a driver-readable descriptor follows a writable one",
 	[VIRTQ_ERR_ZERO_LEN] = "a descriptor has length 0",
 	[VIRTQ_ERR_TOO_BIG] = "the chain's buffers exceed the request size limit",
-	[VIRTQ_ERR_INDIRECT] = "an indirect descriptor is not negotiated, nested, not at the "
-	                       "head, chained, or its table length is not a multiple of 16",
+	[VIRTQ_ERR_INDIRECT] = ("an indirect descriptor is not negotiated, nested, not at the "
+	                        "head, chained, or its table length is not a multiple of 16"),
 	[VIRTQ_ERR_NOMEM] = "out of memory copying the chain",
 };
 

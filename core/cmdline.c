@@ -575,6 +575,45 @@ static int vm_numa(struct core_config *cfg, const Splitvm__VmConfig *vm, struct 
 	return check_numa(cfg, err);
 }
 
+/*
+ * VmConfig.devices: every virtio-mem and virtio-pmem entry gets a
+ * virtio-mmio window, in config order (DIMMs and NVDIMMs are not virtio).
+ */
+static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm,
+                     struct core_cfg_err *err)
+{
+	for (size_t i = 0; i < vm->n_devices; i++) {
+		const Splitvm__DeviceConfig *dc = vm->devices[i];
+		struct core_virtio_cfg *d;
+		const char *model;
+
+		if (dc->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM)
+			model = "virtio-mem";
+		else if (dc->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM)
+			model = "virtio-pmem";
+		else
+			continue;
+		if (!dc->id || !opts_id_valid(dc->id) || strlen(dc->id) >= sizeof(d->id) - 4)
+			return core_cfg_fail(err, "devices.id",
+			                     "device %zu: '%s' is not an id of at most %zu bytes", i,
+			                     dc->id ? dc->id : "", sizeof(d->id) - 5);
+		if (cfg->n_virtio >= CORE_MAX_VIRTIO)
+			return core_cfg_fail(err, "devices", "more than %u virtio devices",
+			                     CORE_MAX_VIRTIO);
+		for (unsigned k = 0; k < cfg->n_virtio; k++) {
+			if (!strcmp(cfg->virtio[k].id, dc->id))
+				return core_cfg_fail(err, "devices.id", "duplicate id '%s'", dc->id);
+		}
+		d = &cfg->virtio[cfg->n_virtio++];
+		snprintf(d->id, sizeof(d->id), "%s", dc->id);
+		snprintf(d->model, sizeof(d->model), "%s", model);
+		snprintf(d->memdev, sizeof(d->memdev), "%s", dc->memdev ? dc->memdev : "");
+	}
+	if (cfg->n_virtio && (!vm->run_dir || !vm->run_dir[0]))
+		return core_cfg_fail(err, "run_dir", "virtio devices need a run directory");
+	return 0;
+}
+
 int core_config_from_vm(struct core_config *cfg, const Splitvm__VmConfig *vm,
                         struct core_cfg_err *err)
 {
@@ -622,14 +661,18 @@ int core_config_from_vm(struct core_config *cfg, const Splitvm__VmConfig *vm,
 		return core_cfg_fail(err, "serial", "unknown serial type %d", (int)vm->serial);
 	}
 	r = vm_numa(cfg, vm, err);
+	if (!r)
+		r = vm_virtio(cfg, vm, err);
 	if (r)
 		return r;
+	cfg->run_dir = cfg->n_virtio ? keep_string(cfg, vm->run_dir) : NULL;
 	cfg->kernel = keep_string(cfg, vm->kernel);
 	cfg->initrd = vm->initrd && vm->initrd[0] ? keep_string(cfg, vm->initrd) : NULL;
 	cfg->cmdline = keep_string(cfg, vm->cmdline);
 	cfg->serial_path =
 	        cfg->serial == CORE_SERIAL_FILE ? keep_string(cfg, vm->serial_path) : NULL;
 	if (!cfg->kernel || !cfg->cmdline || (vm->initrd && vm->initrd[0] && !cfg->initrd) ||
+	    (cfg->n_virtio && !cfg->run_dir) ||
 	    (cfg->serial == CORE_SERIAL_FILE && !cfg->serial_path)) {
 		core_config_release(cfg);
 		return -ENOMEM;

@@ -50,7 +50,7 @@ struct core_numa_cfg {
 };
 
 /* Copies of the strings of a MachineStart config (kernel, ...). */
-#define CORE_CONFIG_STRINGS 4
+#define CORE_CONFIG_STRINGS 5 /* kernel, initrd, cmdline, serial_path, run_dir */
 
 /* A virtio device of the machine: the core serves its transport. */
 #define CORE_MAX_VIRTIO 8 /* IOAPIC pins 16..23, one per device */
@@ -609,7 +609,8 @@ void devplane_destroy(struct devplane *dp);
 /*
  * The machine's virtio devices from m->cfg (virtio[], run_dir): create
  * m->devplane, add every device, start the loop and wait up to
- * @timeout_ms for each device process to attach.  No devices: no plane.
+ * @timeout_ms (0: no wait) for each device process to attach.  No devices:
+ * no plane.  machine_destroy() destroys the plane.
  */
 int core_virtio_start(struct machine *m, int timeout_ms) WUR;
 

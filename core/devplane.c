@@ -862,7 +862,7 @@ int core_virtio_start(struct machine *m, int timeout_ms)
 		}
 	}
 	r = devplane_start(m->devplane);
-	if (r)
+	if (r || timeout_ms <= 0)
 		return r;
 	log_info("waiting for %u device process(es) in %s", cfg->n_virtio, cfg->run_dir);
 	return devplane_wait_attached(m->devplane, timeout_ms);

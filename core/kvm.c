@@ -743,6 +743,9 @@ void machine_destroy(struct machine *m)
 	if (!m)
 		return;
 	vcpus_stop(m);
+	/* Its ioeventfds and irqfds need the VM fd: before it closes. */
+	devplane_destroy(m->devplane);
+	m->devplane = NULL;
 	for (unsigned i = 0; i < m->n_vcpus; i++) {
 		if (m->vcpus[i].run)
 			munmap(m->vcpus[i].run, m->run_size);

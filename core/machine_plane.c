@@ -45,6 +45,7 @@
 
 #define PLANE_PAGE_SIZE     4096ull
 #define PLANE_FD_WAIT_MS    2000 /* a RegionMap's fd is sent before the request */
+#define PLANE_DEVICE_WAIT_MS 5000 /* device processes attaching before the boot */
 #define PLANE_PAUSE_WAIT_MS 2000
 
 enum plane_state {
@@ -217,6 +218,9 @@ static void do_machine_start(struct machine_plane *p, const Splitvm__MachineStar
 		m->serial = serial_create(m, p->cfg.serial, p->cfg.serial_path);
 		r = m->serial ? devices_register(m) : -EIO;
 	}
+	/* The dev-<id> sockets now; their processes must attach before boot. */
+	if (!r)
+		r = core_virtio_start(m, 0);
 	if (r) {
 		/* Logged by the step that failed; leave nothing half made. */
 		serial_destroy(m->serial);
@@ -513,7 +517,10 @@ static void machine_boot(struct machine_plane *p, struct plane_reply *rp)
 			return;
 		}
 	}
-	r = boot_load(m);
+	/* virtio-mmio has no hotplug: every device process attaches first. */
+	r = m->devplane ? devplane_wait_attached(m->devplane, PLANE_DEVICE_WAIT_MS) : 0;
+	if (!r)
+		r = boot_load(m);
 	if (!r)
 		r = acpi_build(m, &acpi);
 	acpi_blob_free(&acpi);

@@ -254,11 +254,13 @@ struct machine {
 	int ram_fd; /* guest RAM memfd (standalone); -1 when supervised */
 	void *ram;  /* MAP_SHARED mapping of ram_fd, ram_size bytes */
 	/*
-	 * The map is read and changed by one thread only: main in standalone
-	 * mode, the machine plane's thread when supervised.  vCPU threads
-	 * never look at it.
+	 * The map is changed by one thread only: main in standalone mode, the
+	 * machine plane's thread when supervised, under mm_lock for writing.
+	 * The device plane's thread reads it (ring walks) under mm_lock for
+	 * reading.  vCPU threads never look at it.
 	 */
 	struct memmap mm;
+	pthread_rwlock_t mm_lock;
 	bool slot_used[CORE_MAX_MEMSLOTS];
 	unsigned max_slots; /* KVM_CAP_NR_MEMSLOTS, at most CORE_MAX_MEMSLOTS */
 	struct vcpu vcpus[CORE_MAX_VCPUS];
@@ -456,6 +458,8 @@ struct virtq_chain {
 
 /* Rings inside guest RAM, aligned, num a power of two: 0 or -VIRTQ_ERR_RING. */
 int virtq_check(const struct virtq *q, const struct memmap *mm) WUR;
+/* The same without the map (vCPU threads): size and alignment only. */
+int virtq_check_layout(const struct virtq *q) WUR;
 /*
  * Pop the next available chain into @c: 1 when one was popped, 0 when the
  * ring is empty, or a negated enum virtq_error (nothing popped, @c empty).

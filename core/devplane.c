@@ -388,11 +388,25 @@ static void send_simple(struct devplane_dev *d, const ProtobufCMessage *body, co
 		log_warnx("device %s: %s not delivered: %s", d->id, what, err.text);
 }
 
+/* The machine's map may change under us (RegionMap): read it locked. */
+static void mm_rdlock(struct devplane *dp)
+{
+	if (dp->m)
+		pthread_rwlock_rdlock(&dp->m->mm_lock);
+}
+
+static void mm_unlock(struct devplane *dp)
+{
+	if (dp->m)
+		pthread_rwlock_unlock(&dp->m->mm_lock);
+}
+
 /* Pop every available chain of queue @qi; send them while attached. */
 static void serve_queue(struct devplane_dev *d, unsigned qi)
 {
 	struct devplane_req *first_new = NULL;
 
+	mm_rdlock(d->dp);
 	pthread_mutex_lock(&d->t.lock);
 	while (vmmio_queue_live_locked(&d->t, qi)) {
 		struct devplane_req *r = calloc(1, sizeof(*r));
@@ -423,6 +437,7 @@ static void serve_queue(struct devplane_dev *d, unsigned qi)
 			first_new = r;
 	}
 	pthread_mutex_unlock(&d->t.lock);
+	mm_unlock(d->dp);
 	if (!d->attached)
 		return;
 	for (struct devplane_req *r = first_new; r; r = r->next)
@@ -450,6 +465,7 @@ static void handle_response(struct devplane_dev *d, const struct ipc_msg *msg)
 	if (d->reqs_tail == &r->next)
 		d->reqs_tail = pp;
 
+	mm_rdlock(d->dp);
 	pthread_mutex_lock(&d->t.lock);
 	if (r->reset_count == d->t.reset_count && vmmio_queue_live_locked(&d->t, r->queue)) {
 		struct virtq *q = &d->t.q[r->queue];
@@ -467,6 +483,7 @@ static void handle_response(struct devplane_dev *d, const struct ipc_msg *msg)
 		}
 	}
 	pthread_mutex_unlock(&d->t.lock);
+	mm_unlock(d->dp);
 	req_free(r);
 }
 

@@ -101,6 +101,7 @@ int machine_create(struct machine *m, const struct core_config *cfg)
 	for (unsigned i = 0; i < CORE_MAX_VCPUS; i++)
 		m->vcpus[i].fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_rwlock_init(&m->mm_lock, NULL);
 	pthread_cond_init(&m->pause_cond, NULL);
 
 	r = memmap_init(&m->mm, cfg->ram_size, cfg->maxmem, cfg->slots);
@@ -769,6 +770,7 @@ void machine_destroy(struct machine *m)
 	close_fd(&m->exit_fd);
 	pthread_cond_destroy(&m->pause_cond);
 	pthread_mutex_destroy(&m->lock);
+	pthread_rwlock_destroy(&m->mm_lock);
 }
 
 int machine_irq_line(struct machine *m, unsigned irq, bool level)

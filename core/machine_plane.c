@@ -625,10 +625,15 @@ static void serve(struct machine_plane *p, const struct ipc_msg *req)
 		do_machine_start(p, (const void *)req->body, &rp);
 		break;
 	case SPLITVM__MSG_TYPE__MSG_REGION_MAP:
+		/* The device plane's thread walks rings through the map. */
+		pthread_rwlock_wrlock(&p->m->mm_lock);
 		do_region_map(p, (const void *)req->body, &rp);
+		pthread_rwlock_unlock(&p->m->mm_lock);
 		break;
 	case SPLITVM__MSG_TYPE__MSG_REGION_UNMAP:
+		pthread_rwlock_wrlock(&p->m->mm_lock);
 		do_region_unmap(p, (const void *)req->body, &rp);
+		pthread_rwlock_unlock(&p->m->mm_lock);
 		break;
 	case SPLITVM__MSG_TYPE__MSG_VCPUS_PAUSE:
 		do_vcpus_pause(p, &rp);

@@ -14,8 +14,9 @@
  *   the device's required features, and nothing that was not offered.
  * - Registers are 32-bit: other widths read 0 and are dropped; config space
  *   takes 1, 2, 4 and 8-byte accesses inside the declared bytes.
- * - A bad queue setup (size not a power of two or above QueueNumMax, rings
- *   outside RAM or misaligned) refuses QueueReady and sets NEEDS_RESET.
+ * - A bad queue setup (size not a power of two or above QueueNumMax,
+ *   misaligned rings) refuses QueueReady and sets NEEDS_RESET; rings
+ *   outside RAM set it at the first pop.
  */
 #include "core.h"
 
@@ -290,7 +291,12 @@ static void queue_set_ready(struct vmmio *d, struct virtq *q, unsigned qi, uint3
 		return;
 	q->indirect = d->driver_features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
 	q->event_idx = d->driver_features & (1ull << VIRTIO_RING_F_EVENT_IDX);
-	r = q->num > d->queue_max[qi] ? -VIRTQ_ERR_RING : virtq_check(q, d->mm);
+	/*
+	 * Size and alignment only: a vCPU thread does not read the memory map
+	 * (the machine plane changes it).  Rings outside RAM fail the first
+	 * pop in the device plane's thread, with the same NEEDS_RESET.
+	 */
+	r = q->num > d->queue_max[qi] ? -VIRTQ_ERR_RING : virtq_check_layout(q);
 	if (r) {
 		log_warnx_ratelimited(&vmmio_rl,
 		                      "virtio-mmio %u: queue %u: size %u (max %u), desc 0x%" PRIx64

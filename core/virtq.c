@@ -76,12 +76,19 @@ static uint64_t used_size(const struct virtq *q)
 	return 6ull + 8ull * q->num; /* flags, idx, ring[num], avail_event */
 }
 
-int virtq_check(const struct virtq *q, const struct memmap *mm)
+int virtq_check_layout(const struct virtq *q)
 {
 	if (q->num == 0 || q->num > VIRTQ_MAX_SIZE || (q->num & (q->num - 1)))
 		return -VIRTQ_ERR_RING;
 	/* The spec's alignment: descriptors 16, avail 2, used 4. */
 	if ((q->desc & 15) || (q->avail & 1) || (q->used & 3))
+		return -VIRTQ_ERR_RING;
+	return 0;
+}
+
+int virtq_check(const struct virtq *q, const struct memmap *mm)
+{
+	if (virtq_check_layout(q))
 		return -VIRTQ_ERR_RING;
 	if (!memmap_gpa_to_host(mm, q->desc, desc_size(q)) ||
 	    !memmap_gpa_to_host(mm, q->avail, avail_size(q)) ||

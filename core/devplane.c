@@ -37,9 +37,9 @@
 #include "log.h"
 
 /* epoll data: kind in the top byte, device index, queue index. */
-#define EV_WAKE   1u
-#define EV_NOTIFY 2u
-#define EV_CHAN   3u
+#define EV_WAKE               1u
+#define EV_NOTIFY             2u
+#define EV_CHAN               3u
 #define EV_DATA(kind, dev, q) (((uint64_t)(kind) << 32) | ((uint64_t)(dev) << 16) | (q))
 
 /* A device process has this long to take a message before we keep it. */
@@ -175,7 +175,8 @@ int devplane_add(struct devplane *dp, const char *id)
 	struct epoll_event ev = { .events = EPOLLIN };
 
 	if (dp->started) {
-		log_warnx("-device %s: virtio devices exist from boot (no virtio-mmio hotplug)", id);
+		log_warnx("-device %s: virtio devices exist from boot (no virtio-mmio hotplug)",
+		          id);
 		return -EBUSY;
 	}
 	if (dp->n >= VMMIO_MAX_DEVICES) {
@@ -420,10 +421,11 @@ static void serve_queue(struct devplane_dev *d, unsigned qi)
 		if (n <= 0) {
 			free(r);
 			if (n < 0) {
-				log_warnx_ratelimited(&d->rl,
-				                      "device %s: queue %u: broken descriptor chain: "
-				                      "%s; device needs reset",
-				                      d->id, qi, virtq_error_str(n));
+				log_warnx_ratelimited(
+				        &d->rl,
+				        "device %s: queue %u: broken descriptor chain: "
+				        "%s; device needs reset",
+				        d->id, qi, virtq_error_str(n));
 				vmmio_needs_reset_locked(&d->t);
 			}
 			break;
@@ -492,8 +494,8 @@ static void reply_error(struct devplane_dev *d, const struct ipc_msg *msg, Split
 {
 	struct ipc_err err;
 
-	log_warnx_ratelimited(&d->rl, "device %s: refused %s: %s: %s", d->id,
-	                      msg->type->name, field, text);
+	log_warnx_ratelimited(&d->rl, "device %s: refused %s: %s: %s", d->id, msg->type->name,
+	                      field, text);
 	if (ipc_reply_error(d->chan, msg, code, field, &err, "%s", text))
 		log_debug("device %s: error reply not delivered: %s", d->id, err.text);
 }
@@ -638,7 +640,8 @@ static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
 		const Splitvm__DeviceConfigUpdate *u = (const void *)msg->body;
 
 		if (vmmio_config_update(&d->t, u->config.data, u->config.len, u->notify))
-			log_warnx_ratelimited(&d->rl, "device %s: config update of %zu bytes refused",
+			log_warnx_ratelimited(&d->rl,
+			                      "device %s: config update of %zu bytes refused",
 			                      d->id, u->config.len);
 		break;
 	}
@@ -783,7 +786,8 @@ int devplane_wait_attached(struct devplane *dp, int timeout_ms)
 		if (r == ETIMEDOUT) {
 			for (unsigned i = 0; i < dp->n; i++) {
 				if (!dp->devs[i]->attached)
-					log_warnx("device %s: no device process attached to %s/dev-%s "
+					log_warnx("device %s: no device process attached to "
+					          "%s/dev-%s "
 					          "within %d ms",
 					          dp->devs[i]->id, dp->rundir, dp->devs[i]->id,
 					          timeout_ms);

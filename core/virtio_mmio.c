@@ -26,41 +26,41 @@
 
 #include "log.h"
 
-#define REG_MAGIC              0x000
-#define REG_VERSION            0x004
-#define REG_DEVICE_ID          0x008
-#define REG_VENDOR_ID          0x00c
-#define REG_DEVICE_FEATURES    0x010
+#define REG_MAGIC               0x000
+#define REG_VERSION             0x004
+#define REG_DEVICE_ID           0x008
+#define REG_VENDOR_ID           0x00c
+#define REG_DEVICE_FEATURES     0x010
 #define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES    0x020
+#define REG_DRIVER_FEATURES     0x020
 #define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL          0x030
-#define REG_QUEUE_NUM_MAX      0x034
-#define REG_QUEUE_NUM          0x038
-#define REG_QUEUE_READY        0x044
-#define REG_QUEUE_NOTIFY       VMMIO_REG_QUEUE_NOTIFY
-#define REG_INTERRUPT_STATUS   0x060
-#define REG_INTERRUPT_ACK      0x064
-#define REG_STATUS             0x070
-#define REG_QUEUE_DESC_LOW     0x080
-#define REG_QUEUE_DESC_HIGH    0x084
-#define REG_QUEUE_DRIVER_LOW   0x090
-#define REG_QUEUE_DRIVER_HIGH  0x094
-#define REG_QUEUE_DEVICE_LOW   0x0a0
-#define REG_QUEUE_DEVICE_HIGH  0x0a4
-#define REG_SHM_SEL            0x0ac
-#define REG_SHM_LEN_LOW        0x0b0
-#define REG_SHM_LEN_HIGH       0x0b4
-#define REG_SHM_BASE_LOW       0x0b8
-#define REG_SHM_BASE_HIGH      0x0bc
-#define REG_CONFIG_GENERATION  0x0fc
-#define REG_CONFIG             0x100
+#define REG_QUEUE_SEL           0x030
+#define REG_QUEUE_NUM_MAX       0x034
+#define REG_QUEUE_NUM           0x038
+#define REG_QUEUE_READY         0x044
+#define REG_QUEUE_NOTIFY        VMMIO_REG_QUEUE_NOTIFY
+#define REG_INTERRUPT_STATUS    0x060
+#define REG_INTERRUPT_ACK       0x064
+#define REG_STATUS              0x070
+#define REG_QUEUE_DESC_LOW      0x080
+#define REG_QUEUE_DESC_HIGH     0x084
+#define REG_QUEUE_DRIVER_LOW    0x090
+#define REG_QUEUE_DRIVER_HIGH   0x094
+#define REG_QUEUE_DEVICE_LOW    0x0a0
+#define REG_QUEUE_DEVICE_HIGH   0x0a4
+#define REG_SHM_SEL             0x0ac
+#define REG_SHM_LEN_LOW         0x0b0
+#define REG_SHM_LEN_HIGH        0x0b4
+#define REG_SHM_BASE_LOW        0x0b8
+#define REG_SHM_BASE_HIGH       0x0bc
+#define REG_CONFIG_GENERATION   0x0fc
+#define REG_CONFIG              0x100
 
 #define VIRTIO_MMIO_MAGIC 0x74726976u /* "virt" */
 
 #define TRANSPORT_BITS (((1ull << 42) - 1) & ~((1ull << 24) - 1))
-#define CORE_OFFERS                                                                        \
-	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |            \
+#define CORE_OFFERS                                                                                \
+	((1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_INDIRECT_DESC) |                    \
 	 (1ull << VIRTIO_RING_F_EVENT_IDX))
 
 static struct log_ratelimit vmmio_rl = LOG_RATELIMIT_INIT(1000, 10);
@@ -70,8 +70,8 @@ int vmmio_init(struct vmmio *d, unsigned index, const struct memmap *mm)
 	int r;
 
 	if (index >= VMMIO_MAX_DEVICES) {
-		log_warnx("virtio-mmio: at most %u devices (IOAPIC pins %u..%u)",
-		          VMMIO_MAX_DEVICES, VMMIO_GSI_BASE, VMMIO_GSI_BASE + VMMIO_MAX_DEVICES - 1);
+		log_warnx("virtio-mmio: at most %u devices (IOAPIC pins %u..%u)", VMMIO_MAX_DEVICES,
+		          VMMIO_GSI_BASE, VMMIO_GSI_BASE + VMMIO_MAX_DEVICES - 1);
 		return -ENOSPC;
 	}
 	memset(d, 0, sizeof(*d));
@@ -268,9 +268,9 @@ static void write_status(struct vmmio *d, uint32_t v)
 	}
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK)) {
 		if (!(v & VIRTIO_STATUS_FEATURES_OK)) {
-			log_warnx_ratelimited(&vmmio_rl,
-			                      "virtio-mmio %u: DRIVER_OK without FEATURES_OK refused",
-			                      d->index);
+			log_warnx_ratelimited(
+			        &vmmio_rl, "virtio-mmio %u: DRIVER_OK without FEATURES_OK refused",
+			        d->index);
 			v &= ~VIRTIO_STATUS_DRIVER_OK;
 		} else {
 			note_locked(d, VMMIO_EV_DRIVER_OK);

@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VRING_DESC_F_NEXT        1
-#define VRING_DESC_F_WRITE       2
-#define VRING_DESC_F_INDIRECT    4
+#define VRING_DESC_F_NEXT          1
+#define VRING_DESC_F_WRITE         2
+#define VRING_DESC_F_INDIRECT      4
 #define VRING_AVAIL_F_NO_INTERRUPT 1
 
 struct vring_desc {
@@ -172,8 +172,9 @@ static int walk(const struct virtq *q, const struct memmap *mm, uint16_t head,
 			return r;
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			/* As QEMU: only the head may be indirect, never nested. */
-			if (!q->indirect || indirect || count != 1 || (d.flags & VRING_DESC_F_NEXT) ||
-			    d.len == 0 || d.len % 16 || d.len / 16 > VIRTQ_MAX_SIZE)
+			if (!q->indirect || indirect || count != 1 ||
+			    (d.flags & VRING_DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
+			    d.len / 16 > VIRTQ_MAX_SIZE)
 				return -VIRTQ_ERR_INDIRECT;
 			if (!memmap_gpa_to_host(mm, d.addr, d.len))
 				return -VIRTQ_ERR_ADDR;

@@ -28,8 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t resp[96] = { 0x5a };
-	struct memmap_region reg = { .name = "ram", .kind = MEMMAP_RAM, .gpa = RAM_GPA,
-		                     .size = RAM_SIZE, .slot = -1 };
+	struct memmap_region reg = {
+		.name = "ram", .kind = MEMMAP_RAM, .gpa = RAM_GPA, .size = RAM_SIZE, .slot = -1
+	};
 	struct memmap mm;
 	struct virtq q;
 	uint8_t *ram;

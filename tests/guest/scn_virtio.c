@@ -52,7 +52,7 @@
 #define QSIZE 16
 /* Polls of the used ring with PAUSE: long enough for a device process to
  * die and its successor to attach. */
-#define SPIN_MAX 4000000000ull
+#define SPIN_MAX        4000000000ull
 #define VIRTIO_MAX_DEVS 8
 
 struct vdesc {
@@ -277,7 +277,8 @@ static int virtio_run(const struct guest_boot *b)
 		say("virtio device at 0x%lx gsi %u id %u", d->base, d->gsi, rd(d, REG_DEVICE_ID));
 	}
 	if (want_id && rd(&f.devs[0], REG_DEVICE_ID) != want_id)
-		return fail("virtio: device id %u, want %lu", rd(&f.devs[0], REG_DEVICE_ID), want_id);
+		return fail("virtio: device id %u, want %lu", rd(&f.devs[0], REG_DEVICE_ID),
+		            want_id);
 	if (dev_init(&f.devs[0]))
 		return 1;
 	for (unsigned i = 0; i < n; i++) {
@@ -330,7 +331,8 @@ static int bad_one(struct vdev *d, const struct bad_chain *c)
 		return fail("virtio-bad %s: no NEEDS_RESET (status 0x%x)", c->name, st);
 	isr = rd(d, REG_INT_STATUS);
 	if (!(isr & 2))
-		return fail("virtio-bad %s: InterruptStatus 0x%x lacks the config bit", c->name, isr);
+		return fail("virtio-bad %s: InterruptStatus 0x%x lacks the config bit", c->name,
+		            isr);
 	wr(d, REG_INT_ACK, isr);
 	say("virtio-bad %s: NEEDS_RESET, config interrupt", c->name);
 	if (dev_init(d))

@@ -38,8 +38,9 @@ struct fake {
 static int setup(void **state)
 {
 	struct fake *f = calloc(1, sizeof(*f));
-	struct memmap_region reg = { .name = "ram", .kind = MEMMAP_RAM, .gpa = RAM_GPA,
-		                     .size = RAM_SIZE, .slot = -1 };
+	struct memmap_region reg = {
+		.name = "ram", .kind = MEMMAP_RAM, .gpa = RAM_GPA, .size = RAM_SIZE, .slot = -1
+	};
 
 	if (!f)
 		return -1;
@@ -197,7 +198,7 @@ static void test_event_idx(void **state)
 	assert_int_equal(avail_event, 0);
 	memcpy(host(f, AVAIL + 4 + 2 * QNUM), &used_event, 2);
 	assert_int_equal(virtq_push(&f->q, &f->mm, 0, 0), 0);
-	assert_true(virtq_need_signal(&f->q, &f->mm)); /* first one always */
+	assert_true(virtq_need_signal(&f->q, &f->mm));        /* first one always */
 	assert_int_equal(virtq_push(&f->q, &f->mm, 0, 0), 0); /* used 2 passes event 1 */
 	assert_true(virtq_need_signal(&f->q, &f->mm));
 	assert_int_equal(virtq_push(&f->q, &f->mm, 0, 0), 0); /* used 3: event 1 already passed */
@@ -491,9 +492,9 @@ static void test_features_refused(void **state)
 {
 	struct regs *r = *state;
 	static const uint64_t bad[] = {
-		0x3,                       /* no VERSION_1 */
-		0x1 | (1ull << 32),        /* required bit 1 missing */
-		0x3 | (1ull << 32) | 0x4,  /* bit 2 not offered */
+		0x3,                      /* no VERSION_1 */
+		0x1 | (1ull << 32),       /* required bit 1 missing */
+		0x3 | (1ull << 32) | 0x4, /* bit 2 not offered */
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -709,8 +710,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity, regs_setup, regs_teardown),
 		cmocka_unit_test_setup_teardown(test_features_ok, regs_setup, regs_teardown),
 		cmocka_unit_test_setup_teardown(test_features_refused, regs_setup, regs_teardown),
-		cmocka_unit_test_setup_teardown(test_driver_ok_and_reset, regs_setup, regs_teardown),
-		cmocka_unit_test_setup_teardown(test_queue_setup_refused, regs_setup, regs_teardown),
+		cmocka_unit_test_setup_teardown(test_driver_ok_and_reset, regs_setup,
+		                                regs_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_setup_refused, regs_setup,
+		                                regs_teardown),
 		cmocka_unit_test_setup_teardown(test_needs_reset_interrupt, regs_setup,
 		                                regs_teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_ack, regs_setup, regs_teardown),

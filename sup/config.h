@@ -88,7 +88,8 @@ enum config_syntax {
  * Parse a domain XML document of @len bytes (no NUL needed).  No network,
  * no DTD: a document with a DOCTYPE is refused.  Skipped elements are named
  * in one log_warnx() line; size alignments and ignored values in
- * log_info() notices.  On success *@out is the caller's (config_free()).
+ * log_info() notices.  On success *@out is the caller's (config_free());
+ * on failure it is NULL.
  */
 __attribute__((warn_unused_result)) int config_parse_xml(const char *buf, size_t len,
                                                          unsigned flags, Splitvm__VmConfig **out,

@@ -254,6 +254,20 @@ static int check_numa(struct ctx *c)
 	return 0;
 }
 
+/* Before the backends: in XML a backend's id is "mem" + the alias. */
+static int check_device_ids(struct ctx *c)
+{
+	const Splitvm__VmConfig *cfg = c->cfg;
+
+	for (size_t i = 0; i < cfg->n_devices; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(cfg->devices[j]->id, cfg->devices[i]->id) == 0)
+				return cfg_fail(c->err, f_dev(c, cfg->devices[i], NULL, NULL),
+				                "two memory devices have the alias '%s'",
+				                cfg->devices[i]->id);
+	return 0;
+}
+
 static int check_backends(struct ctx *c)
 {
 	const Splitvm__VmConfig *cfg = c->cfg;
@@ -380,10 +394,6 @@ static int check_device(struct ctx *c, size_t idx, uint64_t *dimms, uint64_t *de
 		                "unknown memory device model %d (dimm, virtio-mem, virtio-pmem, "
 		                "nvdimm)",
 		                (int)d->model);
-	for (size_t j = 0; j < idx; j++)
-		if (strcmp(cfg->devices[j]->id, d->id) == 0)
-			return cfg_fail(c->err, f_dev(c, d, NULL, NULL),
-			                "two memory devices have the alias '%s'", d->id);
 	if (!d->memdev[0])
 		return cfg_fail(c->err, f_dev(c, d, NULL, "memdev"), "Property 'memdev' not set");
 	b = cfg_find_backend(cfg, d->memdev);
@@ -585,6 +595,8 @@ int config_check(const Splitvm__VmConfig *cfg, enum config_syntax syntax, unsign
 		rc = check_memory(&c);
 	if (!rc)
 		rc = check_numa(&c);
+	if (!rc)
+		rc = check_device_ids(&c);
 	if (!rc)
 		rc = check_backends(&c);
 	if (!rc)

@@ -582,8 +582,10 @@ int config_parse_qemu(int argc, char *const *argv, unsigned flags, Splitvm__VmCo
                       struct config_error *err)
 {
 	struct qctx q = { .err = err };
-	int rc = config_new(&q.cfg);
+	int rc;
 
+	*out = NULL;
+	rc = config_new(&q.cfg);
 	if (rc)
 		return rc;
 	q.cfg->ram_size = QEMU_DEFAULT_RAM;

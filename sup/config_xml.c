@@ -1384,6 +1384,7 @@ int config_parse_xml(const char *buf, size_t len, unsigned flags, Splitvm__VmCon
 	struct xctx *x = NULL;
 	int rc;
 
+	*out = NULL;
 	if (len > CONFIG_MAX_FILE_SIZE)
 		return cfg_fail(err, "XML", "the document is larger than %d bytes",
 		                CONFIG_MAX_FILE_SIZE);
@@ -1452,6 +1453,7 @@ int config_parse_xml_file(const char *path, unsigned flags, Splitvm__VmConfig **
 	struct stat st;
 	int rc;
 
+	*out = NULL;
 	if (fd < 0)
 		return cfg_fail(err, path, "cannot open the launch config: %s", strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

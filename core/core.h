@@ -163,8 +163,14 @@ enum memmap_kind {
 	MEMMAP_RESERVED,
 };
 
+/*
+ * Names a RegionMap may give (backend ids); map entries are longer so that
+ * a sparse region's slots can be named "<region>+0x<offset>".
+ */
+#define MEMMAP_REGION_NAME_MAX 48
+
 struct memmap_region {
-	char name[48];
+	char name[MEMMAP_REGION_NAME_MAX + 24];
 	enum memmap_kind kind;
 	uint64_t gpa;
 	uint64_t size;
@@ -173,9 +179,18 @@ struct memmap_region {
 	bool readonly;
 	/* host is an mmap of its own (a RegionMap's fd), munmap'ed on removal. */
 	bool host_owned;
+	/*
+	 * A reservation with no host memory of its own (RegionMap sparse): its
+	 * mapped slots are entries of their own nested inside it.
+	 */
+	bool sparse;
 };
 
-#define MEMMAP_MAX_REGIONS 64
+/*
+ * An 8 GiB virtio-mem device alone has 64 slots of 128 MiB, each its own
+ * entry: room for several such devices beside the fixed map.
+ */
+#define MEMMAP_MAX_REGIONS 1024
 
 struct memmap {
 	struct memmap_region r[MEMMAP_MAX_REGIONS];
@@ -193,7 +208,10 @@ struct memmap {
  */
 int memmap_init(struct memmap *mm, uint64_t ram_size, uint64_t maxmem, uint32_t slots) WUR;
 
-/* Add a region; -EEXIST when it overlaps one, -ENOSPC when the table is full. */
+/*
+ * Add a region; -EEXIST when it overlaps one (a non-sparse region may lie
+ * wholly inside a sparse one), -ENOSPC when the table is full.
+ */
 int memmap_add(struct memmap *mm, const struct memmap_region *reg) WUR;
 
 /* Remove the region named @name; -ENOENT when none. */
@@ -243,8 +261,24 @@ enum machine_exit_reason {
 
 struct serial;
 
-/* Most KVM memslots splitvm uses (KVM offers 509 or 32764). */
-#define CORE_MAX_MEMSLOTS 512
+/*
+ * Most KVM memslots splitvm uses (KVM offers 509 or 32764): as many as the
+ * map has entries, so that the map, not KVM, is the limit on new hosts.
+ */
+#define CORE_MAX_MEMSLOTS MEMMAP_MAX_REGIONS
+
+/*
+ * A sparse device region (RegionMap sparse): the core keeps its fd and maps
+ * slots of it on the owner device's DeviceSlotMap.  Under mm_lock.
+ */
+struct machine_sparse {
+	char region[MEMMAP_REGION_NAME_MAX];
+	char owner[64]; /* the only device that may map slots of it */
+	uint64_t gpa;
+	uint64_t size;
+	uint64_t offset; /* of the region's first byte in fd */
+	int fd;
+};
 
 struct machine {
 	const struct core_config *cfg;
@@ -263,6 +297,8 @@ struct machine {
 	pthread_rwlock_t mm_lock;
 	bool slot_used[CORE_MAX_MEMSLOTS];
 	unsigned max_slots; /* KVM_CAP_NR_MEMSLOTS, at most CORE_MAX_MEMSLOTS */
+	struct machine_sparse sparse[CORE_MAX_VIRTIO];
+	unsigned n_sparse;
 	struct vcpu vcpus[CORE_MAX_VCPUS];
 	unsigned n_vcpus;
 	struct kvm_cpuid2 *cpuid;
@@ -315,9 +351,31 @@ void machine_slot_detach(struct machine *m, struct memmap_region *reg);
 
 /*
  * Remove region @name: its memslot, its map entry and, when host_owned,
- * its host mapping.  -ENOENT when there is none.
+ * its host mapping; for a sparse region every mapped slot and its fd too.
+ * -ENOENT when there is none.
  */
 int machine_unmap_region(struct machine *m, const char *name) WUR;
+
+/*
+ * Register a sparse region of device @owner (under mm_lock for writing):
+ * reserve [gpa, gpa+size) in the map with no host memory and no memslot,
+ * and keep *fd (taken on success) for the slots.  -EEXIST when the range
+ * overlaps or the device has one already, -ENOSPC when the table is full.
+ */
+int machine_sparse_add(struct machine *m, const char *region, const char *owner, uint64_t gpa,
+                       uint64_t size, uint64_t offset, int *fd) WUR;
+
+/*
+ * devplane_slot_map_fn (opaque = the machine): map or unmap
+ * [offset, offset+size) of device @id's sparse region as a map entry with a
+ * memslot of its own.  Mapping what is mapped, or unmapping what is not, is
+ * a no-op (a successor restates every slot).  Takes mm_lock for writing.
+ * -ENOENT without a sparse region, -EINVAL outside it, -EEXIST when the
+ * range straddles a slot mapped with other bounds, -ENOSPC without a
+ * memslot or map entry.
+ */
+int machine_sparse_slot_map(void *opaque, const char *id, uint64_t offset, uint64_t size,
+                            bool map) WUR;
 
 /* Create the vCPUs with CPUID and the boot register state. */
 int machine_vcpus_create(struct machine *m) WUR;

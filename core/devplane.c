@@ -68,6 +68,7 @@ struct devplane_dev {
 	bool attached;
 	uint64_t next_seq;
 	struct devplane_req *reqs, **reqs_tail;
+	/* Set by the machine plane's thread (RegionMap sparse): under dp->lock. */
 	uint64_t region_gpa;
 	uint64_t region_size;
 	struct log_ratelimit rl;
@@ -563,7 +564,9 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 	pthread_mutex_lock(&d->t.lock);
 	out.driver_features = d->t.driver_features;
 	pthread_mutex_unlock(&d->t.lock);
+	pthread_mutex_lock(&d->dp->lock);
 	out.region_gpa = d->region_gpa;
+	pthread_mutex_unlock(&d->dp->lock);
 	if (ipc_reply(d->chan, msg, &out.base, &err))
 		log_warnx("device %s: DeviceAttached not delivered: %s", d->id, err.text);
 	log_info("device %s: process attached, epoch %u, virtio id %u, %zu queue(s)%s", d->id,
@@ -578,17 +581,20 @@ static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
 	const Splitvm__DeviceSlotMap *s = (const Splitvm__DeviceSlotMap *)msg->body;
 	Splitvm__OkReply ok = SPLITVM__OK_REPLY__INIT;
 	struct ipc_err err;
-	uint64_t end;
+	uint64_t end, region_size;
 	int r;
 
-	if (!d->region_size) {
+	pthread_mutex_lock(&d->dp->lock);
+	region_size = d->region_size;
+	pthread_mutex_unlock(&d->dp->lock);
+	if (!region_size) {
 		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "offset",
 		            "the device has no sparse region registered (RegionMap sparse, "
 		            "owner_device)");
 		return;
 	}
 	if ((s->offset | s->size) & 4095 || s->size == 0 ||
-	    __builtin_add_overflow(s->offset, s->size, &end) || end > d->region_size) {
+	    __builtin_add_overflow(s->offset, s->size, &end) || end > region_size) {
 		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "offset",
 		            "the range must be page aligned, non-empty and inside the device's "
 		            "own region");
@@ -606,8 +612,9 @@ static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
 		snprintf(text, sizeof(text), "%s of [0x%" PRIx64 ", +0x%" PRIx64 ") failed: %s",
 		         s->map ? "map" : "unmap", s->offset, s->size, strerror(-r));
 		reply_error(d, msg,
-		            r == -ENOSPC ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
-		                         : SPLITVM__ERROR_CODE__ERR_INTERNAL,
+		            r == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+		            : r == -EEXIST ? SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT
+		                           : SPLITVM__ERROR_CODE__ERR_INTERNAL,
 		            "offset", text);
 		return;
 	}
@@ -815,8 +822,10 @@ int devplane_set_region(struct devplane *dp, const char *id, uint64_t gpa, uint6
 {
 	for (unsigned i = 0; i < (dp ? dp->n : 0); i++) {
 		if (!strcmp(dp->devs[i]->id, id)) {
+			pthread_mutex_lock(&dp->lock);
 			dp->devs[i]->region_gpa = gpa;
 			dp->devs[i]->region_size = size;
+			pthread_mutex_unlock(&dp->lock);
 			return 0;
 		}
 	}
@@ -863,6 +872,8 @@ int core_virtio_start(struct machine *m, int timeout_ms)
 	r = devplane_create(&m->devplane, m, &m->mm, cfg->run_dir);
 	if (r)
 		return r;
+	/* Slots of a sparse region (RegionMap sparse) on DeviceSlotMap. */
+	devplane_set_slot_map(m->devplane, machine_sparse_slot_map, m);
 	for (unsigned i = 0; i < cfg->n_virtio; i++) {
 		const struct core_virtio_cfg *v = &cfg->virtio[i];
 		uint64_t size = 0;

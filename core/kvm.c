@@ -258,11 +258,183 @@ int machine_map_region(struct machine *m, const char *name, enum memmap_kind kin
 	return r;
 }
 
+/* Remove map entry @i: memslot, entry, host mapping when its own. */
+static void unmap_entry(struct machine *m, unsigned i)
+{
+	struct memmap_region reg = m->mm.r[i];
+
+	machine_slot_detach(m, &reg);
+	memmove(&m->mm.r[i], &m->mm.r[i + 1], (m->mm.n - i - 1) * sizeof(m->mm.r[0]));
+	m->mm.n--;
+	if (reg.host_owned)
+		munmap(reg.host, reg.size);
+}
+
+static struct machine_sparse *sparse_find(struct machine *m, const char *region,
+                                          const char *owner)
+{
+	for (unsigned i = 0; i < m->n_sparse; i++) {
+		if ((region && !strcmp(m->sparse[i].region, region)) ||
+		    (owner && !strcmp(m->sparse[i].owner, owner)))
+			return &m->sparse[i];
+	}
+	return NULL;
+}
+
+int machine_sparse_add(struct machine *m, const char *region, const char *owner, uint64_t gpa,
+                       uint64_t size, uint64_t offset, int *fd)
+{
+	struct memmap_region reg = {
+		.kind = MEMMAP_DEVICE_MEMORY,
+		.gpa = gpa,
+		.size = size,
+		.slot = -1,
+		.sparse = true,
+	};
+	struct machine_sparse *s;
+	int r;
+
+	if (strlen(region) >= sizeof(s->region) || strlen(owner) >= sizeof(s->owner))
+		return -ENAMETOOLONG;
+	if (sparse_find(m, region, owner))
+		return -EEXIST;
+	if (m->n_sparse >= CORE_MAX_VIRTIO)
+		return -ENOSPC;
+	snprintf(reg.name, sizeof(reg.name), "%s", region);
+	r = memmap_add(&m->mm, &reg);
+	if (r)
+		return r;
+	s = &m->sparse[m->n_sparse++];
+	snprintf(s->region, sizeof(s->region), "%s", region);
+	snprintf(s->owner, sizeof(s->owner), "%s", owner);
+	s->gpa = gpa;
+	s->size = size;
+	s->offset = offset;
+	s->fd = take_fd(fd);
+	return 0;
+}
+
+/*
+ * Unmap every slot inside [gpa, gpa+size) of sparse region @s; -EEXIST when
+ * one reaches outside the range (it was mapped with other bounds).
+ */
+static int sparse_unmap_range(struct machine *m, const struct machine_sparse *s, uint64_t gpa,
+                              uint64_t size)
+{
+	for (unsigned i = 0; i < m->mm.n; i++) {
+		const struct memmap_region *e = &m->mm.r[i];
+
+		if (e->sparse || !e->host || e->gpa < s->gpa || e->gpa - s->gpa >= s->size)
+			continue;
+		if (e->gpa >= gpa + size || gpa >= e->gpa + e->size)
+			continue;
+		if (e->gpa < gpa || e->gpa + e->size > gpa + size)
+			return -EEXIST;
+	}
+	for (unsigned i = 0; i < m->mm.n;) {
+		const struct memmap_region *e = &m->mm.r[i];
+
+		if (!e->sparse && e->host && e->gpa >= gpa && e->gpa - gpa < size)
+			unmap_entry(m, i);
+		else
+			i++;
+	}
+	return 0;
+}
+
+static int sparse_map(struct machine *m, const struct machine_sparse *s, uint64_t offset,
+                      uint64_t size)
+{
+	struct memmap_region reg = {
+		.kind = MEMMAP_DEVICE_MEMORY,
+		.gpa = s->gpa + offset,
+		.size = size,
+		.slot = -1,
+		.host_owned = true,
+	};
+	const struct memmap_region *o;
+	unsigned i;
+	int r;
+
+	/* Mapped already with these bounds: a successor restating its slots. */
+	for (i = 0; i < m->mm.n; i++) {
+		o = &m->mm.r[i];
+		if (!o->sparse && o->host && o->gpa == reg.gpa && o->size == size)
+			return 0;
+	}
+	if (m->mm.n >= MEMMAP_MAX_REGIONS)
+		return -ENOSPC;
+	snprintf(reg.name, sizeof(reg.name), "%s+0x%" PRIx64, s->region, offset);
+	reg.host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
+	                (off_t)(s->offset + offset));
+	if (reg.host == MAP_FAILED) {
+		r = -errno;
+		log_warn("region %s: mmap of slot [0x%" PRIx64 ", +0x%" PRIx64 ")", s->region,
+		         offset, size);
+		return r;
+	}
+	/* Guest memory in a core dump would be large and the guest's secrets. */
+	madvise(reg.host, size, MADV_DONTDUMP);
+	r = memmap_add(&m->mm, &reg);
+	if (r) {
+		/* -EEXIST: it straddles a slot mapped with other bounds. */
+		munmap(reg.host, size);
+		return r;
+	}
+	for (i = 0; i < m->mm.n && strcmp(m->mm.r[i].name, reg.name); i++)
+		;
+	r = machine_slot_attach(m, &m->mm.r[i]);
+	if (r) {
+		unmap_entry(m, i);
+		return r;
+	}
+	log_debug("region %s: slot [0x%" PRIx64 ", +0x%" PRIx64 ") mapped at 0x%" PRIx64
+	          ", memslot %d",
+	          s->region, offset, size, reg.gpa, m->mm.r[i].slot);
+	return 0;
+}
+
+int machine_sparse_slot_map(void *opaque, const char *id, uint64_t offset, uint64_t size,
+                            bool map)
+{
+	struct machine *m = opaque;
+	const struct machine_sparse *s;
+	uint64_t end;
+	int r;
+
+	pthread_rwlock_wrlock(&m->mm_lock);
+	s = sparse_find(m, NULL, id);
+	if (!s) {
+		r = -ENOENT;
+	} else if (size == 0 || __builtin_add_overflow(offset, size, &end) || end > s->size) {
+		r = -EINVAL;
+	} else if (map) {
+		r = sparse_map(m, s, offset, size);
+	} else {
+		r = sparse_unmap_range(m, s, s->gpa + offset, size);
+		if (!r)
+			log_debug("region %s: slot [0x%" PRIx64 ", +0x%" PRIx64 ") unmapped",
+			          s->region, offset, size);
+	}
+	pthread_rwlock_unlock(&m->mm_lock);
+	return r;
+}
+
 int machine_unmap_region(struct machine *m, const char *name)
 {
+	struct machine_sparse *s = sparse_find(m, name, NULL);
 	struct memmap_region reg;
 	unsigned i;
 
+	if (s) {
+		/* Its slots first: they nest inside it and use its fd. */
+		if (sparse_unmap_range(m, s, s->gpa, s->size))
+			log_warnx("region %s: a slot reaches outside it", name);
+		if (m->devplane && devplane_set_region(m->devplane, s->owner, 0, 0))
+			log_warnx("region %s: device %s has gone", name, s->owner);
+		close_fd(&s->fd);
+		*s = m->sparse[--m->n_sparse];
+	}
 	for (i = 0; i < m->mm.n && strcmp(m->mm.r[i].name, name); i++)
 		;
 	if (i == m->mm.n)
@@ -761,6 +933,9 @@ void machine_destroy(struct machine *m)
 			munmap(m->mm.r[i].host, m->mm.r[i].size);
 		m->mm.r[i].host_owned = false;
 	}
+	for (unsigned i = 0; i < m->n_sparse; i++)
+		close_fd(&m->sparse[i].fd);
+	m->n_sparse = 0;
 	if (m->ram)
 		munmap(m->ram, m->mm.ram_size);
 	m->ram = NULL;

@@ -246,7 +246,7 @@ static void do_machine_start(struct machine_plane *p, const Splitvm__MachineStar
 
 static bool region_name_ok(const char *name)
 {
-	return name && name[0] && strlen(name) < sizeof(((struct memmap_region *)0)->name) &&
+	return name && name[0] && strlen(name) < MEMMAP_REGION_NAME_MAX &&
 	       backend_config_id_wellformed(name);
 }
 
@@ -393,6 +393,65 @@ static bool region_map_check(struct machine_plane *p, const Splitvm__RegionMap *
 	return true;
 }
 
+/*
+ * RegionMap{sparse, owner_device}: register only.  The core keeps the fd and
+ * reserves the range; the owner's DeviceSlotMap maps slots of it later, so
+ * that no unplugged block is ever reachable by the guest or the ring walker.
+ */
+static void do_sparse_map(struct machine_plane *p, const Splitvm__RegionMap *req,
+                          const struct memmap_region *ram, int *fd, struct plane_reply *rp)
+{
+	struct machine *m = p->m;
+	bool known = false;
+	int e;
+
+	if (!req->sparse) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "owner_device",
+		            "region '%s': owner_device is only for a sparse region",
+		            req->region);
+		return;
+	}
+	if (ram) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "sparse",
+		            "base RAM region '%s' cannot be sparse", req->region);
+		return;
+	}
+	if (req->readonly) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "readonly",
+		            "sparse region '%s': its owner device maps slots writable",
+		            req->region);
+		return;
+	}
+	for (unsigned i = 0; req->owner_device && i < p->cfg.n_virtio; i++)
+		known = known || !strcmp(p->cfg.virtio[i].id, req->owner_device);
+	if (!known) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "owner_device",
+		            "sparse region '%s': owner_device '%s' is not a virtio device of "
+		            "the machine",
+		            req->region, req->owner_device ? req->owner_device : "");
+		return;
+	}
+	e = machine_sparse_add(m, req->region, req->owner_device, req->gpa, req->size,
+	                       req->offset, fd);
+	if (e) {
+		reply_error(rp,
+		            e == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+		            : e == -EEXIST ? SPLITVM__ERROR_CODE__ERR_ALREADY_EXISTS
+		                           : SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT,
+		            e == -EEXIST ? "owner_device" : "region",
+		            "sparse region '%s' of device %s: %s", req->region, req->owner_device,
+		            e == -EEXIST ? "the device has a sparse region already" : strerror(-e));
+		return;
+	}
+	if (devplane_set_region(m->devplane, req->owner_device, req->gpa, req->size))
+		log_warnx("sparse region %s: device %s has no transport", req->region,
+		          req->owner_device);
+	log_info("registered sparse region %s of device %s at [0x%" PRIx64 ", 0x%" PRIx64 ")",
+	         req->region, req->owner_device, req->gpa, req->gpa + req->size);
+	reply_ok(rp, "registered sparse region %s at 0x%" PRIx64 " for device %s", req->region,
+	         req->gpa, req->owner_device);
+}
+
 static void do_region_map(struct machine_plane *p, const Splitvm__RegionMap *req,
                           struct plane_reply *rp)
 {
@@ -408,6 +467,10 @@ static void do_region_map(struct machine_plane *p, const Splitvm__RegionMap *req
 		return;
 	if (!need_machine(p, rp) || !region_map_check(p, req, fd, &ram, rp))
 		goto out;
+	if (req->sparse || (req->owner_device && req->owner_device[0])) {
+		do_sparse_map(p, req, ram, &fd, rp);
+		goto out;
+	}
 
 	host = mmap(NULL, req->size, PROT_READ | (req->readonly ? 0 : PROT_WRITE), MAP_SHARED, fd,
 	            (off_t)req->offset);

@@ -46,6 +46,10 @@ int memmap_add(struct memmap *mm, const struct memmap_region *reg)
 		if (mm->r[i].kind == MEMMAP_RESERVED && reg->kind == MEMMAP_DEVICE_MEMORY &&
 		    !strcmp(mm->r[i].name, "device-memory-area"))
 			continue;
+		/* A sparse region's mapped slots nest inside it, whole. */
+		if (mm->r[i].sparse && !reg->sparse && reg->gpa >= mm->r[i].gpa &&
+		    end <= mm->r[i].gpa + mm->r[i].size)
+			continue;
 		if (overlaps(mm->r[i].gpa, mm->r[i].size, reg->gpa, reg->size))
 			return -EEXIST;
 	}

@@ -1,0 +1,598 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The ctl verbs, with QEMU's monitor names and output.  `info
+ * memory-devices` is QEMU's HMP text field for field (monitor/hmp-cmds.c,
+ * hmp_info_memory_devices: dimm/nvdimm, virtio-pmem and virtio-mem
+ * entries); `query-memory-devices` is QMP's shape ({"type", "data"} with
+ * QMP's member names), written with json-c.  The supervisor validates every
+ * argument here, once, for every client (docs/protocol.md, "Control").
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "size.h"
+#include "sup.h"
+
+static void fail(struct hmp_result *res, Splitvm__ErrorCode code, const char *field,
+                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fail(struct hmp_result *res, Splitvm__ErrorCode code, const char *field,
+                 const char *fmt, ...)
+{
+	va_list ap;
+
+	res->code = code;
+	snprintf(res->field, sizeof(res->field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(res->text, sizeof(res->text), fmt, ap);
+	va_end(ap);
+}
+
+void hmp_result_release(struct hmp_result *res)
+{
+	free(res->out_text);
+	free(res->out_json);
+	free(res->blob);
+	res->out_text = res->out_json = NULL;
+	res->blob = NULL;
+}
+
+/* An ipc failure of a downstream call as the ctl error. */
+static void fail_ipc(struct hmp_result *res, const char *what, const struct ipc_err *err)
+{
+	if (err->code == IPC_ERR_PEER)
+		fail(res, (Splitvm__ErrorCode)err->peer_code, err->field, "%s: %s", what,
+		     err->text);
+	else if (err->code == IPC_ERR_TIMEOUT)
+		fail(res, SPLITVM__ERROR_CODE__ERR_TIMEOUT, "", "%s: no answer in time", what);
+	else
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "%s: %s", what, err->text);
+}
+
+struct sup_dev *sup_dev_find(struct sup *s, const char *id)
+{
+	static const char prefix[] = "/machine/peripheral/";
+
+	if (!strncmp(id, prefix, sizeof(prefix) - 1))
+		id += sizeof(prefix) - 1;
+	for (size_t i = 0; i < s->n_devs; i++)
+		if (!strcmp(s->devs[i].cfg->id, id))
+			return &s->devs[i];
+	return NULL;
+}
+
+struct ipc_chan *sup_devctl(struct sup *s, struct sup_dev *d)
+{
+	struct ipc_chan_opts o = {
+		.planes = PROTO_PLANE_DEVCTL,
+		.send_timeout_ms = SUP_DEVCTL_MS,
+		.recv_timeout_ms = SUP_DEVCTL_MS,
+	};
+	char name[96];
+	struct ipc_err err;
+
+	if (d->state != SUP_DEV_RUNNING)
+		return NULL;
+	if (d->devctl)
+		return d->devctl;
+	snprintf(name, sizeof(name), "devctl-%s", d->cfg->id);
+	if (ipc_chan_connect(&d->devctl, IPC_ROLE_REQ, s->run_dir, name, &o, &err)) {
+		log_warnx("device %s: %s", d->cfg->id, err.text);
+		return NULL;
+	}
+	return d->devctl;
+}
+
+/* DeviceStatusQuery into d's cached status. */
+static int dev_status(struct sup *s, struct sup_dev *d, int deadline_ms, struct ipc_err *err)
+{
+	Splitvm__DeviceStatusQuery q = SPLITVM__DEVICE_STATUS_QUERY__INIT;
+	struct ipc_chan *c = sup_devctl(s, d);
+	struct ipc_msg *rep = NULL;
+	const Splitvm__DeviceStatus *st;
+	int r;
+
+	if (!c) {
+		err->code = IPC_ERR_CLOSED;
+		snprintf(err->text, sizeof(err->text), "device %s has no running process",
+		         d->cfg->id);
+		return -IPC_ERR_CLOSED;
+	}
+	r = ipc_call(c, &(struct ipc_hdr){ .device = d->cfg->id, .epoch = d->epoch }, &q.base,
+	             deadline_ms, &rep, err);
+	if (r)
+		return r;
+	if (rep->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_STATUS) {
+		ipc_msg_free(rep);
+		err->code = IPC_ERR_DECODE;
+		snprintf(err->text, sizeof(err->text), "device %s: not a DeviceStatus reply",
+		         d->cfg->id);
+		return -IPC_ERR_DECODE;
+	}
+	st = (const Splitvm__DeviceStatus *)rep->body;
+	d->requested_size = st->requested_size;
+	d->plugged_size = st->plugged_size;
+	d->block_size = st->block_size;
+	d->status_known = true;
+	ipc_msg_free(rep);
+	return 0;
+}
+
+void hmp_poll_status(struct sup *s)
+{
+	for (size_t i = 0; i < s->n_devs; i++) {
+		struct sup_dev *d = &s->devs[i];
+		struct ipc_err err;
+		uint64_t before = d->plugged_size;
+
+		if (d->state != SUP_DEV_RUNNING || sup_now_ms() - d->proc.started_ms < 300)
+			continue;
+		if (dev_status(s, d, 500, &err))
+			continue;
+		/* Settled: the same plugged size twice in a row, not yet told. */
+		if (d->plugged_size == before && d->plugged_size != d->reported_size) {
+			d->reported_size = d->plugged_size;
+			sup_event_size_change(s, d, d->plugged_size);
+		}
+	}
+}
+
+/* ---- info memory-devices / query-memory-devices --------------------------- */
+
+static const char *kind_name(Splitvm__DeviceModel m)
+{
+	switch (m) {
+	case SPLITVM__DEVICE_MODEL__MODEL_DIMM:
+		return "dimm";
+	case SPLITVM__DEVICE_MODEL__MODEL_NVDIMM:
+		return "nvdimm";
+	case SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM:
+		return "virtio-pmem";
+	case SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM:
+		return "virtio-mem";
+	default:
+		return "unknown";
+	}
+}
+
+/* What `info memory-devices` shows of a virtio-mem device. */
+static void vmem_sizes(struct sup *s, struct sup_dev *d, uint64_t *req, uint64_t *size,
+                       uint64_t *block)
+{
+	struct ipc_err err;
+
+	if (d->state == SUP_DEV_RUNNING)
+		(void)dev_status(s, d, SUP_DEVCTL_MS, &err);
+	*req = d->status_known ? d->requested_size : d->cfg->requested_size;
+	*size = d->status_known ? d->plugged_size : 0;
+	*block = d->cfg->block_size ? d->cfg->block_size : CONFIG_THP_SIZE;
+}
+
+static void info_memory_devices(struct sup *s, bool json, struct hmp_result *res)
+{
+	json_object *arr = json_object_new_array();
+	size_t len = 0;
+	FILE *f = open_memstream(&res->out_text, &len);
+
+	if (!arr || !f) {
+		json_object_put(arr);
+		if (f)
+			fclose(f);
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < s->n_devs; i++) {
+		struct sup_dev *d = &s->devs[i];
+		const Splitvm__DeviceConfig *c = d->cfg;
+		json_object *o = json_object_new_object(), *data = json_object_new_object();
+		int64_t node = c->node >= 0 ? c->node : 0;
+		char memdev[96];
+
+		snprintf(memdev, sizeof(memdev), "/objects/%s", c->memdev);
+		fprintf(f, "Memory device [%s]: \"%s\"\n", kind_name(c->model), c->id);
+		json_object_object_add(o, "type", json_object_new_string(kind_name(c->model)));
+		json_object_object_add(data, "id", json_object_new_string(c->id));
+		switch (c->model) {
+		case SPLITVM__DEVICE_MODEL__MODEL_DIMM:
+		case SPLITVM__DEVICE_MODEL__MODEL_NVDIMM:
+			fprintf(f, "  addr: 0x%" PRIx64 "\n", d->gpa);
+			fprintf(f, "  slot: %d\n", d->slot);
+			fprintf(f, "  node: %" PRId64 "\n", node);
+			fprintf(f, "  size: %" PRIu64 "\n", d->size);
+			fprintf(f, "  memdev: %s\n", memdev);
+			fprintf(f, "  hotplugged: %s\n", c->hotplugged ? "true" : "false");
+			fprintf(f, "  hotpluggable: true\n");
+			json_object_object_add(data, "addr", json_object_new_int64((int64_t)d->gpa));
+			json_object_object_add(data, "slot", json_object_new_int64(d->slot));
+			json_object_object_add(data, "node", json_object_new_int64(node));
+			json_object_object_add(data, "size", json_object_new_int64((int64_t)d->size));
+			json_object_object_add(data, "memdev", json_object_new_string(memdev));
+			json_object_object_add(data, "hotplugged",
+			                       json_object_new_boolean(c->hotplugged));
+			json_object_object_add(data, "hotpluggable", json_object_new_boolean(1));
+			break;
+		case SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM:
+			fprintf(f, "  memaddr: 0x%" PRIx64 "\n", d->gpa);
+			fprintf(f, "  size: %" PRIu64 "\n", d->size);
+			fprintf(f, "  memdev: %s\n", memdev);
+			json_object_object_add(data, "memaddr",
+			                       json_object_new_int64((int64_t)d->gpa));
+			json_object_object_add(data, "size", json_object_new_int64((int64_t)d->size));
+			json_object_object_add(data, "memdev", json_object_new_string(memdev));
+			break;
+		default: {
+			uint64_t req, size, block;
+
+			vmem_sizes(s, d, &req, &size, &block);
+			fprintf(f, "  memaddr: 0x%" PRIx64 "\n", d->gpa);
+			fprintf(f, "  node: %" PRId64 "\n", node);
+			fprintf(f, "  requested-size: %" PRIu64 "\n", req);
+			fprintf(f, "  size: %" PRIu64 "\n", size);
+			fprintf(f, "  max-size: %" PRIu64 "\n", d->size);
+			fprintf(f, "  block-size: %" PRIu64 "\n", block);
+			fprintf(f, "  memdev: %s\n", memdev);
+			json_object_object_add(data, "memaddr",
+			                       json_object_new_int64((int64_t)d->gpa));
+			json_object_object_add(data, "node", json_object_new_int64(node));
+			json_object_object_add(data, "requested-size",
+			                       json_object_new_int64((int64_t)req));
+			json_object_object_add(data, "size", json_object_new_int64((int64_t)size));
+			json_object_object_add(data, "max-size",
+			                       json_object_new_int64((int64_t)d->size));
+			json_object_object_add(data, "block-size",
+			                       json_object_new_int64((int64_t)block));
+			json_object_object_add(data, "memdev", json_object_new_string(memdev));
+		}
+		}
+		json_object_object_add(o, "data", data);
+		json_object_array_add(arr, o);
+	}
+	fclose(f);
+	if (json) {
+		res->out_json = strdup(json_object_to_json_string_ext(
+		        arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		if (!res->out_json)
+			fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+	}
+	json_object_put(arr);
+}
+
+/* ---- qom-set / qom-get / update-memory-device ----------------------------- */
+
+static struct sup_dev *need_dev(struct sup *s, const char *id, struct hmp_result *res)
+{
+	struct sup_dev *d = sup_dev_find(s, id);
+
+	if (!d)
+		fail(res, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id",
+		     "no memory device '%s' (info memory-devices lists them)", id);
+	return d;
+}
+
+static void set_requested(struct sup *s, const char *id, const char *value,
+                          struct hmp_result *res)
+{
+	Splitvm__DevicePropSet ps = SPLITVM__DEVICE_PROP_SET__INIT;
+	struct sup_dev *d = need_dev(s, id, res);
+	struct ipc_msg *rep = NULL;
+	struct ipc_chan *c;
+	struct ipc_err err;
+	uint64_t size, block;
+	char num[32];
+	int r;
+
+	if (!d)
+		return;
+	if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "requested-size",
+		     "device '%s' is a %s: only virtio-mem devices have requested-size", id,
+		     kind_name(d->cfg->model));
+		return;
+	}
+	r = size_parse_qemu(value, 1, &size);
+	if (r) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "requested-size",
+		     "'%s' is not a size: %s", value, size_strerror(r));
+		return;
+	}
+	block = d->cfg->block_size ? d->cfg->block_size : CONFIG_THP_SIZE;
+	if (size % block) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "requested-size",
+		     "%" PRIu64 " is not a multiple of the block size %" PRIu64, size, block);
+		return;
+	}
+	if (size > d->size) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "requested-size",
+		     "%" PRIu64 " is larger than the device's memdev (%" PRIu64 ")", size, d->size);
+		return;
+	}
+	switch (d->state) {
+	case SUP_DEV_RUNNING:
+		break;
+	case SUP_DEV_RESTARTING:
+		fail(res, SPLITVM__ERROR_CODE__ERR_BUSY, "id",
+		     "device '%s': its process is restarting; retry", id);
+		return;
+	case SUP_DEV_FAILED:
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
+		     "device '%s' failed (restarted too often); `restart %s` starts it again", id,
+		     id);
+		return;
+	default:
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
+		     "device '%s' has no device process: splitvm-core serves no device plane "
+		     "for it in supervised mode",
+		     id);
+		return;
+	}
+	c = sup_devctl(s, d);
+	if (!c) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "id",
+		     "device '%s': cannot reach its process", id);
+		return;
+	}
+	snprintf(num, sizeof(num), "%" PRIu64, size);
+	ps.name = (char *)"requested-size";
+	ps.value = num;
+	if (ipc_call(c, &(struct ipc_hdr){ .device = d->cfg->id, .epoch = d->epoch }, &ps.base,
+	             SUP_DEVCTL_MS, &rep, &err)) {
+		fail_ipc(res, id, &err);
+		return;
+	}
+	ipc_msg_free(rep);
+	d->requested_size = size;
+	log_info("device %s: requested-size %" PRIu64, id, size);
+}
+
+static int64_t prop_value(struct sup *s, struct sup_dev *d, const char *prop, bool *found,
+                          char *str, size_t len)
+{
+	const Splitvm__DeviceConfig *c = d->cfg;
+	bool vmem = c->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM;
+	bool dimm = c->model == SPLITVM__DEVICE_MODEL__MODEL_DIMM ||
+	            c->model == SPLITVM__DEVICE_MODEL__MODEL_NVDIMM;
+	uint64_t req = 0, size = d->size, block = 0;
+
+	*found = true;
+	str[0] = 0;
+	if (vmem)
+		vmem_sizes(s, d, &req, &size, &block);
+	if (!strcmp(prop, "memdev")) {
+		snprintf(str, len, "/objects/%s", c->memdev);
+		return 0;
+	}
+	if (!strcmp(prop, "size"))
+		return (int64_t)size;
+	if (!strcmp(prop, "node"))
+		return c->node >= 0 ? c->node : 0;
+	if (vmem && !strcmp(prop, "requested-size"))
+		return (int64_t)req;
+	if (vmem && !strcmp(prop, "block-size"))
+		return (int64_t)block;
+	if (vmem && !strcmp(prop, "max-size"))
+		return (int64_t)d->size;
+	if (!dimm && !strcmp(prop, "memaddr"))
+		return (int64_t)d->gpa;
+	if (dimm && !strcmp(prop, "addr"))
+		return (int64_t)d->gpa;
+	if (dimm && !strcmp(prop, "slot"))
+		return d->slot;
+	*found = false;
+	return 0;
+}
+
+static void qom_get(struct sup *s, const char *id, const char *prop, struct hmp_result *res)
+{
+	struct sup_dev *d = need_dev(s, id, res);
+	char str[128], out[160];
+	bool found;
+	int64_t v;
+
+	if (!d)
+		return;
+	v = prop_value(s, d, prop, &found, str, sizeof(str));
+	if (!found) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "property",
+		     "Property '%s.%s' not found", kind_name(d->cfg->model), prop);
+		return;
+	}
+	if (str[0]) {
+		snprintf(out, sizeof(out), "%s\n", str);
+		json_object *js = json_object_new_string(str);
+
+		res->out_json = js ? strdup(json_object_to_json_string(js)) : NULL;
+		json_object_put(js);
+	} else {
+		snprintf(out, sizeof(out), "%" PRId64 "\n", v);
+		if (asprintf(&res->out_json, "%" PRId64, v) < 0)
+			res->out_json = NULL;
+	}
+	res->out_text = strdup(out);
+}
+
+/* ---- the rest ------------------------------------------------------------ */
+
+static void restart_dev(struct sup *s, const char *id, struct hmp_result *res)
+{
+	struct sup_dev *d;
+
+	if (!strcmp(id, "core") || !strcmp(id, "memsrv")) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
+		     "%s cannot be restarted under a running guest; only device processes can",
+		     id);
+		return;
+	}
+	d = need_dev(s, id, res);
+	if (!d)
+		return;
+	switch (d->state) {
+	case SUP_DEV_RUNNING:
+		d->kill_requested = true;
+		kill(d->proc.pid, SIGKILL);
+		break;
+	case SUP_DEV_FAILED:
+		/* A fresh start clears the crash history. */
+		d->n_hist = 0;
+		d->state = SUP_DEV_RESTARTING;
+		d->restart_at_ms = 0;
+		d->reported_exit.pid = 0;
+		break;
+	case SUP_DEV_RESTARTING:
+		d->restart_at_ms = 0;
+		break;
+	default:
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
+		     "device '%s' (%s) has no device process to restart", id,
+		     kind_name(d->cfg->model));
+		return;
+	}
+	res->out_text = strdup("");
+}
+
+static void machine_call(struct sup *s, const ProtobufCMessage *req, const char *what,
+                         struct hmp_result *res, struct ipc_msg **out)
+{
+	struct ipc_err err;
+
+	if (!s->core_req) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "", "%s: the core is not running",
+		     what);
+		return;
+	}
+	if (ipc_call(s->core_req, NULL, req, SUP_CALL_MS, out, &err))
+		fail_ipc(res, what, &err);
+}
+
+static void dump_dtb(struct sup *s, struct hmp_result *res)
+{
+	Splitvm__DtbQuery q = SPLITVM__DTB_QUERY__INIT;
+	struct ipc_msg *rep = NULL;
+	const Splitvm__Dtb *dtb;
+
+	machine_call(s, &q.base, "dump-dtb", res, &rep);
+	if (!rep)
+		return;
+	dtb = (const Splitvm__Dtb *)rep->body;
+	if (rep->type->type != SPLITVM__MSG_TYPE__MSG_DTB || !dtb->blob.len) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "dump-dtb: the core sent no tree");
+	} else {
+		res->blob = malloc(dtb->blob.len);
+		if (res->blob) {
+			memcpy(res->blob, dtb->blob.data, dtb->blob.len);
+			res->blob_len = dtb->blob.len;
+		}
+	}
+	ipc_msg_free(rep);
+}
+
+static const char *arg(const Splitvm__CtlRequest *req, size_t i)
+{
+	return i < req->n_args ? req->args[i] : NULL;
+}
+
+/* --name VALUE or --name=VALUE among args[from..]; NULL if absent. */
+static const char *opt(const Splitvm__CtlRequest *req, size_t from, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = from; i < req->n_args; i++) {
+		const char *a = req->args[i];
+
+		if (!strncmp(a, name, n) && a[n] == '=')
+			return a + n + 1;
+		if (!strcmp(a, name))
+			return arg(req, i + 1);
+	}
+	return NULL;
+}
+
+static bool nargs(const Splitvm__CtlRequest *req, size_t n, const char *usage,
+                  struct hmp_result *res)
+{
+	if (req->n_args == n)
+		return true;
+	fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args", "usage: %s %s", req->verb,
+	     usage);
+	return false;
+}
+
+void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_result *res)
+{
+	const char *v = req->verb ? req->verb : "";
+
+	if (!strcmp(v, "info")) {
+		const char *what = arg(req, 0);
+
+		if (!nargs(req, 1, "memory-devices|processes", res))
+			return;
+		if (!strcmp(what, "memory-devices")) {
+			info_memory_devices(s, req->json, res);
+		} else if (!strcmp(what, "processes")) {
+			int r = sup_proc_table(s, req->json,
+			                       req->json ? &res->out_json : &res->out_text);
+			if (r)
+				fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "info processes: %s",
+				     strerror(-r));
+		} else {
+			fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args",
+			     "unknown info command '%s' (memory-devices, processes)", what);
+		}
+	} else if (!strcmp(v, "query-memory-devices")) {
+		if (nargs(req, 0, "", res))
+			info_memory_devices(s, true, res);
+	} else if (!strcmp(v, "qom-set")) {
+		if (!nargs(req, 3, "ID requested-size SIZE", res))
+			return;
+		if (strcmp(arg(req, 1), "requested-size"))
+			fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "property",
+			     "property '%s' cannot be set at run time (requested-size can)",
+			     arg(req, 1));
+		else
+			set_requested(s, arg(req, 0), arg(req, 2), res);
+	} else if (!strcmp(v, "qom-get")) {
+		if (nargs(req, 2, "ID PROPERTY", res))
+			qom_get(s, arg(req, 0), arg(req, 1), res);
+	} else if (!strcmp(v, "update-memory-device")) {
+		const char *alias = opt(req, 0, "--alias"), *size = opt(req, 0, "--requested-size");
+
+		if (!alias || !size)
+			fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args",
+			     "usage: update-memory-device --alias ID --requested-size SIZE");
+		else
+			set_requested(s, alias, size, res);
+	} else if (!strcmp(v, "restart")) {
+		if (nargs(req, 1, "ID", res))
+			restart_dev(s, arg(req, 0), res);
+	} else if (!strcmp(v, "info-processes")) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "verb", "say 'info processes'");
+	} else if (!strcmp(v, "events")) {
+		if (sup_events_history(s, &res->blob, &res->blob_len))
+			fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+	} else if (!strcmp(v, "dump-dtb")) {
+		if (nargs(req, 0, "", res))
+			dump_dtb(s, res);
+	} else if (!strcmp(v, "system_powerdown")) {
+		Splitvm__MachinePowerdown p = SPLITVM__MACHINE_POWERDOWN__INIT;
+		struct ipc_msg *rep = NULL;
+
+		machine_call(s, &p.base, "system_powerdown", res, &rep);
+		ipc_msg_free(rep);
+	} else if (!strcmp(v, "quit")) {
+		res->quit = true;
+	} else if (!strcmp(v, "object_add") || !strcmp(v, "object_del") ||
+	           !strcmp(v, "device_add") || !strcmp(v, "device_del")) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "verb",
+		     "%s: hot-plugging memory backends and devices is not in this build yet "
+		     "(DIMM hotplug is issue 8); virtio-mem devices resize with qom-set",
+		     v);
+	} else {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "verb",
+		     "unknown verb '%s' (splitvm-ctl help lists the verbs)", v);
+	}
+}

@@ -46,6 +46,7 @@ void fc_init(struct fcore *fc)
 	CHECK(fc->region_size / FC_SLOT_SIZE <= FC_MAX_SLOTS, "region too large for the test");
 	fc->pid = -1;
 	fc->kill_after_us = -1;
+	fc->drain_ms = 20;
 }
 
 void fc_fini(struct fcore *fc)
@@ -153,7 +154,7 @@ void fc_kill(struct fcore *fc)
 	 * answers to it go nowhere.  Responses are dropped: the request is
 	 * re-sent to the successor, which must answer it from its journal.
 	 */
-	while (ipc_recv(fc->pair, 20, &msg, &err) == 0) {
+	while (ipc_recv(fc->pair, fc->drain_ms, &msg, &err) == 0) {
 		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_SLOT_MAP)
 			apply_slot_map(fc, (Splitvm__DeviceSlotMap *)msg->body, msg->epoch);
 		else if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE) {

@@ -70,6 +70,7 @@ struct fcore {
 	fc_hook hook;
 	void *hook_opaque;
 	long kill_after_us; /* >= 0: fc_request() kills this long after sending; then -1 */
+	int drain_ms;       /* fc_kill() waits this long for the dead one's last words */
 	unsigned kills;
 };
 

@@ -506,6 +506,9 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 	const Splitvm__DeviceAttach *a = (const Splitvm__DeviceAttach *)msg->body;
 	Splitvm__DeviceAttached out = SPLITVM__DEVICE_ATTACHED__INIT;
 	uint16_t qmax[VMMIO_MAX_QUEUES];
+	uint8_t kept[VMMIO_CONFIG_MAX];
+	const uint8_t *config;
+	size_t config_len;
 	struct ipc_err err;
 	char text[160];
 	bool first;
@@ -537,8 +540,23 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 		qmax[i] = (uint16_t)m;
 	}
 	first = !d->t.declared;
+	config = a->config.data;
+	config_len = a->config.len;
+	if (!first) {
+		/*
+		 * A successor declares the config it can build before it knows
+		 * where its region is (addr 0); it restates the real one with
+		 * DeviceConfigUpdate once attached.  Until then the guest keeps
+		 * reading its predecessor's copy, never a transient addr 0.
+		 */
+		pthread_mutex_lock(&d->t.lock);
+		config_len = d->t.config_len;
+		memcpy(kept, d->t.config, config_len);
+		pthread_mutex_unlock(&d->t.lock);
+		config = kept;
+	}
 	r = vmmio_set_device(&d->t, a->virtio_id, a->features, a->required_features,
-	                     (unsigned)a->n_queues, qmax, a->config.data, a->config.len);
+	                     (unsigned)a->n_queues, qmax, config, config_len);
 	if (r) {
 		reply_error(d, msg,
 		            r == -EBUSY ? SPLITVM__ERROR_CODE__ERR_BUSY

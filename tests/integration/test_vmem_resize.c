@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-mem end to end: this process plays the supervisor.  It starts the
+ * real splitvm-core supervised with a virtio-mem device in MachineStart's
+ * VmConfig, maps base RAM from a memfd, registers the device's 8 GiB sealed
+ * backend memfd as a sparse region owned by the device (RegionMap{sparse,
+ * owner_device}), starts the real splitvm-devproc --model=virtio-mem with
+ * the backend and a state memfd, and boots the test guest's virtio-mem
+ * driver scenario.
+ *
+ *   resize  requested-size 0 -> 1 GiB -> 4 GiB -> 512 MiB -> 0 through the
+ *           device process's devctl channel; after each step the guest
+ *           settles (its line), DeviceStatus's plugged_size follows, and
+ *           the backend's allocated bytes (st_blocks) fall after each
+ *           shrink.  Then the crash step: 0 -> 4 GiB while the device
+ *           process is killed with SIGKILL again and again and restarted
+ *           with epoch + 1; the guest ends with exactly 4 GiB plugged,
+ *           never sees ERROR (it would FAIL), and DeviceStatus and the
+ *           guest's STATE check agree with the guest's view.
+ *   bad     the guest's virtio-mem-bad table; touching unplugged memory
+ *           allocates nothing on the host.
+ * SKIPs (77) when /dev/kvm is not usable.
+ *
+ * usage: test_vmem_resize SPLITVM_CORE SPLITVM_DEVPROC GUEST_ELF [resize|bad]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc.h"
+
+#define MIB (1ull << 20)
+#define GIB (1ull << 30)
+
+#define RAM_SIZE    (256 * MIB)
+#define VMEM_SIZE   (8 * GIB)
+#define DEVMEM_BASE (4 * GIB) /* RAM ends below the hole: device memory at 4 GiB */
+#define DEV_ID      "vmem0"
+#define MEMDEV      "mem0"
+#define DEADLINE_MS 20000
+#define SETTLE_MS   60000
+#define CRASH_KILLS 8
+
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+			dump_logs();                                                               \
+			exit(1);                                                                   \
+		}                                                                                  \
+	} while (0)
+
+struct vm {
+	const char *core_bin, *devproc_bin, *guest;
+	char dir[64];
+	char console[128];
+	char devlog[128];
+	pid_t core_pid, dev_pid;
+	int core_log_fd;
+	struct ipc_chan *req; /* machine plane */
+	struct ipc_chan *ctl; /* devctl-<id> */
+	struct ipc_fdchan *fdch;
+	uint64_t next_tag;
+	uint32_t epoch;
+	int ram_fd, backend_fd, state_fd;
+	char core_log[1 << 17];
+	size_t core_log_len;
+};
+
+static struct vm *current;
+
+static void slurp(struct vm *v)
+{
+	ssize_t n;
+
+	while (v->core_log_len < sizeof(v->core_log) - 1 &&
+	       (n = read(v->core_log_fd, v->core_log + v->core_log_len,
+	                 sizeof(v->core_log) - 1 - v->core_log_len)) > 0)
+		v->core_log_len += (size_t)n;
+	v->core_log[v->core_log_len] = '\0';
+}
+
+static void tail_file(const char *what, const char *path)
+{
+	char cmd[256];
+
+	fprintf(stderr, "--- %s (%s), last lines ---\n", what, path);
+	fflush(stderr);
+	snprintf(cmd, sizeof(cmd), "tail -n 25 '%s' >&2", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(none)\n");
+}
+
+static void dump_logs(void)
+{
+	struct vm *v = current;
+	const char *p;
+
+	if (!v)
+		return;
+	slurp(v);
+	p = v->core_log_len > 6000 ? v->core_log + v->core_log_len - 6000 : v->core_log;
+	fprintf(stderr, "--- splitvm-core's log (tail) ---\n%s\n", p);
+	tail_file("console", v->console);
+	tail_file("splitvm-devproc's log", v->devlog);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static int memfd(const char *name, uint64_t size)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
+	CHECK(ftruncate(fd, (off_t)size) == 0, "ftruncate: %s", strerror(errno));
+	return fd;
+}
+
+/* ---- processes ---------------------------------------------------------- */
+
+static void core_start(struct vm *v)
+{
+	static const struct ipc_chan_opts opts = {
+		.planes = PROTO_PLANE_MACHINE,
+		.recv_timeout_ms = DEADLINE_MS,
+		.send_timeout_ms = DEADLINE_MS,
+	};
+	struct ipc_err err = { .code = IPC_OK };
+	int sv[2], logp[2];
+	pid_t parent = getpid();
+
+	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
+	      strerror(errno));
+	v->core_pid = fork();
+	CHECK(v->core_pid >= 0, "fork: %s", strerror(errno));
+	if (v->core_pid == 0) {
+		char fdnum[16];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(logp[1], STDERR_FILENO);
+		fcntl(sv[1], F_SETFD, 0);
+		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
+		execl(v->core_bin, v->core_bin, "--run-dir", v->dir, "--machine-chan", "machine",
+		      "--fd-chan-fd", fdnum, (char *)NULL);
+		_exit(127);
+	}
+	close(logp[1]);
+	close(sv[1]);
+	v->core_log_fd = logp[0];
+	fcntl(v->core_log_fd, F_SETFL, O_NONBLOCK);
+	CHECK(ipc_chan_connect(&v->req, IPC_ROLE_REQ, v->dir, "machine", &opts, &err) == 0,
+	      "connect: %s", err.text);
+	CHECK(ipc_fdchan_wrap(&v->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
+	v->next_tag = 1;
+}
+
+/* Start splitvm-devproc with the next epoch; its devctl channel connected. */
+static void dev_start(struct vm *v, const char *requested)
+{
+	static const struct ipc_chan_opts opts = {
+		.planes = PROTO_PLANE_DEVCTL,
+		.recv_timeout_ms = DEADLINE_MS,
+		.send_timeout_ms = DEADLINE_MS,
+	};
+	struct ipc_err err = { .code = IPC_OK };
+	pid_t parent = getpid();
+	int logfd;
+
+	v->epoch++;
+	logfd = open(v->devlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	CHECK(logfd >= 0, "%s: %s", v->devlog, strerror(errno));
+	v->dev_pid = fork();
+	CHECK(v->dev_pid >= 0, "fork: %s", strerror(errno));
+	if (v->dev_pid == 0) {
+		char epoch[16], bfd[16], sfd[16], config[160];
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(logfd, STDERR_FILENO);
+		fcntl(v->backend_fd, F_SETFD, 0);
+		fcntl(v->state_fd, F_SETFD, 0);
+		snprintf(epoch, sizeof(epoch), "%u", v->epoch);
+		snprintf(bfd, sizeof(bfd), "%d", v->backend_fd);
+		snprintf(sfd, sizeof(sfd), "%d", v->state_fd);
+		snprintf(config, sizeof(config),
+		         "virtio-mem,id=" DEV_ID ",memdev=" MEMDEV ",requested-size=%s,block-size=2M",
+		         requested);
+		execl(v->devproc_bin, v->devproc_bin, "--model=virtio-mem", "--id", DEV_ID,
+		      "--run-dir", v->dir, "--epoch", epoch, "--backend-fd", bfd, "--state-fd", sfd,
+		      "--config", config, "--sandbox=off", (char *)NULL);
+		_exit(127);
+	}
+	close(logfd);
+	ipc_chan_destroy(v->ctl);
+	v->ctl = NULL;
+	CHECK(ipc_chan_connect(&v->ctl, IPC_ROLE_REQ, v->dir, "devctl-" DEV_ID, &opts, &err) == 0,
+	      "devctl connect: %s", err.text);
+}
+
+static void dev_kill(struct vm *v)
+{
+	int status = 0;
+
+	CHECK(kill(v->dev_pid, SIGKILL) == 0, "kill: %s", strerror(errno));
+	CHECK(waitpid(v->dev_pid, &status, 0) == v->dev_pid, "waitpid: %s", strerror(errno));
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "the device process ended with status 0x%x before the kill", status);
+	v->dev_pid = 0;
+}
+
+static void vm_cleanup(struct vm *v)
+{
+	char cmd[128];
+
+	if (v->dev_pid > 0) {
+		kill(v->dev_pid, SIGKILL);
+		waitpid(v->dev_pid, NULL, 0);
+	}
+	if (v->core_pid > 0) {
+		kill(v->core_pid, SIGKILL);
+		waitpid(v->core_pid, NULL, 0);
+	}
+	ipc_chan_destroy(v->ctl);
+	ipc_chan_destroy(v->req);
+	ipc_fdchan_destroy(v->fdch);
+	close(v->core_log_fd);
+	close(v->ram_fd);
+	close(v->backend_fd);
+	close(v->state_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", v->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", v->dir);
+	current = NULL;
+}
+
+/* ---- the machine plane -------------------------------------------------- */
+
+static void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **out)
+{
+	struct ipc_msg *reply = NULL;
+	struct ipc_err err = { .code = IPC_OK };
+
+	CHECK(ipc_call(c, NULL, req, DEADLINE_MS, &reply, &err) == 0, "%s: %s (field '%s')",
+	      req->descriptor->short_name, err.text, err.field);
+	if (out)
+		*out = reply;
+	else
+		ipc_msg_free(reply);
+}
+
+static void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
+                       const char *owner)
+{
+	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
+	struct ipc_err err = { .code = IPC_OK };
+
+	m.region = (char *)name;
+	m.gpa = gpa;
+	m.size = size;
+	m.sparse = owner != NULL;
+	m.owner_device = (char *)(owner ? owner : "");
+	m.fd_tag = v->next_tag++;
+	CHECK(ipc_fdchan_send(v->fdch, m.fd_tag, &fd, 1, &err) == 0, "fd send: %s", err.text);
+	call_ok(v->req, &m.base, NULL);
+}
+
+static void machine_start(struct vm *v, const char *cmdline)
+{
+	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
+	Splitvm__VmConfig vm = SPLITVM__VM_CONFIG__INIT;
+	Splitvm__DeviceConfig dev = SPLITVM__DEVICE_CONFIG__INIT;
+	Splitvm__BackendConfig be = SPLITVM__BACKEND_CONFIG__INIT;
+	Splitvm__DeviceConfig *devs[1] = { &dev };
+	Splitvm__BackendConfig *bes[1] = { &be };
+
+	be.id = (char *)MEMDEV;
+	be.type = SPLITVM__BACKEND_TYPE__BACKEND_MEMFD;
+	be.size = VMEM_SIZE;
+	dev.id = (char *)DEV_ID;
+	dev.model = SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM;
+	dev.memdev = (char *)MEMDEV;
+	dev.node = -1;
+	dev.slot = -1;
+	dev.block_size = 2 * MIB;
+	vm.name = (char *)"vmem";
+	vm.ram_size = RAM_SIZE;
+	vm.maxmem = RAM_SIZE + VMEM_SIZE;
+	vm.slots = 1;
+	vm.vcpus = 1;
+	vm.kernel = (char *)v->guest;
+	vm.cmdline = (char *)cmdline;
+	vm.serial = SPLITVM__SERIAL_TYPE__SERIAL_FILE;
+	vm.serial_path = v->console;
+	vm.run_dir = v->dir;
+	vm.n_devices = 1;
+	vm.devices = devs;
+	vm.n_backends = 1;
+	vm.backends = bes;
+	s.config = &vm;
+	call_ok(v->req, &s.base, NULL);
+}
+
+/*
+ * The machine up to a running guest: memfds, MachineStart, base RAM, the
+ * sparse device region, the device process, VcpusResume.
+ */
+static void vm_boot(struct vm *v, const char *cmdline, const char *requested)
+{
+	Splitvm__VcpusResume r = SPLITVM__VCPUS_RESUME__INIT;
+
+	snprintf(v->dir, sizeof(v->dir), "/tmp/splitvm-vmem-XXXXXX");
+	CHECK(mkdtemp(v->dir), "mkdtemp: %s", strerror(errno));
+	snprintf(v->console, sizeof(v->console), "%s/console.txt", v->dir);
+	snprintf(v->devlog, sizeof(v->devlog), "%s/devproc.log", v->dir);
+	current = v;
+	v->ram_fd = memfd("ram", RAM_SIZE);
+	v->backend_fd = memfd(MEMDEV, VMEM_SIZE);
+	/* DESIGN.md: no holder may truncate the memory under another. */
+	CHECK(fcntl(v->backend_fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) == 0,
+	      "seal: %s", strerror(errno));
+	v->state_fd = memfd("state-" DEV_ID, 0);
+	core_start(v);
+	machine_start(v, cmdline);
+	region_map(v, "ram-low", v->ram_fd, 0, RAM_SIZE, NULL);
+	region_map(v, MEMDEV, v->backend_fd, DEVMEM_BASE, VMEM_SIZE, DEV_ID);
+	dev_start(v, requested);
+	call_ok(v->req, &r.base, NULL);
+}
+
+/* ---- observing the guest and the device --------------------------------- */
+
+static char *console_text(const struct vm *v)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(v->console, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static unsigned count(const char *text, const char *what)
+{
+	unsigned n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+/* Wait until the console holds @n copies of @what; fails on FAIL or a dead core. */
+static void wait_console(struct vm *v, const char *what, unsigned n)
+{
+	uint64_t until = now_ms() + SETTLE_MS;
+
+	for (;;) {
+		const char *text = console_text(v);
+		int status;
+
+		CHECK(!strstr(text, "splitvm-guest: FAIL"), "the guest failed");
+		if (count(text, what) >= n)
+			return;
+		CHECK(waitpid(v->core_pid, &status, WNOHANG) == 0,
+		      "the core ended (status 0x%x) before '%s' #%u", status, what, n);
+		CHECK(now_ms() < until, "no '%s' #%u within %d ms", what, n, SETTLE_MS);
+		slurp(v);
+		sleep_ms(10);
+	}
+}
+
+static Splitvm__DeviceStatus *dev_status(struct vm *v, struct ipc_msg **msg)
+{
+	Splitvm__DeviceStatusQuery q = SPLITVM__DEVICE_STATUS_QUERY__INIT;
+
+	call_ok(v->ctl, &q.base, msg);
+	CHECK((*msg)->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_STATUS, "answered %s",
+	      (*msg)->type->name);
+	return (Splitvm__DeviceStatus *)(*msg)->body;
+}
+
+static uint64_t plugged(struct vm *v)
+{
+	struct ipc_msg *msg;
+	uint64_t p = dev_status(v, &msg)->plugged_size;
+
+	ipc_msg_free(msg);
+	return p;
+}
+
+/*
+ * Start a successor and wait until it serves devctl: its plugged_size.  A
+ * successor that exits at start (it may read a message the core addressed
+ * to its dead predecessor, see the report) is restarted with the next
+ * epoch, as the supervisor does; *failed counts those.
+ */
+static uint64_t dev_restart(struct vm *v, unsigned *failed)
+{
+	Splitvm__DeviceStatusQuery q = SPLITVM__DEVICE_STATUS_QUERY__INIT;
+
+	for (unsigned tries = 0; tries < 8; tries++) {
+		uint64_t until;
+
+		dev_start(v, "0");
+		until = now_ms() + DEADLINE_MS;
+		while (now_ms() < until) {
+			struct ipc_msg *reply = NULL;
+			struct ipc_err err = { .code = IPC_OK };
+			int status;
+
+			if (waitpid(v->dev_pid, &status, WNOHANG) == v->dev_pid) {
+				printf("successor epoch %u exited at start (status 0x%x)\n",
+				       v->epoch, status);
+				v->dev_pid = 0;
+				(*failed)++;
+				break;
+			}
+			if (ipc_call(v->ctl, NULL, &q.base, 300, &reply, &err) == 0) {
+				uint64_t p = ((Splitvm__DeviceStatus *)reply->body)->plugged_size;
+
+				ipc_msg_free(reply);
+				return p;
+			}
+		}
+		CHECK(v->dev_pid == 0, "successor epoch %u neither serves nor exits", v->epoch);
+	}
+	CHECK(0, "no successor came up in 8 tries");
+	return 0;
+}
+
+static void set_requested(struct vm *v, uint64_t size)
+{
+	Splitvm__DevicePropSet ps = SPLITVM__DEVICE_PROP_SET__INIT;
+	char value[32];
+
+	snprintf(value, sizeof(value), "%" PRIu64, size);
+	ps.name = (char *)"requested-size";
+	ps.value = value;
+	call_ok(v->ctl, &ps.base, NULL);
+}
+
+static uint64_t allocated(const struct vm *v)
+{
+	struct stat st;
+
+	CHECK(fstat(v->backend_fd, &st) == 0, "fstat: %s", strerror(errno));
+	return (uint64_t)st.st_blocks * 512;
+}
+
+static void expect_settle(struct vm *v, unsigned nth, uint64_t size)
+{
+	char line[128];
+
+	static const char prefix[] = "splitvm-guest: virtio-mem plugged ";
+	uint64_t until = now_ms() + DEADLINE_MS;
+	const char *p, *nl;
+
+	snprintf(line, sizeof(line), "%s0x%" PRIx64 " of requested 0x%" PRIx64 "\n", prefix,
+	         size, size);
+	wait_console(v, prefix, nth);
+	/* The serial port writes byte by byte: wait for the line's end. */
+	for (;;) {
+		p = console_text(v);
+		for (unsigned i = 0; i < nth; i++)
+			p = strstr(i ? p + 1 : p, prefix);
+		nl = strchr(p, '\n');
+		if (nl)
+			break;
+		CHECK(now_ms() < until, "settle #%u never ended its line", nth);
+		sleep_ms(5);
+	}
+	CHECK(!strncmp(p, line, strlen(line)), "settle #%u is '%.*s', want '%s'", nth,
+	      (int)(nl - p), p, line);
+}
+
+static int core_exit_status(struct vm *v)
+{
+	int status = 0;
+	uint64_t until = now_ms() + DEADLINE_MS;
+	pid_t r;
+
+	while ((r = waitpid(v->core_pid, &status, WNOHANG)) == 0 && now_ms() < until)
+		sleep_ms(10);
+	CHECK(r == v->core_pid, "the core did not exit after the guest's PASS");
+	v->core_pid = 0;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- the tests ---------------------------------------------------------- */
+
+static void test_resize(const char *core, const char *devproc, const char *guest)
+{
+	static const uint64_t steps[] = { 1 * GIB, 4 * GIB, 512 * MIB, 0 };
+	struct vm v = { .core_bin = core, .devproc_bin = devproc, .guest = guest };
+	uint64_t before = 0, t0, mid_kills = 0;
+	unsigned nth = 0, kills = 0, failed_starts = 0;
+
+	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
+	vm_boot(&v, "scenario=virtio-mem vmem_steps=5", "0");
+	wait_console(&v, "virtio-mem: region 0x", 1);
+	CHECK(count(console_text(&v), "virtio-mem: region 0x100000000+0x200000000 block 0x200000"),
+	      "the guest sees another geometry");
+	CHECK(plugged(&v) == 0, "plugged before any request");
+
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		uint64_t alloc;
+
+		t0 = now_ms();
+		set_requested(&v, steps[i]);
+		expect_settle(&v, ++nth, steps[i]);
+		CHECK(plugged(&v) == steps[i], "DeviceStatus plugged_size differs after step %zu",
+		      i);
+		alloc = allocated(&v);
+		printf("step %zu: requested 0x%" PRIx64 " settled in %" PRIu64
+		       " ms, backend allocated %" PRIu64 " KiB\n",
+		       i, steps[i], now_ms() - t0, alloc >> 10);
+		CHECK(alloc <= steps[i], "backend holds %" PRIu64 " bytes, more than plugged",
+		      alloc);
+		if (i && steps[i] < steps[i - 1])
+			CHECK(alloc < before, "allocation did not fall on the shrink to 0x%" PRIx64,
+			      steps[i]);
+		before = alloc;
+	}
+
+	/* Crash: the device process dies again and again while the guest plugs 4 GiB. */
+	t0 = now_ms();
+	set_requested(&v, 4 * GIB);
+	srand(5);
+	for (unsigned k = 0; k < CRASH_KILLS; k++) {
+		uint64_t p;
+
+		sleep_ms((unsigned)(rand() % 4));
+		if (count(console_text(&v), "splitvm-guest: virtio-mem plugged ") > nth)
+			break;
+		dev_kill(&v);
+		kills++;
+		p = dev_restart(&v, &failed_starts);
+		mid_kills += p < 4 * GIB;
+		printf("kill %u: successor epoch %u found 0x%" PRIx64 " plugged\n", k + 1, v.epoch,
+		       p);
+	}
+	expect_settle(&v, ++nth, 4 * GIB);
+	printf("crash step: %" PRIu64 " of %u kills landed mid-plug, %u successors exited at "
+	       "start; settled in %" PRIu64 " ms\n",
+	       mid_kills, kills, failed_starts, now_ms() - t0);
+	CHECK(mid_kills >= 2, "only %" PRIu64 " kills landed while the guest plugged", mid_kills);
+	CHECK(plugged(&v) == 4 * GIB, "DeviceStatus plugged_size after the crashes");
+	wait_console(&v, "splitvm-guest: PASS", 1);
+	/* usable_region_size: 4 GiB + QEMU's 256 MiB extent. */
+	CHECK(count(console_text(&v), "STATE agrees with the guest over 34 memory blocks"),
+	      "no STATE check over the whole region");
+	CHECK(core_exit_status(&v) == 0, "the core's exit status");
+	CHECK(!strstr(console_text(&v), "answered 3"), "the guest saw ERROR");
+	printf("resize: ok\n");
+	vm_cleanup(&v);
+}
+
+static void test_bad(const char *core, const char *devproc, const char *guest)
+{
+	struct vm v = { .core_bin = core, .devproc_bin = devproc, .guest = guest };
+	uint64_t alloc;
+
+	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
+	vm_boot(&v, "scenario=virtio-mem-bad", "256M");
+	wait_console(&v, "splitvm-guest: PASS", 1);
+	CHECK(core_exit_status(&v) == 0, "the core's exit status");
+	alloc = allocated(&v);
+	printf("bad: backend allocated %" PRIu64 " KiB with 128 MiB plugged\n", alloc >> 10);
+	/* 256 MiB of unplugged memory was written and read: none of it may be there. */
+	CHECK(alloc <= 128 * MIB, "the backend holds %" PRIu64 " bytes", alloc);
+	slurp(&v);
+	CHECK(strstr(v.core_log, "reads all-ones"), "the core logged no unmapped access");
+	printf("bad: ok\n");
+	vm_cleanup(&v);
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 4 ? argv[4] : "all";
+
+	if (argc < 4) {
+		fprintf(stderr, "usage: %s SPLITVM_CORE SPLITVM_DEVPROC GUEST_ELF [resize|bad]\n",
+		        argv[0]);
+		return 2;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
+		return 77;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (!strcmp(which, "all") || !strcmp(which, "bad"))
+		test_bad(argv[1], argv[2], argv[3]);
+	if (!strcmp(which, "all") || !strcmp(which, "resize"))
+		test_resize(argv[1], argv[2], argv[3]);
+	printf("PASS\n");
+	return 0;
+}

@@ -103,6 +103,12 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int status, ret;
 
+#ifndef SPLITVM_SP_NNG
+	printf("expected to fail in the nanomsg build: libnanomsg 1.1.5's REQ resends a pending "
+	       "request to the peer that reconnects, whatever NN_REQ_RESEND_IVL says, so a "
+	       "request can be carried out twice (docs/dependencies.md)\n");
+#endif
+
 	CHECK(argc == 2, "usage: ipc_deadline PATH_TO_IPC_PEER");
 	log_init("test/ipc_deadline");
 	ipc_rundir_make(dir, sizeof(dir));

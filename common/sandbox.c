@@ -32,7 +32,7 @@ struct sandbox {
 	enum sandbox_mode mode;
 	uid_t uid;
 	gid_t gid;
-	int *keep;      /* sorted, with 0, 1, 2 and report_fd */
+	int *keep; /* sorted, with 0, 1, 2 and report_fd */
 	size_t n_keep;
 	char *rundir;
 	int report_fd;
@@ -40,7 +40,7 @@ struct sandbox {
 	bool as_root;
 	int parent_deathsig; /* what the spawner asked for, restored after id changes */
 	pid_t parent_pid;
-	int alive_fd;        /* child: hangs up when the reaper dies */
+	int alive_fd; /* child: hangs up when the reaper dies */
 	bool isolated;
 	bool locked;
 	struct sandbox_policy *policy;
@@ -104,11 +104,11 @@ int sandbox_create(struct sandbox **out, const struct sandbox_config *cfg)
 			return -EINVAL;
 		}
 	}
-	if (cfg->rundir && (cfg->rundir[0] != '/' || strstr(cfg->rundir, "/..") ||
-			    strlen(cfg->rundir) >= 108)) {
+	if (cfg->rundir &&
+	    (cfg->rundir[0] != '/' || strstr(cfg->rundir, "/..") || strlen(cfg->rundir) >= 108)) {
 		log_warnx("sandbox rundir '%s': must be an absolute path without '..' that fits "
-			  "an AF_UNIX address",
-			  cfg->rundir);
+		          "an AF_UNIX address",
+		          cfg->rundir);
 		return -EINVAL;
 	}
 	if (cfg->uid == (uid_t)-1 || cfg->gid == (gid_t)-1) {
@@ -202,8 +202,7 @@ static int close_other_fds(const int *keep, size_t n)
 	unsigned first = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		if ((unsigned)keep[i] > first &&
-		    close_range(first, (unsigned)keep[i] - 1, 0) < 0)
+		if ((unsigned)keep[i] > first && close_range(first, (unsigned)keep[i] - 1, 0) < 0)
 			return -errno;
 		first = (unsigned)keep[i] + 1;
 	}
@@ -268,12 +267,12 @@ static int unshare_user_root(struct sandbox *sb)
 			_exit(0); /* the parent gave up */
 		snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)target);
 		snprintf(text, sizeof(text), "0 0 1\n%u %u 1\n", (unsigned)sb->uid,
-			 (unsigned)sb->uid);
+		         (unsigned)sb->uid);
 		err = write_file(path, text);
 		if (!err) {
 			snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)target);
 			snprintf(text, sizeof(text), "0 0 1\n%u %u 1\n", (unsigned)sb->gid,
-				 (unsigned)sb->gid);
+			         (unsigned)sb->gid);
 			err = write_file(path, text);
 		}
 		if (write(done[1], &err, sizeof(err)) != sizeof(err))
@@ -297,7 +296,7 @@ static int unshare_user_root(struct sandbox *sb)
 		if (ret < 0) {
 			errno = -ret;
 			log_warn("sandbox: writing the uid/gid map (0 and %u/%u)",
-				 (unsigned)sb->uid, (unsigned)sb->gid);
+			         (unsigned)sb->uid, (unsigned)sb->gid);
 		}
 	}
 	close_fd(&go[1]); /* a helper still waiting reads EOF and leaves */
@@ -322,7 +321,7 @@ static int unshare_user_self(void)
 	if (unshare(CLONE_NEWUSER) < 0) {
 		ret = -errno;
 		log_warn("sandbox: unshare(CLONE_NEWUSER) (does the host allow unprivileged user "
-			 "namespaces?)");
+		         "namespaces?)");
 		return ret;
 	}
 	/* An unprivileged gid_map needs setgroups denied first (user_namespaces(7)). */
@@ -370,7 +369,8 @@ static int mkdir_p(char *path)
  */
 static int make_empty_root(struct sandbox *sb)
 {
-	const unsigned long ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const unsigned long ro =
+	        MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char target[PATH_MAX], src[64];
 	int dirfd = -1;
 	int ret;
@@ -389,7 +389,7 @@ static int make_empty_root(struct sandbox *sb)
 		goto out;
 	}
 	if (mount("splitvm-sandbox", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "mode=0755,size=64k,nr_inodes=256") < 0) {
+	          "mode=0755,size=64k,nr_inodes=256") < 0) {
 		ret = -errno;
 		log_warn("sandbox: mount tmpfs for the new root");
 		goto out;
@@ -407,7 +407,7 @@ static int make_empty_root(struct sandbox *sb)
 		    mount(NULL, target, NULL, ro, NULL) < 0) {
 			ret = -errno;
 			log_warn("sandbox: binding rundir %s read-only into the new root",
-				 sb->rundir);
+			         sb->rundir);
 			goto out;
 		}
 	}
@@ -507,6 +507,8 @@ static const struct sandbox_rule reaper_rules[] = {
 	SANDBOX_ALLOW(gettid, "reaper re-raising the child's signal at itself"),
 	SANDBOX_ALLOW(write, "reaper's log line on stderr"),
 	SANDBOX_ALLOW(exit_group, "reaper ending with the child's exit code"),
+	SANDBOX_ALLOW(sigaltstack,
+	              "AddressSanitizer builds: their signal stack, torn down at exit"),
 };
 
 static __attribute__((noreturn)) void reaper_run(struct sandbox *sb, pid_t child, int alive)
@@ -527,7 +529,7 @@ static __attribute__((noreturn)) void reaper_run(struct sandbox *sb, pid_t child
 	if (drop_caps(sb->as_root ? (1u << CAP_SETUID) | (1u << CAP_SETGID) : 0) < 0)
 		goto fail;
 	if (sb->as_root && (setgroups(0, NULL) < 0 || setresgid(sb->gid, sb->gid, sb->gid) < 0 ||
-			    setresuid(sb->uid, sb->uid, sb->uid) < 0))
+	                    setresuid(sb->uid, sb->uid, sb->uid) < 0))
 		goto fail;
 	if (caps_are_zero() < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		goto fail;
@@ -544,11 +546,11 @@ static __attribute__((noreturn)) void reaper_run(struct sandbox *sb, pid_t child
 		goto fail;
 	if (sandbox_policy_create(&policy) < 0 ||
 	    sandbox_policy_add_table(policy, reaper_rules,
-				     sizeof(reaper_rules) / sizeof(reaper_rules[0])) < 0 ||
+	                             sizeof(reaper_rules) / sizeof(reaper_rules[0])) < 0 ||
 	    sandbox_policy_add_self_signals(policy, getpid()) < 0 ||
-	    sandbox_policy_build(policy, sb->mode == SANDBOX_AUDIT ? SANDBOX_ACT_LOG :
-								      SANDBOX_ACT_KILL,
-				 &ctx) < 0)
+	    sandbox_policy_build(policy,
+	                         sb->mode == SANDBOX_AUDIT ? SANDBOX_ACT_LOG : SANDBOX_ACT_KILL,
+	                         &ctx) < 0)
 		goto fail;
 	sandbox_policy_destroy(policy);
 	policy = NULL;
@@ -644,8 +646,8 @@ int sandbox_isolate(struct sandbox *sb)
 	ret = count_threads();
 	if (ret != 1) {
 		log_warnx("sandbox_isolate: the process has %d threads; namespaces and "
-			  "capabilities are per thread, so call it before the first channel",
-			  ret);
+		          "capabilities are per thread, so call it before the first channel",
+		          ret);
 		return ret < 0 ? ret : -EBUSY;
 	}
 	sb->as_root = geteuid() == 0;
@@ -788,7 +790,7 @@ int sandbox_lock(struct sandbox *sb)
 		    setresuid(sb->uid, sb->uid, sb->uid) < 0) {
 			ret = -errno;
 			log_warn("sandbox: changing to uid %u gid %u", (unsigned)sb->uid,
-				 (unsigned)sb->gid);
+			         (unsigned)sb->gid);
 			return ret;
 		}
 	}

@@ -53,7 +53,7 @@ enum sandbox_mode {
 int sandbox_mode_parse(const char *s, enum sandbox_mode *out) SANDBOX_WUR;
 const char *sandbox_mode_name(enum sandbox_mode mode);
 
-#define SANDBOX_DEFAULT_ID 65534 /* nobody / nogroup */
+#define SANDBOX_DEFAULT_ID   65534 /* nobody / nogroup */
 #define SANDBOX_NOFILE_SLACK 8
 
 struct sandbox_config {

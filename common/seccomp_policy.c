@@ -26,17 +26,39 @@ struct sandbox_policy {
  * here: it calls it to die.
  */
 static const int forbidden[] = {
-	SCMP_SYS(execve),     SCMP_SYS(execveat),          SCMP_SYS(fork),
-	SCMP_SYS(vfork),      SCMP_SYS(clone3),            SCMP_SYS(ptrace),
-	SCMP_SYS(unshare),    SCMP_SYS(setns),             SCMP_SYS(mount),
-	SCMP_SYS(umount2),    SCMP_SYS(pivot_root),        SCMP_SYS(chroot),
-	SCMP_SYS(init_module), SCMP_SYS(finit_module),     SCMP_SYS(delete_module),
-	SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),   SCMP_SYS(bpf),
-	SCMP_SYS(perf_event_open), SCMP_SYS(process_vm_writev), SCMP_SYS(process_vm_readv),
-	SCMP_SYS(open_by_handle_at), SCMP_SYS(keyctl),     SCMP_SYS(add_key),
-	SCMP_SYS(request_key), SCMP_SYS(userfaultfd),      SCMP_SYS(setuid),
-	SCMP_SYS(setgid),     SCMP_SYS(setresuid),         SCMP_SYS(setresgid),
-	SCMP_SYS(capset),     SCMP_SYS(seccomp),           SCMP_SYS(reboot),
+	SCMP_SYS(execve),
+	SCMP_SYS(execveat),
+	SCMP_SYS(fork),
+	SCMP_SYS(vfork),
+	SCMP_SYS(clone3),
+	SCMP_SYS(ptrace),
+	SCMP_SYS(unshare),
+	SCMP_SYS(setns),
+	SCMP_SYS(mount),
+	SCMP_SYS(umount2),
+	SCMP_SYS(pivot_root),
+	SCMP_SYS(chroot),
+	SCMP_SYS(init_module),
+	SCMP_SYS(finit_module),
+	SCMP_SYS(delete_module),
+	SCMP_SYS(kexec_load),
+	SCMP_SYS(kexec_file_load),
+	SCMP_SYS(bpf),
+	SCMP_SYS(perf_event_open),
+	SCMP_SYS(process_vm_writev),
+	SCMP_SYS(process_vm_readv),
+	SCMP_SYS(open_by_handle_at),
+	SCMP_SYS(keyctl),
+	SCMP_SYS(add_key),
+	SCMP_SYS(request_key),
+	SCMP_SYS(userfaultfd),
+	SCMP_SYS(setuid),
+	SCMP_SYS(setgid),
+	SCMP_SYS(setresuid),
+	SCMP_SYS(setresgid),
+	SCMP_SYS(capset),
+	SCMP_SYS(seccomp),
+	SCMP_SYS(reboot),
 };
 
 /*
@@ -78,6 +100,8 @@ static const struct sandbox_rule common_rules[] = {
 	/* Signals, threads, exit. */
 	SANDBOX_ALLOW(rt_sigreturn, "return from a signal handler"),
 	SANDBOX_ALLOW(rt_sigprocmask, "glibc (pthread, abort); nanomsg thread start"),
+	SANDBOX_ALLOW(sigaltstack,
+	              "AddressSanitizer builds: their signal stack, torn down at exit"),
 	SANDBOX_ALLOW(getpid, "log lines carry the pid"),
 	SANDBOX_ALLOW(gettid, "glibc raise()/abort()"),
 	SANDBOX_ALLOW(exit, "a thread ending (nanomsg shutdown)"),
@@ -133,12 +157,12 @@ int sandbox_policy_add(struct sandbox_policy *policy, const struct sandbox_rule 
 	}
 	if (rule->n_args > SANDBOX_RULE_MAX_ARGS) {
 		log_warnx("seccomp rule %s: %u argument checks, at most %d", rule->name,
-			  rule->n_args, SANDBOX_RULE_MAX_ARGS);
+		          rule->n_args, SANDBOX_RULE_MAX_ARGS);
 		return -EINVAL;
 	}
 	if (sandbox_policy_forbidden(rule->nr)) {
 		log_warnx("seccomp rule %s (for %s): no sandboxed process may make this syscall",
-			  rule->name, rule->who);
+		          rule->name, rule->who);
 		return -EPERM;
 	}
 	for (size_t i = 0; i < policy->n; i++)
@@ -158,7 +182,7 @@ int sandbox_policy_add(struct sandbox_policy *policy, const struct sandbox_rule 
 }
 
 int sandbox_policy_add_table(struct sandbox_policy *policy, const struct sandbox_rule *rules,
-			     size_t n)
+                             size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int ret = sandbox_policy_add(policy, &rules[i]);
@@ -172,7 +196,7 @@ int sandbox_policy_add_table(struct sandbox_policy *policy, const struct sandbox
 int sandbox_policy_add_common(struct sandbox_policy *policy)
 {
 	return sandbox_policy_add_table(policy, common_rules,
-					sizeof(common_rules) / sizeof(common_rules[0]));
+	                                sizeof(common_rules) / sizeof(common_rules[0]));
 }
 
 int sandbox_policy_add_self_signals(struct sandbox_policy *policy, int self_pid)
@@ -180,9 +204,9 @@ int sandbox_policy_add_self_signals(struct sandbox_policy *policy, int self_pid)
 	/* Only signals to itself: glibc's raise() and abort(). */
 	const struct sandbox_rule self_signals[] = {
 		SANDBOX_ALLOW_IF(tgkill, "glibc raise()/abort() (own pid only)",
-				 SANDBOX_ARG_EQ(0, self_pid)),
+		                 SANDBOX_ARG_EQ(0, self_pid)),
 		SANDBOX_ALLOW_IF(kill, "glibc raise() fallback (own pid only)",
-				 SANDBOX_ARG_EQ(0, self_pid)),
+		                 SANDBOX_ARG_EQ(0, self_pid)),
 	};
 
 	if (self_pid <= 0) {
@@ -190,7 +214,7 @@ int sandbox_policy_add_self_signals(struct sandbox_policy *policy, int self_pid)
 		return -EINVAL;
 	}
 	return sandbox_policy_add_table(policy, self_signals,
-					sizeof(self_signals) / sizeof(self_signals[0]));
+	                                sizeof(self_signals) / sizeof(self_signals[0]));
 }
 
 size_t sandbox_policy_count(const struct sandbox_policy *policy)
@@ -225,7 +249,7 @@ static uint32_t scmp_action(enum sandbox_action action)
 }
 
 int sandbox_policy_build(const struct sandbox_policy *policy, enum sandbox_action action,
-			 scmp_filter_ctx *out)
+                         scmp_filter_ctx *out)
 {
 	scmp_filter_ctx ctx;
 	int ret;

@@ -42,19 +42,26 @@ struct sandbox_rule {
  * Argument comparisons usable in static tables (libseccomp's SCMP_A0() are
  * compound literals, not constants).  @n is the argument index, 0 to 5.
  */
-#define SANDBOX_ARG_EQ(n, v)                                                               \
-	{ .arg = (n), .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v) }
-#define SANDBOX_ARG_MASKED_EQ(n, mask, v)                                                  \
-	{ .arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (scmp_datum_t)(mask),          \
-	  .datum_b = (scmp_datum_t)(v) }
+#define SANDBOX_ARG_EQ(n, v)                                                                       \
+	{                                                                                          \
+		.arg = (n), .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)(v)                        \
+	}
+#define SANDBOX_ARG_MASKED_EQ(n, mask, v)                                                          \
+	{                                                                                          \
+		.arg = (n), .op = SCMP_CMP_MASKED_EQ, .datum_a = (scmp_datum_t)(mask),             \
+		.datum_b = (scmp_datum_t)(v)                                                       \
+	}
 
-#define SANDBOX_ALLOW(sys, who_) { .nr = SCMP_SYS(sys), .name = #sys, .who = (who_) }
-#define SANDBOX_ALLOW_IF(sys, who_, ...)                                                  \
-	{                                                                                 \
-		.nr = SCMP_SYS(sys), .name = #sys, .who = (who_),                         \
-		.n_args = sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) /                \
-			  sizeof(struct scmp_arg_cmp),                                    \
-		.args = { __VA_ARGS__ },                                                  \
+#define SANDBOX_ALLOW(sys, who_)                                                                   \
+	{                                                                                          \
+		.nr = SCMP_SYS(sys), .name = #sys, .who = (who_)                                   \
+	}
+#define SANDBOX_ALLOW_IF(sys, who_, ...)                                                           \
+	{                                                                                          \
+		.nr = SCMP_SYS(sys), .name = #sys, .who = (who_),                                  \
+		.n_args = sizeof((struct scmp_arg_cmp[]){ __VA_ARGS__ }) /                         \
+		          sizeof(struct scmp_arg_cmp),                                             \
+		.args = { __VA_ARGS__ },                                                           \
 	}
 
 /* What the filter does with a syscall that no rule allows. */
@@ -81,7 +88,7 @@ void sandbox_policy_destroy(struct sandbox_policy *policy);
 int sandbox_policy_add(struct sandbox_policy *policy, const struct sandbox_rule *rule) SANDBOX_WUR;
 /* sandbox_policy_add() of each; stops at the first error. */
 int sandbox_policy_add_table(struct sandbox_policy *policy, const struct sandbox_rule *rules,
-			     size_t n) SANDBOX_WUR;
+                             size_t n) SANDBOX_WUR;
 
 /*
  * The common list (the table in seccomp_policy.c): what the nanomsg
@@ -110,7 +117,7 @@ bool sandbox_policy_has(const struct sandbox_policy *policy, int nr);
  * no_new_privs.  Not loaded: *out is the caller's (seccomp_release()).
  */
 int sandbox_policy_build(const struct sandbox_policy *policy, enum sandbox_action action,
-			 scmp_filter_ctx *out) SANDBOX_WUR;
+                         scmp_filter_ctx *out) SANDBOX_WUR;
 
 /* "socket" for a syscall number of the native arch; "?" when unknown.  Copies into @buf. */
 const char *sandbox_syscall_name(int nr, char *buf, size_t size);

@@ -194,7 +194,8 @@ static void forbidden_call(char cmd)
 		break;
 	}
 	case 'm': {
-		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		void *p =
+		        mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		name = "mmap";
 		ret = p == MAP_FAILED ? -1 : 0;
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
 	if (sandbox_create(&sb, &cfg) < 0)
 		log_fatalx("sandbox_create failed");
 	if (sandbox_policy_add_table(sandbox_policy(sb), probe_rules,
-				     sizeof(probe_rules) / sizeof(probe_rules[0])) < 0)
+	                             sizeof(probe_rules) / sizeof(probe_rules[0])) < 0)
 		log_fatalx("adding the probe's rules failed");
 
 	/* Step 1 while single-threaded; from here on this is the pid-1 child. */
@@ -290,9 +291,9 @@ int main(int argc, char **argv)
 		if (ret < 0) {
 			say("rpc ERR %s", err.text);
 		} else {
-			say("rpc OK %s", reply->type->type == SPLITVM__MSG_TYPE__MSG_CTL_REPLY ?
-						 ((Splitvm__CtlReply *)reply->body)->text :
-						 "(not a CtlReply)");
+			say("rpc OK %s", reply->type->type == SPLITVM__MSG_TYPE__MSG_CTL_REPLY
+			                         ? ((Splitvm__CtlReply *)reply->body)->text
+			                         : "(not a CtlReply)");
 			ipc_msg_free(reply);
 		}
 	}

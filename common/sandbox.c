@@ -361,16 +361,18 @@ static int mkdir_p(char *path)
 
 /*
  * An empty root: a small tmpfs, read-only once set up, holding nothing but
- * the run directory bound read-only at its own path (its sockets accept
- * connections on a read-only mount; nothing can be created there).  The
+ * the run directory bound at its own path (nosuid, nodev, noexec), so that
+ * channels still connect there, and bind there (devproc's devctl socket),
+ * between sandbox_isolate() and sandbox_lock(); after the lock the filter
+ * allows no call that creates or removes a file.  The
  * tmpfs is mounted on /tmp of the private mount namespace only to have a
  * mount point; the run directory is bound through an O_PATH fd opened before,
  * so a run directory under /tmp is found too.
  */
 static int make_empty_root(struct sandbox *sb)
 {
-	const unsigned long ro =
-	        MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const unsigned long rw = MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const unsigned long ro = rw | MS_RDONLY;
 	char target[PATH_MAX], src[64];
 	int dirfd = -1;
 	int ret;
@@ -404,10 +406,9 @@ static int make_empty_root(struct sandbox *sb)
 			goto out;
 		}
 		if (mount(src, target, NULL, MS_BIND, NULL) < 0 ||
-		    mount(NULL, target, NULL, ro, NULL) < 0) {
+		    mount(NULL, target, NULL, rw, NULL) < 0) {
 			ret = -errno;
-			log_warn("sandbox: binding rundir %s read-only into the new root",
-			         sb->rundir);
+			log_warn("sandbox: binding rundir %s into the new root", sb->rundir);
 			goto out;
 		}
 	}

@@ -10,7 +10,7 @@
  *                       before the first channel: closes every fd not kept,
  *                       new user/mount/net/ipc/uts/pid namespaces, an empty
  *                       read-only tmpfs root (the run directory bound in
- *                       read-only so the channels can still connect),
+ *                       so the channels can still connect and bind),
  *                       capabilities dropped, not dumpable.  It forks once:
  *                       the caller continues as pid 1 of the new pid
  *                       namespace; the original process stays behind as a
@@ -66,7 +66,7 @@ struct sandbox_config {
 	size_t n_keep_fds;
 	/*
 	 * Absolute path of the run directory whose sockets the channels
-	 * connect to after sandbox_isolate(), bound read-only at the same
+	 * connect to (or bind) after sandbox_isolate(), bound at the same
 	 * path in the new root; NULL for none.  Copied.
 	 */
 	const char *rundir;

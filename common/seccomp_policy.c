@@ -4,6 +4,7 @@
  * that device models extend with their own tables.  See seccomp_policy.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,19 @@ static const struct sandbox_rule common_rules[] = {
 	SANDBOX_ALLOW(sendmsg, "nanomsg ipc:// transport; fd channel"),
 	SANDBOX_ALLOW(close, "nanomsg closing a dropped pipe; the process closing its own fds"),
 	SANDBOX_ALLOW(shutdown, "nanomsg closing an ipc:// connection (socket close)"),
+	/* Refused, not killed: the supervisor removes the run directory's files. */
+	SANDBOX_REFUSE(unlink, EPERM, "nanomsg removing a listener's socket file at close"),
+	SANDBOX_REFUSE(unlinkat, EPERM, "nanomsg removing a listener's socket file at close"),
+	SANDBOX_ALLOW(accept, "nanomsg listeners (devproc's devctl REP) taking a connection"),
+	SANDBOX_ALLOW(accept4, "nanomsg listeners taking a connection (newer NNG)"),
+	SANDBOX_ALLOW_IF(fcntl, "nanomsg: accepted socket to non-blocking (F_GETFL)",
+	                 SANDBOX_ARG_EQ(1, F_GETFL)),
+	SANDBOX_ALLOW_IF(fcntl, "nanomsg: accepted socket to non-blocking (F_SETFL)",
+	                 SANDBOX_ARG_EQ(1, F_SETFL)),
+	SANDBOX_ALLOW_IF(fcntl, "nanomsg: accepted socket close-on-exec (F_GETFD)",
+	                 SANDBOX_ARG_EQ(1, F_GETFD)),
+	SANDBOX_ALLOW_IF(fcntl, "nanomsg: accepted socket close-on-exec (F_SETFD)",
+	                 SANDBOX_ARG_EQ(1, F_SETFD)),
 	/* Waiting. */
 	SANDBOX_ALLOW(futex, "nanomsg worker threads and glibc locks (condition variables)"),
 	SANDBOX_ALLOW(epoll_wait, "nanomsg poller thread"),
@@ -139,7 +153,7 @@ bool sandbox_policy_forbidden(int nr)
 
 static bool rule_equal(const struct sandbox_rule *a, const struct sandbox_rule *b)
 {
-	if (a->nr != b->nr || a->n_args != b->n_args)
+	if (a->nr != b->nr || a->n_args != b->n_args || a->refuse_errno != b->refuse_errno)
 		return false;
 	for (unsigned i = 0; i < a->n_args; i++)
 		if (a->args[i].arg != b->args[i].arg || a->args[i].op != b->args[i].op ||
@@ -153,6 +167,11 @@ int sandbox_policy_add(struct sandbox_policy *policy, const struct sandbox_rule 
 {
 	if (!rule->name || !rule->who) {
 		log_warnx("seccomp rule %d: name and who are required", rule->nr);
+		return -EINVAL;
+	}
+	if (rule->refuse_errno < 0 || rule->refuse_errno > 4095) {
+		log_warnx("seccomp rule %s: refuse_errno %d is not an errno", rule->name,
+		          rule->refuse_errno);
 		return -EINVAL;
 	}
 	if (rule->n_args > SANDBOX_RULE_MAX_ARGS) {
@@ -279,7 +298,11 @@ int sandbox_policy_build(const struct sandbox_policy *policy, enum sandbox_actio
 		/* A syscall this arch does not have (negative pseudo number). */
 		if (r->nr < 0)
 			continue;
-		ret = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, r->nr, r->n_args, r->args);
+		ret = seccomp_rule_add_array(ctx,
+		                             r->refuse_errno
+		                                     ? SCMP_ACT_ERRNO((uint32_t)r->refuse_errno)
+		                                     : SCMP_ACT_ALLOW,
+		                             r->nr, r->n_args, r->args);
 		if (ret < 0) {
 			log_warnx("seccomp rule %s (for %s): %s", r->name, r->who, strerror(-ret));
 			goto err;

@@ -36,6 +36,12 @@ struct sandbox_rule {
 	const char *who;  /* "glibc malloc; nanomsg worker stacks" */
 	unsigned n_args;
 	struct scmp_arg_cmp args[SANDBOX_RULE_MAX_ARGS];
+	/*
+	 * 0: allow.  Else the call fails with this errno and the process goes
+	 * on: for a library's best-effort call that must not happen but must
+	 * not kill either (NNG unlinking its socket file at close).
+	 */
+	int refuse_errno;
 };
 
 /*
@@ -55,6 +61,10 @@ struct sandbox_rule {
 #define SANDBOX_ALLOW(sys, who_)                                                                   \
 	{                                                                                          \
 		.nr = SCMP_SYS(sys), .name = #sys, .who = (who_)                                   \
+	}
+#define SANDBOX_REFUSE(sys, errno_, who_)                                                          \
+	{                                                                                          \
+		.nr = SCMP_SYS(sys), .name = #sys, .who = (who_), .refuse_errno = (errno_)         \
 	}
 #define SANDBOX_ALLOW_IF(sys, who_, ...)                                                           \
 	{                                                                                          \

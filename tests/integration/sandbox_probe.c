@@ -13,6 +13,10 @@
  *                                 each thread (nanomsg's too) after the lock
  *   calling                       about to make a REQ/REP call to RUNDIR/probe.sock
  *   rpc OK|ERR text               its outcome
+ *   serving                       it waits for one call on the REP socket
+ *                                 RUNDIR/probe-ctl.sock, bound after isolation
+ *                                 (as devproc's devctl) and connected after the lock
+ *   served OK|ERR text            its outcome
  *   ready                         waiting for a command byte on CMD_FD
  *   survived NAME ret=R           audit mode: a forbidden call came back
  * Commands: q (exit 0), s socket(), o openat(O_CREAT), x execve(),
@@ -219,7 +223,7 @@ int main(int argc, char **argv)
 	static const struct ipc_chan_opts opts = { .planes = PROTO_PLANE_CONTROL };
 	struct sandbox_config cfg = { .report_fd = -1 };
 	int status_fds[MAX_THREADS], tids[MAX_THREADS];
-	struct ipc_chan *req = NULL;
+	struct ipc_chan *req = NULL, *ctl = NULL;
 	struct sandbox *sb = NULL;
 	int procfd, cmd_fd, nthreads, ret;
 	int keep[3];
@@ -260,6 +264,9 @@ int main(int argc, char **argv)
 
 		if (ipc_chan_connect(&req, IPC_ROLE_REQ, cfg.rundir, "probe.sock", &opts, &err) < 0)
 			log_fatalx("connect: %s", err.text);
+		if (ipc_chan_bind(&ctl, IPC_ROLE_REP, cfg.rundir, "probe-ctl.sock", &opts, &err) <
+		    0)
+			log_fatalx("bind: %s", err.text);
 	}
 	/* Let NNG dial before the lock, as a device process's attach would. */
 	{
@@ -298,6 +305,24 @@ int main(int argc, char **argv)
 		}
 	}
 
+	say("serving");
+	{
+		Splitvm__CtlReply cr = SPLITVM__CTL_REPLY__INIT;
+		struct ipc_msg *msg;
+		struct ipc_err err;
+
+		ret = ipc_serve_recv(ctl, 10000, &msg, &err);
+		if (ret == 0) {
+			cr.text = (char *)"status";
+			ret = ipc_reply(ctl, msg, &cr.base, &err);
+			ipc_msg_free(msg);
+		}
+		if (ret < 0)
+			say("served ERR %s", err.text);
+		else
+			say("served OK");
+	}
+
 	for (;;) {
 		char cmd;
 		ssize_t n;
@@ -310,6 +335,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < nthreads; i++)
 		close_fd(&status_fds[i]);
+	ipc_chan_destroy(ctl);
 	ipc_chan_destroy(req);
 	sandbox_destroy(sb);
 	return 0;

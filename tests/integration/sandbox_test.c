@@ -218,6 +218,24 @@ static void kill_reaper(struct probe *p)
 	       (int)p->pid, (int)child);
 }
 
+/* A call to the REP socket the probe bound inside the sandbox, connected after its lock. */
+static void call_probe(const char *rundir)
+{
+	static const struct ipc_chan_opts opts = { .planes = PROTO_PLANE_CONTROL };
+	Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
+	struct ipc_chan *req;
+	struct ipc_msg *reply;
+	struct ipc_err err;
+
+	CHECK(ipc_chan_connect(&req, IPC_ROLE_REQ, rundir, "probe-ctl.sock", &opts, &err) == 0,
+	      "[%s] connect probe-ctl.sock: %s", who, err.text);
+	cr.verb = (char *)"status";
+	CHECK(ipc_call(req, NULL, &cr.base, DEADLINE_MS, &reply, &err) == 0,
+	      "[%s] call to the sandboxed listener: %s", who, err.text);
+	ipc_msg_free(reply);
+	ipc_chan_destroy(req);
+}
+
 /* The LINK of "ns WHEN NAME LINK" in the probe's output. */
 static void ns_link(const struct probe *p, const char *when, const char *name, char *out,
                     size_t size)
@@ -275,8 +293,10 @@ static void check_inside(const struct probe *p, bool as_root)
 	CHECK(threads >= 2, "[%s] %d thread lines; want the nanomsg workers too", who, threads);
 	CHECK(strstr(p->buf, "\nrpc OK ping\n"), "[%s] REQ/REP inside the sandbox failed:\n%s", who,
 	      p->buf);
+	CHECK(strstr(p->buf, "\nserved OK\n"), "[%s] the sandboxed REP listener failed:\n%s", who,
+	      p->buf);
 	printf("  [%s] inside: %d threads with Seccomp 2, NoNewPrivs 1, no caps, uid %s; "
-	       "6 new namespaces; REQ/REP ok\n",
+	       "6 new namespaces; REQ/REP both ways\n",
 	       who, threads, want_uid);
 }
 
@@ -339,6 +359,8 @@ static bool run_scenario(const char *probe_path, const char *rundir, struct ipc_
 	serve_one(rep, "hello");
 	read_until(p, "calling\n", 1);
 	serve_one(rep, "ping");
+	read_until(p, "serving\n", 1);
+	call_probe(rundir);
 	read_until(p, "ready\n", 1);
 	check_inside(p, as_root);
 

@@ -204,6 +204,16 @@ static void test_add_rules(void **state)
 	assert_int_equal(sandbox_policy_rule(f->policy, 1)->n_args, 1);
 	assert_int_equal(sandbox_policy_rule(f->policy, 1)->args[0].datum_a, 0x3);
 
+	/* A refusal is a rule of its own, with an errno in range. */
+	const struct sandbox_rule refuse = SANDBOX_REFUSE(unlink, EPERM, "nanomsg at close");
+	struct sandbox_rule badrefuse = SANDBOX_REFUSE(unlink, -1, "x");
+
+	assert_int_equal(sandbox_policy_add(f->policy, &refuse), 0);
+	assert_int_equal(sandbox_policy_count(f->policy), 3);
+	assert_int_equal(sandbox_policy_add(f->policy, &badrefuse), -EINVAL);
+	badrefuse.refuse_errno = 5000;
+	assert_int_equal(sandbox_policy_add(f->policy, &badrefuse), -EINVAL);
+
 	toomany.n_args = SANDBOX_RULE_MAX_ARGS + 1;
 	assert_int_equal(sandbox_policy_add(f->policy, &toomany), -EINVAL);
 	assert_int_equal(sandbox_policy_add(f->policy, &noname), -EINVAL);
@@ -281,6 +291,8 @@ static void test_build_actions(void **state)
 		assert_non_null(strstr(last, cases[i].default_line));
 		/* mmap is allowed only with PROT_EXEC clear: its rule masks arg 2. */
 		assert_non_null(strstr(text, "if ($a2.lo32 & 0x00000004 == 0)"));
+		/* unlink fails with EPERM (1) instead of killing. */
+		assert_non_null(strstr(text, "action ERRNO(1);"));
 		free(text);
 	}
 }

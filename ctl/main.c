@@ -388,7 +388,7 @@ int main(int argc, char **argv)
 		}
 	} else if (dtb_path) {
 		rc = write_file(dtb_path, cr->blob.data, cr->blob.len);
-	} else if (json && cr->json && cr->json[0]) {
+	} else if (cr->json && cr->json[0] && (json || !cr->text || !cr->text[0])) {
 		printf("%s\n", cr->json);
 	} else if (json) {
 		printf("{}\n");

@@ -544,8 +544,12 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 			     "unknown info command '%s' (memory-devices, processes)", what);
 		}
 	} else if (!strcmp(v, "query-memory-devices")) {
-		if (nargs(req, 0, "", res))
+		if (nargs(req, 0, "", res)) {
 			info_memory_devices(s, true, res);
+			/* QMP's answer only: the HMP text is `info memory-devices`. */
+			free(res->out_text);
+			res->out_text = NULL;
+		}
 	} else if (!strcmp(v, "qom-set")) {
 		if (!nargs(req, 3, "ID requested-size SIZE", res))
 			return;

@@ -693,6 +693,9 @@ static void vm_stop(struct sup *s)
 	struct ipc_err err;
 
 	s->stopping = true;
+	/* A `quit` reply may still be in the socket's queue: let it go out. */
+	if (s->ctl)
+		usleep(200000);
 	sup_ctl_close(s);
 	if (s->core.pid > 0 && s->core_req) {
 		Splitvm__MachinePowerdown pd = SPLITVM__MACHINE_POWERDOWN__INIT;

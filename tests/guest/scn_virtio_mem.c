@@ -22,6 +22,10 @@
  *                   and checks the device's plugged_size agrees.  After the
  *                   last one, STATE over every memory block must match the
  *                   guest's own view; then PASS.
+ *                   vmem_steps=0 serves forever, as a driver does: it plugs
+ *                   the requested size at once (Linux's probe), then
+ *                   follows every config change until the machine is
+ *                   powered off (splitvm's bundled config, the demo).
  *   virtio-mem-bad  table-driven requests no Linux driver sends, each with
  *                   the answer the spec (and QEMU) gives, the device serving
  *                   on after each; touching unplugged memory reads all-ones;
@@ -559,10 +563,10 @@ static int settle(void)
 	}
 }
 
-/* Wait for a config-change interrupt and acknowledge it. */
-static int wait_config_change(void)
+/* Wait for a config-change interrupt and acknowledge it; @forever: no limit. */
+static int wait_config_change(bool forever)
 {
-	for (uint64_t i = 0; i < SPIN_MAX; i++) {
+	for (uint64_t i = 0; forever || i < SPIN_MAX; i++) {
 		uint32_t isr = rd(REG_INT_STATUS);
 
 		if (isr)
@@ -612,8 +616,11 @@ static int vmem_run(const struct guest_boot *b)
 		return 1;
 	say("virtio-mem: region 0x%lx+0x%lx block 0x%lx, requested 0x%lx", vmem.addr,
 	    vmem.region_size, vmem.block_size, vmem.requested);
-	for (uint64_t s = 0; s < steps; s++) {
-		if (wait_config_change() || settle())
+	for (uint64_t s = 0; !steps || s < steps; s++) {
+		/* Serving forever: the first settle is the probe's, with no interrupt. */
+		if ((steps || s) && wait_config_change(!steps))
+			return 1;
+		if (settle())
 			return 1;
 		read_config();
 		if (vmem.dev_plugged != vmem.plugged)

@@ -69,6 +69,7 @@ struct devproc_status {
 };
 
 struct devproc_model;
+struct sandbox_policy;
 
 /*
  * One model.  Order of calls: create (config string only) -> attach
@@ -109,6 +110,12 @@ struct devproc_model_ops {
 			char *errbuf, size_t errlen);
 	int (*prop_get)(const struct devproc_model *m, const char *name, char *buf, size_t len);
 	void (*status)(const struct devproc_model *m, struct devproc_status *st);
+	/*
+	 * Add the model's seccomp table (beside its code, STYLE.md) to @policy,
+	 * which holds the common list already; arguments are constrained to
+	 * the model's own fds, so it is called after attach.
+	 */
+	int (*seccomp)(const struct devproc_model *m, struct sandbox_policy *policy);
 	/* The fds the model keeps (for the close-everything-else step). */
 	size_t (*kept_fds)(const struct devproc_model *m, int *fds, size_t max);
 	void (*destroy)(struct devproc_model *m);
@@ -121,6 +128,12 @@ const char *devproc_model_name(size_t i);
 
 /* Each model's table, defined at the end of its file. */
 const struct devproc_model_ops *devproc_virtio_mem(void);
+
+/*
+ * virtio_mem_seccomp.c: virtio-mem's syscalls on top of the common list,
+ * fallocate on @backend_fd only (docs/security.md lists them).
+ */
+int devproc_virtio_mem_seccomp(struct sandbox_policy *policy, int backend_fd) DEVPROC_WUR;
 
 /* ---- journal.c: crash-consistent state in the state memfd ---------------- */
 

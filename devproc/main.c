@@ -1,9 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * splitvm-devproc: one device model instance.  Its life: parse the command
- * line, take the inherited fds, create the model, attach it to its fds,
- * close every other fd, connect the device plane (PAIR dev-<id>) and bind device control (REP
- * devctl-<id>), declare the device to the core, enter the sandbox, serve.
+ * splitvm-devproc: one device model instance.  Its life (STYLE.md "Seccomp
+ * and the sandbox"): parse the command line, create the model, attach it to
+ * its inherited fds, isolate (common/sandbox.h: close every other fd, new
+ * namespaces, empty root, fork into the new pid namespace; single-threaded,
+ * so before the first socket), connect the device plane (PAIR dev-<id>),
+ * bind device control (REP devctl-<id>), take the channels' poll fds,
+ * declare the device to the core, lock (uid, no_new_privs, rlimits, the
+ * model's seccomp filter on every thread), serve.  Everything that needs a
+ * syscall outside the filter (socket, connect, bind, pipe2 for the poll
+ * fds, mmap of the journal) happens before the lock.
+ *
+ * After a kill -9 the core's PAIR socket still holds what it queued for the
+ * dead predecessor (DeviceRequests, answers to its slot maps).  They reach
+ * this process first: the attach waits for the answer that carries its own
+ * correlation id, drops stale answers, and holds requests to serve them
+ * after the attach; a request the core re-sends on attach is answered once.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,16 +26,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devproc.h"
 #include "fd.h"
 #include "ipc.h"
 #include "log.h"
+#include "sandbox.h"
 
 #define ATTACH_TIMEOUT_MS 10000
 #define SLOT_MAP_TIMEOUT_MS 5000
-#define STASH_MAX 16
+#define STASH_MAX 64
+/* Seqs answered lately: at least every request the stash can hold. */
+#define ANSWERED_MAX (2 * STASH_MAX)
+/*
+ * A predecessor killed with its reaper dies by PDEATHSIG a moment after the
+ * reaper: its devctl listener may still hold the socket file for that long.
+ */
+#define BIND_RETRY_MS 2000
+#define BIND_RETRY_STEP_MS 10
 
 struct devproc {
 	const struct devproc_model_ops *ops;
@@ -34,6 +56,13 @@ struct devproc {
 	struct ipc_chan *ctl;    /* REP for the supervisor */
 	struct ipc_msg *stash[STASH_MAX]; /* requests that came while we waited */
 	int nstash;
+	/*
+	 * Our correlation ids: epoch in the high half, so that a predecessor's
+	 * answers (still queued in the core's socket) never match ours.
+	 */
+	uint64_t next_corr;
+	uint64_t answered[ANSWERED_MAX]; /* ring of seqs answered, for re-sends */
+	unsigned n_answered;
 };
 
 static void usage(FILE *f)
@@ -65,7 +94,41 @@ static int parse_fd(const char *s, const char *what)
 
 /* ---- the host side of the model: requests to the core ----------------- */
 
-static int wait_reply(struct devproc *d, int timeout_ms)
+static uint64_t devproc_corr(struct devproc *d)
+{
+	return (uint64_t)d->epoch << 32 | (d->next_corr++ & 0xffffffffu);
+}
+
+static bool is_answer(const struct ipc_msg *msg)
+{
+	return msg->type->type == SPLITVM__MSG_TYPE__MSG_OK_REPLY ||
+	       msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY;
+}
+
+/*
+ * A message that is not the answer we wait for: an answer to someone else
+ * (a dead predecessor's slot map: nobody asks any more) is dropped; anything
+ * else is held for the service loop, in order.
+ */
+static void hold_or_drop(struct devproc *d, struct ipc_msg *msg, const char *while_what)
+{
+	if (is_answer(msg)) {
+		log_debug("%s: dropped a stale %s (correlation 0x%" PRIx64 ", epoch %u)",
+			  while_what, msg->type->name, msg->correlation_id, msg->epoch);
+		ipc_msg_free(msg);
+		return;
+	}
+	if (d->nstash == STASH_MAX) {
+		/* The core re-sends an unanswered request to the next process anyway. */
+		log_warnx("%s: more than %d messages held: dropped %s seq %" PRIu64, while_what,
+			  STASH_MAX, msg->type->name, msg->seq);
+		ipc_msg_free(msg);
+		return;
+	}
+	d->stash[d->nstash++] = msg;
+}
+
+static int wait_reply(struct devproc *d, uint64_t corr, int timeout_ms)
 {
 	struct ipc_err err;
 	struct ipc_msg *msg;
@@ -77,26 +140,19 @@ static int wait_reply(struct devproc *d, int timeout_ms)
 			log_warnx("waiting for the core: %s", err.text);
 			return ret == -IPC_ERR_TIMEOUT ? -ETIMEDOUT : -EIO;
 		}
-		switch (msg->type->type) {
-		case SPLITVM__MSG_TYPE__MSG_OK_REPLY:
-			ipc_msg_free(msg);
-			return 0;
-		case SPLITVM__MSG_TYPE__MSG_ERROR_REPLY: {
+		if (!is_answer(msg) || msg->correlation_id != corr) {
+			hold_or_drop(d, msg, "waiting for a slot map answer");
+			continue;
+		}
+		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY) {
 			Splitvm__ErrorReply *e = (Splitvm__ErrorReply *)msg->body;
 
 			log_warnx("the core refused: %s", e->text);
 			ipc_msg_free(msg);
 			return -EPERM;
 		}
-		default:
-			if (d->nstash == STASH_MAX) {
-				log_warnx("more than %d messages while waiting: dropped %s", STASH_MAX,
-					  msg->type->name);
-				ipc_msg_free(msg);
-				continue;
-			}
-			d->stash[d->nstash++] = msg;
-		}
+		ipc_msg_free(msg);
+		return 0;
 	}
 }
 
@@ -104,7 +160,7 @@ static int host_slot_map(void *opaque, uint64_t offset, uint64_t size, bool map)
 {
 	struct devproc *d = opaque;
 	Splitvm__DeviceSlotMap sm = SPLITVM__DEVICE_SLOT_MAP__INIT;
-	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch };
+	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch, .correlation_id = devproc_corr(d) };
 	struct ipc_err err;
 
 	sm.offset = offset;
@@ -114,7 +170,7 @@ static int host_slot_map(void *opaque, uint64_t offset, uint64_t size, bool map)
 		log_warnx("slot map: %s", err.text);
 		return -EIO;
 	}
-	return wait_reply(d, SLOT_MAP_TIMEOUT_MS);
+	return wait_reply(d, hdr.correlation_id, SLOT_MAP_TIMEOUT_MS);
 }
 
 static int host_config(void *opaque, const void *config, size_t len, bool notify)
@@ -136,11 +192,57 @@ static int host_config(void *opaque, const void *config, size_t len, bool notify
 
 /* ---- start-up ------------------------------------------------------------ */
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/*
+ * DeviceAttached, or the core's ErrorReply, for the attach under @corr;
+ * what comes before it is a predecessor's (see the top of the file).
+ */
+static struct ipc_msg *wait_attached(struct devproc *d, uint64_t corr)
+{
+	struct timespec t0;
+	struct ipc_err err;
+	struct ipc_msg *msg;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		long left = ATTACH_TIMEOUT_MS - ms_since(&t0);
+
+		if (left <= 0)
+			log_fatalx("no DeviceAttached from the core within %d ms", ATTACH_TIMEOUT_MS);
+		if (ipc_recv(d->dev, (int)left, &msg, &err) < 0) {
+			if (err.code == IPC_ERR_TIMEOUT || ipc_errcode_is_malformed(err.code)) {
+				log_warnx("waiting for DeviceAttached: %s", err.text);
+				continue;
+			}
+			log_fatalx("no DeviceAttached from the core: %s", err.text);
+		}
+		if (msg->correlation_id != corr ||
+		    (msg->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED &&
+		     msg->type->type != SPLITVM__MSG_TYPE__MSG_ERROR_REPLY)) {
+			hold_or_drop(d, msg, "attaching");
+			continue;
+		}
+		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY) {
+			Splitvm__ErrorReply *e = (Splitvm__ErrorReply *)msg->body;
+
+			log_fatalx("the core refused the attach: %s: %s", e->field, e->text);
+		}
+		return msg;
+	}
+}
+
 static void devproc_attach_core(struct devproc *d)
 {
 	Splitvm__DeviceAttach at = SPLITVM__DEVICE_ATTACH__INIT;
 	Splitvm__VirtQueueDecl q[4], *qp[4];
-	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch };
+	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch, .correlation_id = devproc_corr(d) };
 	struct devproc_decl decl;
 	struct ipc_err err;
 	struct ipc_msg *msg;
@@ -162,15 +264,13 @@ static void devproc_attach_core(struct devproc *d)
 	at.queues = qp;
 	if (ipc_send(d->dev, &hdr, &at.base, &err) < 0)
 		log_fatalx("DeviceAttach: %s", err.text);
-	if (ipc_recv(d->dev, ATTACH_TIMEOUT_MS, &msg, &err) < 0)
-		log_fatalx("no DeviceAttached from the core: %s", err.text);
-	if (msg->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED)
-		log_fatalx("the core answered the attach with %s", msg->type->name);
+	msg = wait_attached(d, hdr.correlation_id);
 	gpa = ((Splitvm__DeviceAttached *)msg->body)->region_gpa;
 	ipc_msg_free(msg);
 	if (d->ops->placed(d->m, gpa) < 0)
 		log_fatalx("cannot restate the device's slots to the core");
-	log_info("attached: region at 0x%" PRIx64 ", epoch %u", gpa, d->epoch);
+	log_info("attached: region at 0x%" PRIx64 ", epoch %u%s", gpa, d->epoch,
+		 d->nstash ? "; serving what the core sent before" : "");
 }
 
 /*
@@ -203,15 +303,78 @@ static void devproc_close_extra_fds(struct devproc *d)
 	}
 }
 
-/* The sandbox call site; common/sandbox.h takes it over when it lands. */
-static void devproc_enter_sandbox(const char *mode)
+/*
+ * Step 1 of the sandbox (common/sandbox.h), single-threaded, before the
+ * first channel: every fd but stdio and the model's closed, namespaces,
+ * empty root with the run directory bound in, the fork into the new pid
+ * namespace (this process goes on as its pid 1; the one the spawner knows
+ * stays as the reaper), the filter built from the common list and the
+ * model's table.  With --sandbox=off only the extra fds are closed.
+ */
+static struct sandbox *devproc_sandbox_isolate(struct devproc *d, enum sandbox_mode mode,
+					       const char *rundir)
 {
-	if (!strcmp(mode, "off"))
+	/* A violation is reported on stderr, which the supervisor reads. */
+	struct sandbox_config cfg = { .mode = mode, .rundir = rundir, .report_fd = STDERR_FILENO };
+	struct sandbox *sb;
+	int keep[8];
+
+	if (mode == SANDBOX_OFF) {
+		devproc_close_extra_fds(d);
+		return NULL;
+	}
+	cfg.keep_fds = keep;
+	cfg.n_keep_fds = d->ops->kept_fds(d->m, keep, sizeof(keep) / sizeof(keep[0]));
+	if (sandbox_create(&sb, &cfg) < 0)
+		log_fatalx("cannot set up the sandbox");
+	if (d->ops->seccomp && d->ops->seccomp(d->m, sandbox_policy(sb)) < 0)
+		log_fatalx("the %s seccomp table was refused", d->ops->name);
+	if (sandbox_isolate(sb) < 0)
+		log_fatalx("cannot isolate the device process (--sandbox=%s)",
+			   sandbox_mode_name(mode));
+	return sb;
+}
+
+/* Step 2, once every channel is connected and its poll fd made. */
+static void devproc_sandbox_lock(struct sandbox *sb, enum sandbox_mode mode)
+{
+	if (!sb)
 		return;
-	log_warnx("--sandbox=%s: the sandbox is not built yet; running without it", mode);
+	if (sandbox_lock(sb) < 0)
+		log_fatalx("cannot lock the sandbox");
+	log_debug("sandbox locked (%s)", sandbox_mode_name(mode));
+}
+
+/*
+ * Bind devctl-<id>.  A predecessor killed through its reaper may hold the
+ * socket file for a moment (PDEATHSIG is delivered, not yet acted on):
+ * address in use is retried for a bounded time.
+ */
+static void devproc_bind_ctl(struct devproc *d, const char *rundir, const char *name,
+			     const struct ipc_chan_opts *opts)
+{
+	struct timespec t0, step = { 0, BIND_RETRY_STEP_MS * 1000000L };
+	struct ipc_err err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (ipc_chan_bind(&d->ctl, IPC_ROLE_REP, rundir, name, opts, &err) < 0) {
+		if (err.sys_errno != EADDRINUSE || ms_since(&t0) >= BIND_RETRY_MS)
+			log_fatalx("%s: %s", name, err.text);
+		nanosleep(&step, NULL);
+	}
 }
 
 /* ---- serving ---------------------------------------------------------------- */
+
+static bool answered_before(const struct devproc *d, uint64_t seq)
+{
+	unsigned n = d->n_answered < ANSWERED_MAX ? d->n_answered : ANSWERED_MAX;
+
+	for (unsigned i = 0; i < n; i++)
+		if (d->answered[i] == seq)
+			return true;
+	return false;
+}
 
 static void serve_device(struct devproc *d, struct ipc_msg *msg)
 {
@@ -225,11 +388,21 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 		uint8_t out[64];
 		size_t outlen;
 
+		/*
+		 * A request held from before the attach, which the core re-sent
+		 * on the attach: answered once.  The journal answers only the
+		 * last request again, and a held one may not be the last.
+		 */
+		if (answered_before(d, msg->seq)) {
+			log_debug("seq %" PRIu64 ": answered already (re-sent on attach)", msg->seq);
+			break;
+		}
 		if (d->ops->request(d->m, rq->queue, msg->seq, rq->data.data, rq->data.len,
 				    rq->writable_len, out, sizeof(out), &outlen) < 0) {
 			/* The journal is broken: our successor answers from the last good state. */
 			log_fatalx("seq %" PRIu64 ": the state journal failed", msg->seq);
 		}
+		d->answered[d->n_answered++ % ANSWERED_MAX] = msg->seq;
 		rs.data.data = out;
 		rs.data.len = outlen;
 		if (ipc_send(d->dev, &hdr, &rs.base, &err) < 0)
@@ -312,15 +485,22 @@ static void serve_ctl(struct devproc *d, struct ipc_msg *msg)
 	ipc_msg_free(msg);
 }
 
-static __attribute__((noreturn)) void devproc_run(struct devproc *d)
+/* The channels' poll fds, made before the lock: NNG creates them with pipe2(). */
+static void devproc_poll_fds(struct devproc *d, struct pollfd pfd[2])
 {
-	struct pollfd pfd[2] = { { .events = POLLIN }, { .events = POLLIN } };
 	struct ipc_err err;
-	struct ipc_msg *msg;
 
+	pfd[0].events = pfd[1].events = POLLIN;
 	if (ipc_chan_poll_fd(d->dev, &pfd[0].fd, &err) < 0 ||
 	    ipc_chan_poll_fd(d->ctl, &pfd[1].fd, &err) < 0)
 		log_fatalx("poll fds: %s", err.text);
+}
+
+static __attribute__((noreturn)) void devproc_run(struct devproc *d, struct pollfd pfd[2])
+{
+	struct ipc_err err;
+	struct ipc_msg *msg;
+
 	for (;;) {
 		while (d->nstash) {
 			msg = d->stash[0];
@@ -361,6 +541,10 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *model = NULL, *rundir = NULL, *config = NULL, *sandbox = "enforce";
+	enum sandbox_mode mode;
+	struct sandbox *sb;
+	struct pollfd pfd[2];
+	char rundir_abs[PATH_MAX];
 	struct devproc d = { 0 };
 	struct devproc_host host = { &d, host_slot_map, host_config };
 	struct devproc_res res = { .backend_fd = -1, .state_fd = -1, .host = &host };
@@ -392,9 +576,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (strcmp(sandbox, "enforce") && strcmp(sandbox, "audit") && strcmp(sandbox, "off"))
+	if (sandbox_mode_parse(sandbox, &mode) < 0)
 		log_fatalx("--sandbox: '%s' is not enforce, audit or off", sandbox);
+	/* Bound into the empty root at the same path: it must be absolute. */
+	if (!realpath(rundir, rundir_abs))
+		log_fatal("--run-dir %s", rundir);
+	rundir = rundir_abs;
 	d.epoch = (uint32_t)epoch;
+	d.next_corr = 1;
 	snprintf(tag, sizeof(tag), "devproc/%s/%s", model, d.id);
 	log_init(tag);
 
@@ -406,15 +595,15 @@ int main(int argc, char **argv)
 	if (d.ops->attach(d.m, &res, errbuf, sizeof(errbuf)) < 0)
 		log_fatalx("%s", errbuf);
 
-	devproc_close_extra_fds(&d);
+	sb = devproc_sandbox_isolate(&d, mode, rundir);
 
 	snprintf(name, sizeof(name), "dev-%s", d.id);
 	if (ipc_chan_connect(&d.dev, IPC_ROLE_PAIR, rundir, name, &copts, &err) < 0)
 		log_fatalx("%s: %s", name, err.text);
 	snprintf(name, sizeof(name), "devctl-%s", d.id);
-	if (ipc_chan_bind(&d.ctl, IPC_ROLE_REP, rundir, name, &ctlopts, &err) < 0)
-		log_fatalx("%s: %s", name, err.text);
+	devproc_bind_ctl(&d, rundir, name, &ctlopts);
+	devproc_poll_fds(&d, pfd);
 	devproc_attach_core(&d);
-	devproc_enter_sandbox(sandbox);
-	devproc_run(&d);
+	devproc_sandbox_lock(sb, mode);
+	devproc_run(&d, pfd);
 }

@@ -819,6 +819,12 @@ static void vmem_status(const struct devproc_model *m, struct devproc_status *st
 	st->settled = v->st->plugged_size == v->st->requested_size;
 }
 
+/* The table is in virtio_mem_seccomp.c; here because it needs the backend fd. */
+static int vmem_seccomp(const struct devproc_model *m, struct sandbox_policy *policy)
+{
+	return devproc_virtio_mem_seccomp(policy, to_cvmem(m)->backend_fd);
+}
+
 static size_t vmem_kept_fds(const struct devproc_model *m, int *fds, size_t max)
 {
 	const struct vmem *v = to_cvmem(m);
@@ -866,6 +872,7 @@ static const struct devproc_model_ops vmem_ops = {
 	.prop_set = vmem_prop_set,
 	.prop_get = vmem_prop_get,
 	.status = vmem_status,
+	.seccomp = vmem_seccomp,
 	.kept_fds = vmem_kept_fds,
 	.destroy = vmem_destroy,
 };

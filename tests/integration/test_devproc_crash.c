@@ -14,14 +14,23 @@
  * control: requested-size through DevicePropSet raises a config change
  * with notify; bad values are refused naming the field and the rule.
  *
+ * Sandboxed (the default, --sandbox=enforce): the pid the test holds is the
+ * reaper, whose kill -9 must take the device process along; the device
+ * process itself (the reaper's only child) shows Seccomp 2, NoNewPrivs 1,
+ * no capability and namespaces unlike the test's.  SKIPs (77) where the
+ * kernel gives the test no user namespace.
+ *
  * usage: test_devproc_crash PATH-TO-splitvm-devproc [SANDBOX-MODE]
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ipc_check.h"
 #include "test_devproc_fakecore.h"
@@ -130,6 +139,91 @@ static uint16_t state_of(struct fcore *fc, uint64_t *seq, uint64_t off, uint64_t
 	CHECK(fc_request(fc, ++*seq, req, sizeof(req), resp) == 0, "STATE: no answer");
 	CHECK(resp[0] == FC_ACK, "STATE 0x%" PRIx64 "+0x%" PRIx64 ": answer %u", off, len, resp[0]);
 	return (uint16_t)(resp[8] | resp[9] << 8);
+}
+
+/* ---- the sandbox, seen from outside ---------------------------------------- */
+
+/* The value after "@key:" in /proc/@pid/status, or "" when there is none. */
+static const char *status_field(pid_t pid, const char *key, char *buf, size_t size)
+{
+	char path[64], line[256];
+	size_t klen = strlen(key);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	buf[0] = '\0';
+	f = fopen(path, "re");
+	CHECK(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, klen) && line[klen] == ':') {
+			const char *v = line + klen + 1;
+
+			v += strspn(v, " \t");
+			snprintf(buf, size, "%.*s", (int)strcspn(v, "\n"), v);
+			break;
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+static void ns_link(pid_t pid, const char *ns, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns);
+	n = readlink(path, buf, size - 1);
+	CHECK(n > 0, "readlink %s: %s", path, strerror(errno));
+	buf[n] = '\0';
+}
+
+static const struct status_want {
+	const char *key, *value;
+} status_wants[] = {
+	{ "Seccomp", "2" },
+	{ "NoNewPrivs", "1" },
+	{ "CapEff", "0000000000000000" },
+	{ "CapPrm", "0000000000000000" },
+	{ "CapBnd", "0000000000000000" },
+};
+
+/* The serving device process is sandboxed as docs/security.md says. */
+static void check_sandboxed(const struct fcore *fc)
+{
+	static const char *const nss[] = { "user", "mnt", "pid", "net", "ipc", "uts" };
+	pid_t dev = fc_device_pid(fc);
+	char got[128], mine[128];
+
+	CHECK(dev > 0, "the reaper %d has no child: no device process to look at", (int)fc->pid);
+	for (size_t i = 0; i < sizeof(status_wants) / sizeof(status_wants[0]); i++) {
+		const struct status_want *w = &status_wants[i];
+
+		CHECK(!strcmp(status_field(dev, w->key, got, sizeof(got)), w->value),
+		      "device process %d: %s is '%s', not '%s'", (int)dev, w->key, got, w->value);
+	}
+	for (size_t i = 0; i < sizeof(nss) / sizeof(nss[0]); i++) {
+		ns_link(dev, nss[i], got, sizeof(got));
+		ns_link(getpid(), nss[i], mine, sizeof(mine));
+		CHECK(strcmp(got, mine), "device process %d shares the test's %s namespace (%s)",
+		      (int)dev, nss[i], got);
+	}
+	printf("device process %d (reaper %d): Seccomp 2, NoNewPrivs 1, no capability, "
+	       "own user/mnt/pid/net/ipc/uts namespaces\n",
+	       (int)dev, (int)fc->pid);
+}
+
+/* 0 when this host lets the test make a user namespace (the sandbox's first step), else errno. */
+static int userns_errno(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	CHECK(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(unshare(CLONE_NEWUSER) == 0 ? 0 : errno & 0xff);
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
 }
 
 /* ---- device control -------------------------------------------------------- */
@@ -252,13 +346,20 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fc.devproc = argv[1];
-	fc.sandbox = argc == 3 ? argv[2] : "off";
+	fc.sandbox = argc == 3 ? argv[2] : "enforce";
+	if (strcmp(fc.sandbox, "off") && userns_errno()) {
+		printf("SKIP: --sandbox=%s needs a user namespace, and this host refuses one: %s\n",
+		       fc.sandbox, strerror(userns_errno()));
+		return 77;
+	}
 	printf("seed %u, sandbox %s\n", seed, fc.sandbox);
 	fc_init(&fc);
 	fc_spawn(&fc);
 
 	plug_phase(&fc, &seq, &seed);
 	printf("plugged 768 MiB through %u kills, %u slot-map calls\n", fc.kills, fc.slot_calls);
+	if (strcmp(fc.sandbox, "off"))
+		check_sandboxed(&fc);
 
 	ctl = ctl_open(&fc);
 	prop_set(ctl, "requested-size", "512M");

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #include "ipc_check.h"
 #include "test_devproc_fakecore.h"
 
@@ -68,7 +70,41 @@ void fc_fini(struct fcore *fc)
 	rmdir(fc->rundir);
 }
 
-static void spawn_exec(const struct fcore *fc, unsigned epoch)
+/*
+ * The device process's environment: ours, with LeakSanitizer off (its
+ * exit-time check needs ptrace and a new thread, which the sandbox kills).
+ * Built before fork(): the child may only exec.
+ */
+static char **devproc_env(void)
+{
+	static const char opt[] = "detect_leaks=0";
+	const char *asan = getenv("ASAN_OPTIONS");
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	CHECK(env, "calloc");
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "ASAN_OPTIONS=", 13))
+			env[k++] = environ[i];
+	CHECK(asprintf(&env[k], "ASAN_OPTIONS=%s%s%s", asan ? asan : "", asan ? ":" : "", opt) > 0,
+	      "asprintf");
+	return env;
+}
+
+static void devproc_env_free(char **env)
+{
+	size_t k = 0;
+
+	while (env[k + 1])
+		k++;
+	free(env[k]); /* the ASAN_OPTIONS entry, always last */
+	free(env);
+}
+
+static void spawn_exec(const struct fcore *fc, unsigned epoch, char **env)
 {
 	/* --opt=value in writable buffers: execv() takes char *const[]. */
 	char model[] = "--model=virtio-mem", id[80], rd[96], ep[32], bfd[32], sfd[32], sb[32];
@@ -88,7 +124,7 @@ static void spawn_exec(const struct fcore *fc, unsigned epoch)
 	snprintf(sfd, sizeof(sfd), "--state-fd=%d", fc->state_fd);
 	snprintf(cfg, sizeof(cfg), "--config=%s", fc->config);
 	snprintf(sb, sizeof(sb), "--sandbox=%s", fc->sandbox ? fc->sandbox : "off");
-	execv(fc->devproc, argv);
+	execve(fc->devproc, argv, env);
 	_exit(127);
 }
 
@@ -136,10 +172,61 @@ static void apply_slot_map(struct fcore *fc, const Splitvm__DeviceSlotMap *sm, u
 	fc->last_map = sm->map;
 }
 
+pid_t fc_device_pid(const struct fcore *fc)
+{
+	char path[96];
+	long child = 0;
+	FILE *f;
+
+	if (fc->pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)fc->pid, (int)fc->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &child) != 1)
+		child = 0;
+	fclose(f);
+	return child > 0 ? (pid_t)child : -1;
+}
+
+/* Alive: not gone, not a zombie (a zombie has closed its sockets). */
+static bool pid_alive(pid_t pid)
+{
+	char path[64], line[256];
+	bool alive = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "State:", 6)) {
+			alive = !strchr(line, 'Z') && !strchr(line, 'X');
+			break;
+		}
+	}
+	fclose(f);
+	return alive;
+}
+
+void fc_wait_gone(pid_t pid)
+{
+	struct timespec step = { 0, 1000000L };
+
+	if (pid <= 0)
+		return;
+	for (int i = 0; i < 5000 && pid_alive(pid); i++)
+		nanosleep(&step, NULL);
+	CHECK(!pid_alive(pid), "pid %d still runs 5 s after its reaper was killed", (int)pid);
+}
+
 void fc_kill(struct fcore *fc)
 {
 	struct ipc_msg *msg;
 	struct ipc_err err;
+	pid_t child = fc_device_pid(fc);
 	int status;
 
 	CHECK(fc->pid > 0, "no device process to kill");
@@ -148,6 +235,8 @@ void fc_kill(struct fcore *fc)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	      "the device process had ended by itself (status 0x%x)", status);
 	fc->pid = -1;
+	/* Sandboxed: the reaper's death takes the real process (PDEATHSIG). */
+	fc_wait_gone(child);
 	fc->kills++;
 	/*
 	 * A real core acted on what the process sent before it died; the
@@ -170,17 +259,18 @@ void fc_kill(struct fcore *fc)
 void fc_spawn(struct fcore *fc)
 {
 	Splitvm__DeviceAttached ad = SPLITVM__DEVICE_ATTACHED__INIT;
-	struct ipc_hdr hdr = { .device = fc->id };
 	Splitvm__DeviceAttach *at;
 	struct ipc_msg *msg;
 	struct ipc_err err;
+	char **env = devproc_env();
 
 	CHECK(fc->pid < 0, "a device process is running");
 	fc->epoch++;
 	fc->pid = fork();
 	CHECK(fc->pid >= 0, "fork: %s", strerror(errno));
 	if (fc->pid == 0)
-		spawn_exec(fc, fc->epoch);
+		spawn_exec(fc, fc->epoch, env);
+	devproc_env_free(env);
 
 	CHECK(ipc_recv(fc->pair, ATTACH_WAIT_MS, &msg, &err) == 0, "no DeviceAttach: %s", err.text);
 	CHECK(msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH, "got %s, not an attach",
@@ -199,16 +289,16 @@ void fc_spawn(struct fcore *fc)
 	fc->block_size = fc_config_u64(fc, 0);
 	CHECK(fc->block_size && fc->region_size % fc->block_size == 0, "block size 0x%" PRIx64,
 	      fc->block_size);
-	ipc_msg_free(msg);
 	if (!fc->acked) {
 		fc->nblocks = fc->region_size / fc->block_size;
 		fc->acked = calloc(fc->nblocks, 1);
 		CHECK(fc->acked, "calloc");
 	}
 
-	hdr.epoch = fc->epoch;
+	/* As the core: the answer carries the attach's correlation id and epoch. */
 	ad.region_gpa = fc->gpa;
-	CHECK(ipc_send(fc->pair, &hdr, &ad.base, &err) == 0, "DeviceAttached: %s", err.text);
+	CHECK(ipc_reply(fc->pair, msg, &ad.base, &err) == 0, "DeviceAttached: %s", err.text);
+	ipc_msg_free(msg);
 }
 
 /*
@@ -218,7 +308,6 @@ void fc_spawn(struct fcore *fc)
  */
 static int fc_pump(struct fcore *fc, int ms, uint64_t seq, uint8_t *resp)
 {
-	struct ipc_hdr hdr = { .device = fc->id, .epoch = fc->epoch };
 	struct ipc_msg *msg;
 	struct ipc_err err;
 	int ret = 0;
@@ -239,7 +328,7 @@ static int fc_pump(struct fcore *fc, int ms, uint64_t seq, uint8_t *resp)
 			ret = -ECHILD;
 			break;
 		}
-		CHECK(ipc_send(fc->pair, &hdr, &ok.base, &err) == 0, "OkReply: %s", err.text);
+		CHECK(ipc_reply(fc->pair, msg, &ok.base, &err) == 0, "OkReply: %s", err.text);
 		break;
 	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE: {
@@ -351,7 +440,10 @@ unsigned long fc_rss_kib(const struct fcore *fc)
 	unsigned long kib = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)fc->pid);
+	pid_t pid = fc_device_pid(fc);
+
+	/* Sandboxed: the reaper's only child is the device process. */
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)(pid > 0 ? pid : fc->pid));
 	f = fopen(path, "re");
 	if (!f)
 		return 0;

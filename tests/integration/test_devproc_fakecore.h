@@ -85,8 +85,18 @@ void fc_fini(struct fcore *fc);
  * restatement and the config copy are served by the next fc_request().
  */
 void fc_spawn(struct fcore *fc);
-/* kill -9, reap, and take in what the dead process had sent. */
+/*
+ * kill -9 the pid the spawner holds (sandboxed: the reaper), reap it, wait
+ * until the real device process is gone too, and take in what it had sent.
+ */
 void fc_kill(struct fcore *fc);
+/*
+ * The device process itself: the reaper's only child when sandboxed
+ * (/proc/R/task/R/children), else -1.
+ */
+pid_t fc_device_pid(const struct fcore *fc);
+/* Wait (at most 5 s, else fail) until @pid is gone or a zombie; <= 0: no-op. */
+void fc_wait_gone(pid_t pid);
 
 /*
  * Send DeviceRequest{queue 0, @req} under @seq and serve the device until
@@ -104,7 +114,7 @@ void fc_vmem_req(uint8_t out[24], uint16_t type, uint64_t addr, uint16_t nb_bloc
 uint64_t fc_config_u64(const struct fcore *fc, size_t off);
 /* Bytes of the backend the host has allocated (st_blocks * 512). */
 uint64_t fc_backend_allocated(const struct fcore *fc);
-/* VmRSS of the device process in KiB, or 0. */
+/* VmRSS of the device process (not its reaper) in KiB, or 0. */
 unsigned long fc_rss_kib(const struct fcore *fc);
 
 /* The guest was answered ACK to a PLUG/UNPLUG of blocks [first, first + n). */

@@ -128,6 +128,15 @@ const char *devproc_model_name(size_t i);
 
 /* Each model's table, defined at the end of its file. */
 const struct devproc_model_ops *devproc_virtio_mem(void);
+const struct devproc_model_ops *devproc_virtio_pmem(void);
+
+/*
+ * virtio_pmem_seccomp.c: virtio-pmem's syscalls on top of the common list,
+ * fdatasync on @backend_fd only.
+ */
+int devproc_virtio_pmem_seccomp(struct sandbox_policy *policy, int backend_fd) DEVPROC_WUR;
+/* Tests only: FLUSH calls @fn (0 or -errno) instead of fdatasync; NULL restores it. */
+void devproc_virtio_pmem_set_flush(struct devproc_model *m, int (*fn)(int fd));
 
 /*
  * virtio_mem_seccomp.c: virtio-mem's syscalls on top of the common list,

@@ -194,6 +194,12 @@ static void build_dsdt(struct machine *m, struct aml *a)
 		acpi_dsdt_virtio_mmio(a, i, MEMMAP_VIRTIO_MMIO_BASE + i * MEMMAP_VIRTIO_MMIO_SLOT,
 		                      (uint32_t)MEMMAP_VIRTIO_MMIO_SLOT, VMMIO_GSI_BASE + i);
 
+	/* DIMM slots: QEMU's memory-hotplug devices, signalled by the GED. */
+	if (m->cfg->slots) {
+		acpi_dsdt_memory_hotplug(a, m->cfg->slots, MEMMAP_MHP_BASE);
+		acpi_dsdt_ged(a, MHP_GED_GSI, MEMMAP_GED_BASE, ACPI_GED_MEM_HOTPLUG_EVT);
+	}
+
 	aml_block_end(a, sb);
 
 	/* \_S5: the SLP_TYP the FADT sleep control register expects. */
@@ -288,6 +294,38 @@ static void srat_mem(struct aml *a, uint32_t node, uint64_t base, uint64_t len, 
 	aml_bytes(a, e, sizeof(e));
 }
 
+/*
+ * The device-memory area as QEMU's build_srat_hotpluggable_memory() writes
+ * it: each DIMM present at boot with its own node, the gaps between them
+ * with the last node (a hot-plugged DIMM's _PXM overrides it), every entry
+ * enabled and hot-pluggable.
+ */
+static void srat_devmem(struct machine *m, struct aml *a, uint32_t last_node)
+{
+	uint64_t cur = m->mm.devmem_base, end = m->mm.devmem_base + m->mm.devmem_size;
+	const struct acpi_hotplug *h = m->mhp;
+
+	for (;;) {
+		const struct mhp_slot *next = NULL;
+
+		/* The lowest DIMM at or above cur: the slots are few. */
+		for (unsigned i = 0; h && i < h->n_slots; i++) {
+			const struct mhp_slot *s = &h->slot[i];
+
+			if (s->used && s->enabled && s->addr >= cur && (!next || s->addr < next->addr))
+				next = s;
+		}
+		if (!next)
+			break;
+		if (next->addr > cur)
+			srat_mem(a, last_node, cur, next->addr - cur, true);
+		srat_mem(a, next->node, next->addr, next->size, true);
+		cur = next->addr + next->size;
+	}
+	if (end > cur)
+		srat_mem(a, last_node, cur, end - cur, true);
+}
+
 static void build_srat(struct machine *m, struct aml *a)
 {
 	const struct core_config *cfg = m->cfg;
@@ -326,10 +364,8 @@ static void build_srat(struct machine *m, struct aml *a)
 			srat_mem(a, cfg->numa[i].node_id, ranges[j][0], ranges[j][1], false);
 		off += cfg->numa[i].mem;
 	}
-	/* QEMU gives the hotplug area to the last node; _PXM may override. */
 	if (m->mm.devmem_size)
-		srat_mem(a, cfg->numa[cfg->n_numa - 1].node_id, m->mm.devmem_base,
-		         m->mm.devmem_size, true);
+		srat_devmem(m, a, cfg->numa[cfg->n_numa - 1].node_id);
 	table_finish(a);
 }
 

@@ -366,3 +366,217 @@ void aml_rt_interrupt(struct aml *a, uint32_t gsi, bool level, bool active_low, 
 		d[5 + i] = (uint8_t)(gsi >> (8 * i));
 	aml_bytes(a, d, sizeof(d));
 }
+
+/* ---- terms for methods: the opcodes the hotplug AML needs --------------- */
+
+#define AML_LOCAL0_OP      0x60
+#define AML_ARG0_OP        0x68
+#define AML_STORE_OP       0x70
+#define AML_ADD_OP         0x72
+#define AML_SUBTRACT_OP    0x74
+#define AML_AND_OP         0x7b
+#define AML_NOTIFY_OP      0x86
+#define AML_CREATE_DWORD_FIELD_OP 0x8a
+#define AML_LEQUAL_OP      0x93
+#define AML_LLESS_OP       0x95
+#define AML_TO_INTEGER_OP  0x99
+#define AML_IF_OP          0xa0
+#define AML_ELSE_OP        0xa1
+#define AML_WHILE_OP       0xa2
+#define AML_MUTEX_OP       0x01 /* after the ext prefix */
+#define AML_ACQUIRE_OP     0x23
+#define AML_RELEASE_OP     0x27
+#define AML_OPREGION_OP    0x80
+#define AML_FIELD_OP       0x81
+
+void aml_op(struct aml *a, uint8_t op)
+{
+	aml_byte(a, op);
+}
+
+void aml_local(struct aml *a, unsigned n)
+{
+	aml_byte(a, (uint8_t)(AML_LOCAL0_OP + (n & 7)));
+}
+
+void aml_arg(struct aml *a, unsigned n)
+{
+	aml_byte(a, (uint8_t)(AML_ARG0_OP + (n % 7)));
+}
+
+void aml_store(struct aml *a)
+{
+	aml_byte(a, AML_STORE_OP);
+}
+
+void aml_add(struct aml *a)
+{
+	aml_byte(a, AML_ADD_OP);
+}
+
+void aml_subtract(struct aml *a)
+{
+	aml_byte(a, AML_SUBTRACT_OP);
+}
+
+void aml_and(struct aml *a)
+{
+	aml_byte(a, AML_AND_OP);
+}
+
+void aml_lequal(struct aml *a)
+{
+	aml_byte(a, AML_LEQUAL_OP);
+}
+
+void aml_lless(struct aml *a)
+{
+	aml_byte(a, AML_LLESS_OP);
+}
+
+void aml_to_integer(struct aml *a)
+{
+	aml_byte(a, AML_TO_INTEGER_OP);
+}
+
+void aml_notify(struct aml *a)
+{
+	aml_byte(a, AML_NOTIFY_OP);
+}
+
+void aml_null_target(struct aml *a)
+{
+	aml_byte(a, 0x00); /* NullName: no target */
+}
+
+size_t aml_if_begin(struct aml *a)
+{
+	aml_byte(a, AML_IF_OP);
+	return aml_pkg_begin(a);
+}
+
+size_t aml_else_begin(struct aml *a)
+{
+	aml_byte(a, AML_ELSE_OP);
+	return aml_pkg_begin(a);
+}
+
+size_t aml_while_begin(struct aml *a)
+{
+	aml_byte(a, AML_WHILE_OP);
+	return aml_pkg_begin(a);
+}
+
+void aml_mutex(struct aml *a, const char *name, uint8_t sync_level)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_MUTEX_OP);
+	aml_name(a, name);
+	aml_byte(a, sync_level & 0x0f);
+}
+
+void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_ACQUIRE_OP);
+	aml_name(a, mutex);
+	aml_byte(a, (uint8_t)timeout);
+	aml_byte(a, (uint8_t)(timeout >> 8));
+}
+
+void aml_release(struct aml *a, const char *mutex)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_RELEASE_OP);
+	aml_name(a, mutex);
+}
+
+void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64_t offset,
+                          uint64_t len)
+{
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_OPREGION_OP);
+	aml_name(a, name);
+	aml_byte(a, space);
+	aml_integer(a, offset);
+	aml_integer(a, len);
+}
+
+size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags)
+{
+	size_t mark;
+
+	aml_byte(a, AML_EXT_OP_PREFIX);
+	aml_byte(a, AML_FIELD_OP);
+	mark = aml_pkg_begin(a);
+	aml_name(a, region);
+	aml_byte(a, flags);
+	return mark;
+}
+
+/*
+ * A field element's bit count is a PkgLength-style encoding of the value
+ * itself (it does not count its own bytes, unlike a package's).
+ */
+static void field_len(struct aml *a, uint32_t bits)
+{
+	if (bits <= 0x3f) {
+		aml_byte(a, (uint8_t)bits);
+	} else if (bits <= 0xfff) {
+		aml_byte(a, (uint8_t)(0x40 | (bits & 0x0f)));
+		aml_byte(a, (uint8_t)(bits >> 4));
+	} else if (bits <= 0xfffff) {
+		aml_byte(a, (uint8_t)(0x80 | (bits & 0x0f)));
+		aml_byte(a, (uint8_t)(bits >> 4));
+		aml_byte(a, (uint8_t)(bits >> 12));
+	} else {
+		a->err = -E2BIG;
+	}
+}
+
+void aml_named_field(struct aml *a, const char *name, uint32_t bits)
+{
+	name_seg(a, name, strlen(name));
+	field_len(a, bits);
+}
+
+void aml_reserved_field(struct aml *a, uint32_t bits)
+{
+	aml_byte(a, 0x00);
+	field_len(a, bits);
+}
+
+void aml_create_dword_field(struct aml *a, const char *buf, unsigned index, const char *name)
+{
+	aml_byte(a, AML_CREATE_DWORD_FIELD_OP);
+	aml_name(a, buf);
+	aml_integer(a, index);
+	aml_name(a, name);
+}
+
+/*
+ * QWordMemory / DWordMemory (ACPI 6.x, 6.4.3.5): memory range, producer
+ * flags 0 (positive decode), MinFixed and MaxFixed, cacheable read-write,
+ * as QEMU's memory hotplug _CRS template declares them.
+ */
+void aml_rt_qword_memory(struct aml *a, uint64_t min, uint64_t max, uint64_t len)
+{
+	uint8_t d[46] = { 0x8a, 43, 0, 0x00, 0x0c, 0x03 };
+	uint64_t v[5] = { 0, min, max, 0, len };
+
+	for (int f = 0; f < 5; f++)
+		for (int i = 0; i < 8; i++)
+			d[6 + 8 * f + i] = (uint8_t)(v[f] >> (8 * i));
+	aml_bytes(a, d, sizeof(d));
+}
+
+void aml_rt_dword_memory(struct aml *a, uint32_t min, uint32_t max, uint32_t len)
+{
+	uint8_t d[26] = { 0x87, 23, 0, 0x00, 0x0c, 0x03 };
+	uint32_t v[5] = { 0, min, max, 0, len };
+
+	for (int f = 0; f < 5; f++)
+		for (int i = 0; i < 4; i++)
+			d[6 + 4 * f + i] = (uint8_t)(v[f] >> (8 * i));
+	aml_bytes(a, d, sizeof(d));
+}

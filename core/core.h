@@ -323,6 +323,11 @@ struct machine {
 	unsigned n_started; /* vCPU threads running */
 	/* The virtio-mmio devices (core/devplane.c), or NULL. */
 	struct devplane *devplane;
+	/*
+	 * The ACPI memory-hotplug controller and GED (core/acpi_hotplug.c),
+	 * owned by the machine plane; NULL standalone.
+	 */
+	struct acpi_hotplug *mhp;
 	/* The FDT blob handed to the guest (dump-dtb). */
 	void *dtb;
 	size_t dtb_size;
@@ -750,6 +755,47 @@ void aml_rt_interrupt(struct aml *a, uint32_t gsi, bool level, bool active_low, 
 /* Package(n) { ... }: the caller appends n elements. */
 size_t aml_package_begin(struct aml *a, unsigned n);
 
+/*
+ * Method terms, written in AML's prefix order: an operator, then its
+ * operands (names, integers, Local/Arg), then its target.  E.g. Store(Zero,
+ * Local0) is aml_store(); aml_integer(0); aml_local(0).  A method call is
+ * its name followed by its arguments.
+ */
+void aml_op(struct aml *a, uint8_t op);
+void aml_local(struct aml *a, unsigned n);
+void aml_arg(struct aml *a, unsigned n);
+void aml_store(struct aml *a);
+void aml_add(struct aml *a);
+void aml_subtract(struct aml *a);
+void aml_and(struct aml *a);
+void aml_lequal(struct aml *a);
+void aml_lless(struct aml *a);
+void aml_to_integer(struct aml *a);
+void aml_notify(struct aml *a);
+void aml_null_target(struct aml *a);
+/* If (predicate) { ... } / Else { ... } / While: aml_block_end(mark) after. */
+size_t aml_if_begin(struct aml *a);
+size_t aml_else_begin(struct aml *a);
+size_t aml_while_begin(struct aml *a);
+void aml_mutex(struct aml *a, const char *name, uint8_t sync_level);
+void aml_acquire(struct aml *a, const char *mutex, uint16_t timeout);
+void aml_release(struct aml *a, const char *mutex);
+#define AML_SYSTEM_MEMORY 0x00
+#define AML_SYSTEM_IO     0x01
+void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64_t offset,
+                          uint64_t len);
+/* Field flags: access type | lock rule | update rule. */
+#define AML_FIELD_BYTE_ACC        0x01
+#define AML_FIELD_DWORD_ACC       0x03
+#define AML_FIELD_PRESERVE        0x00
+#define AML_FIELD_WRITE_AS_ZEROS  0x40
+size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags);
+void aml_named_field(struct aml *a, const char *name, uint32_t bits);
+void aml_reserved_field(struct aml *a, uint32_t bits);
+void aml_create_dword_field(struct aml *a, const char *buf, unsigned index, const char *name);
+void aml_rt_qword_memory(struct aml *a, uint64_t min, uint64_t max, uint64_t len);
+void aml_rt_dword_memory(struct aml *a, uint32_t min, uint32_t max, uint32_t len);
+
 /* ACPI table set built into guest memory at BOOT_ACPI_GPA. */
 struct acpi_blob {
 	uint8_t *tables[8]; /* heap copies of each table for --dump-acpi */
@@ -767,6 +813,136 @@ void acpi_blob_free(struct acpi_blob *b);
 void acpi_dsdt_virtio_mmio(struct aml *a, unsigned index, uint64_t base, uint32_t size,
                            uint32_t gsi);
 uint8_t acpi_checksum(const void *p, size_t n);
+
+/* ---- ACPI memory hotplug and GED (core/acpi_hotplug.c) ----------------- */
+
+/*
+ * QEMU's ACPI memory-hotplug controller (hw/acpi/memory_hotplug.c) at
+ * MEMMAP_MHP_BASE, 0x18 bytes, little-endian, 1-4 byte accesses:
+ *   read  0x00 address low    0x04 address high   0x08 size low
+ *         0x0c size high      0x10 proximity      0x14 flags
+ *   write 0x00 slot selector  0x04 _OST event     0x08 _OST status
+ *         0x14 flags: INSERT clears the insert event, else REMOVE clears
+ *              the remove event, else EJECT ejects the slot
+ * and the Generic Event Device (hw/acpi/generic_event_device.c) at
+ * MEMMAP_GED_BASE: a 32-bit event selector at 0 that a read returns and
+ * clears.  An event sets its selector bit and pulses GSI MHP_GED_GSI,
+ * edge-triggered active-high as QEMU's GED _CRS declares it.
+ */
+#define MHP_GED_GSI              9u /* ISA IRQ 9, free: COM1 is 4, virtio 16..23 */
+#define ACPI_GED_MEM_HOTPLUG_EVT 0x1u
+#define MHP_FLAG_ENABLED         0x1u
+#define MHP_FLAG_INSERT          0x2u
+#define MHP_FLAG_REMOVE          0x4u
+#define MHP_FLAG_EJECT           0x8u
+#define MHP_REG_ADDR_LO          0x00
+#define MHP_REG_ADDR_HI          0x04
+#define MHP_REG_SIZE_LO          0x08
+#define MHP_REG_SIZE_HI          0x0c
+#define MHP_REG_PXM              0x10
+#define MHP_REG_FLAGS            0x14
+#define MHP_REG_SELECTOR         0x00 /* write */
+#define MHP_REG_OST_EVENT        0x04 /* write */
+#define MHP_REG_OST_STATUS       0x08 /* write */
+#define MHP_ID_MAX               64
+
+struct mhp_slot {
+	bool used;     /* a DIMM holds the slot until the core unmaps it */
+	bool enabled;  /* what the guest sees: present */
+	bool inserting;
+	bool removing;
+	bool ejected;  /* the guest ejected it; the unmap is pending */
+	bool hotplugged;
+	char id[MHP_ID_MAX];
+	char memdev[MEMMAP_REGION_NAME_MAX];
+	uint64_t addr;
+	uint64_t size;
+	uint32_t node;
+	uint32_t ost_event;
+	uint32_t ost_status;
+};
+
+enum mhp_event_kind {
+	MHP_EV_EJECTED, /* the guest wrote EJECT: unmap, then mhp_release() */
+	MHP_EV_OST,     /* the guest wrote an _OST status */
+};
+
+struct mhp_event {
+	enum mhp_event_kind kind;
+	unsigned slot;
+	char id[MHP_ID_MAX];
+	char memdev[MEMMAP_REGION_NAME_MAX];
+	uint32_t ost_event;
+	uint32_t ost_status;
+};
+
+#define MHP_MAX_EVENTS 64
+
+/*
+ * vCPU threads call the MMIO handlers; the machine plane's thread plugs,
+ * asks for unplugs and takes the events.  @lock guards everything below it.
+ * The callbacks are called without the lock and must not block.
+ */
+struct acpi_hotplug {
+	void (*irq)(void *opaque);    /* pulse the GED's interrupt */
+	void (*notify)(void *opaque); /* an event was queued */
+	void *opaque;
+	pthread_mutex_t lock;
+	unsigned n_slots;
+	uint32_t selector;
+	uint32_t ged_sel;
+	struct mhp_event ev[MHP_MAX_EVENTS];
+	unsigned ev_head, ev_n, ev_lost;
+	struct mhp_slot slot[CORE_MAX_RAM_SLOTS];
+};
+
+/* A controller of @n_slots slots (0..CORE_MAX_RAM_SLOTS); -EINVAL, -ENOMEM. */
+int mhp_create(struct acpi_hotplug **out, unsigned n_slots) WUR;
+void mhp_destroy(struct acpi_hotplug *h);
+
+/*
+ * Put DIMM @id into @slot (-1: the first free one): enabled; with
+ * @hotplugged also the insert event and a GED interrupt.  *slot_out gets the
+ * slot.  -ENOSPC no free slot, -EINVAL slot out of range, -EBUSY the slot
+ * is taken, -EEXIST @id is plugged already.  No log: the caller says why.
+ */
+int mhp_plug(struct acpi_hotplug *h, int slot, const char *id, const char *memdev,
+             uint64_t addr, uint64_t size, uint32_t node, bool hotplugged,
+             unsigned *slot_out) WUR;
+/*
+ * Ask the guest to eject DIMM @id: the remove event and a GED interrupt.
+ * -ENOENT no such DIMM, -EBUSY already being removed or ejected.
+ */
+int mhp_unplug_request(struct acpi_hotplug *h, const char *id, unsigned *slot_out) WUR;
+/* Free @slot once its memory is unmapped (after MHP_EV_EJECTED). */
+void mhp_release(struct acpi_hotplug *h, unsigned slot);
+/* Copy of the slot holding @id; -ENOENT. */
+int mhp_lookup(struct acpi_hotplug *h, const char *id, struct mhp_slot *out) WUR;
+/* Take up to @max queued events, oldest first. */
+unsigned mhp_take_events(struct acpi_hotplug *h, struct mhp_event *out, unsigned max);
+
+/* io_handler_fn of the controller and of the GED (opaque = the controller). */
+void mhp_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+void ged_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+
+/*
+ * DSDT parts, inside Scope(\_SB): \_SB.MHPD (the register block) and
+ * \_SB.MHPC with a memory device MPxx per slot (_HID PNP0C80, _UID "0xNN",
+ * _CRS, _STA, _PXM, _OST, _EJ0), exactly the methods QEMU builds; and
+ * \_SB.GED (_HID ACPI0013) whose _EVT calls \_SB.MHPC.MSCN.
+ */
+void acpi_dsdt_memory_hotplug(struct aml *a, unsigned n_slots, uint64_t base);
+void acpi_dsdt_ged(struct aml *a, uint32_t gsi, uint64_t base, uint32_t events);
+
+/*
+ * Where a DIMM of @size goes in the device-memory area of @mm: @want != 0 is
+ * checked (-EINVAL misaligned to @align or size not a multiple of it,
+ * -ERANGE outside the area, -EEXIST overlapping a device-memory region),
+ * else the lowest @align-aligned free range (-ENOSPC none), as QEMU's
+ * memory_device_get_free_addr() does.
+ */
+int memmap_devmem_place(const struct memmap *mm, uint64_t size, uint64_t align, uint64_t want,
+                        uint64_t *addr) WUR;
 
 /* ---- the machine plane (core/machine_plane.c) -------------------------- */
 

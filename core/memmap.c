@@ -201,3 +201,52 @@ int memmap_init(struct memmap *mm, uint64_t ram_size, uint64_t maxmem, uint32_t 
 		r = add_fixed(mm, "device-memory-area", MEMMAP_RESERVED, mm->devmem_base, devmem);
 	return r;
 }
+
+/* The device-memory regions inside the area, used by DIMM placement. */
+static bool devmem_busy(const struct memmap *mm, uint64_t gpa, uint64_t size, uint64_t *next)
+{
+	for (unsigned i = 0; i < mm->n; i++) {
+		const struct memmap_region *r = &mm->r[i];
+
+		if (r->kind != MEMMAP_DEVICE_MEMORY && !r->sparse)
+			continue;
+		if (overlaps(r->gpa, r->size, gpa, size)) {
+			*next = r->gpa + r->size;
+			return true;
+		}
+	}
+	return false;
+}
+
+int memmap_devmem_place(const struct memmap *mm, uint64_t size, uint64_t align, uint64_t want,
+                        uint64_t *addr)
+{
+	uint64_t end = mm->devmem_base + mm->devmem_size, gpa, next, top;
+
+	if (size == 0 || align == 0 || (align & (align - 1)) || size % align)
+		return -EINVAL;
+	if (want) {
+		if (want % align)
+			return -EINVAL;
+		if (want < mm->devmem_base || __builtin_add_overflow(want, size, &top) || top > end)
+			return -ERANGE;
+		if (devmem_busy(mm, want, size, &next))
+			return -EEXIST;
+		*addr = want;
+		return 0;
+	}
+	/* First fit from the bottom, past every region in the way. */
+	gpa = mm->devmem_base;
+	for (;;) {
+		if (__builtin_add_overflow(gpa, align - 1, &gpa))
+			return -ENOSPC;
+		gpa &= ~(align - 1);
+		if (__builtin_add_overflow(gpa, size, &top) || top > end)
+			return -ENOSPC;
+		if (!devmem_busy(mm, gpa, size, &next)) {
+			*addr = gpa;
+			return 0;
+		}
+		gpa = next;
+	}
+}

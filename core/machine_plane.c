@@ -18,6 +18,17 @@
  *      paused vCPUs continue.
  * Device-memory regions may be mapped and unmapped at any time after 1.
  *
+ * DIMMs: DimmPlug{device, size, fd_tag} places the backend in the
+ * device-memory area (DeviceConfig.addr checked, or the first free range
+ * aligned to the backend's page size, as QEMU does), maps it as region
+ * <memdev> and fills a slot of the ACPI memory-hotplug controller.  Before
+ * the first VcpusResume that is a cold plug (present at boot, in the
+ * SRAT); after it, a hot plug announced through the GED.
+ * DimmUnplugRequest{device} asks the guest to eject; the guest's eject
+ * unmaps the region and the core publishes Event{device_deleted} on its PUB
+ * socket core-events; each _OST the guest reports is published as
+ * Event{acpi_device_ost}.  Before the boot an unplug removes at once.
+ *
  * A RegionMap's fd travels before the request, under the request's fd_tag;
  * the core takes it off the fd channel before checking anything else, so
  * that a refused request never leaves an fd behind to confuse the next one.
@@ -36,6 +47,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend_config.h"
@@ -61,6 +73,14 @@ struct machine_plane {
 	struct core_config cfg; /* the config m->cfg points to */
 	struct ipc_chan *chan;
 	struct ipc_fdchan *fdch;
+	/*
+	 * PUB core-events: what the guest did to a DIMM (DEVICE_DELETED after
+	 * its eject, ACPI_DEVICE_OST), for the supervisor to forward.
+	 */
+	struct ipc_chan *events;
+	/* The DIMM slots' controller (MachineStart with slots), or NULL. */
+	struct acpi_hotplug *mhp;
+	int mhp_fd; /* eventfd: the controller queued an eject or an _OST */
 	int stop_fd;  /* eventfd: main asks the thread to end */
 	int ready_fd; /* eventfd: the thread tells main what happened */
 	pthread_t thread;
@@ -184,6 +204,125 @@ static bool need_machine(struct machine_plane *p, struct plane_reply *rp)
 	}
 }
 
+/* ---- DIMMs: the controller's callbacks and events ---------------------- */
+
+/* acpi_hotplug.irq: pulse the GED's edge-triggered line. */
+static void mhp_irq(void *opaque)
+{
+	struct machine *m = ((struct machine_plane *)opaque)->m;
+
+	if (machine_irq_line(m, MHP_GED_GSI, true) || machine_irq_line(m, MHP_GED_GSI, false))
+		log_warnx("memory hotplug: cannot pulse GSI %u", MHP_GED_GSI);
+}
+
+/* acpi_hotplug.notify, on a vCPU thread: wake the plane's thread. */
+static void mhp_notify(void *opaque)
+{
+	struct machine_plane *p = opaque;
+	uint64_t one = 1;
+
+	if (write(p->mhp_fd, &one, sizeof(one)) < 0)
+		log_warn("memory hotplug: event eventfd");
+}
+
+static void publish(struct machine_plane *p, Splitvm__Event *ev)
+{
+	struct ipc_err err = { .code = IPC_OK };
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ev->timestamp_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (p->events && ipc_send(p->events, NULL, &ev->base, &err) < 0)
+		log_warnx("core-events: %s", err.text);
+}
+
+static void publish_deleted(struct machine_plane *p, const char *id)
+{
+	Splitvm__Event ev = SPLITVM__EVENT__INIT;
+	Splitvm__DeviceDeleted dd = SPLITVM__DEVICE_DELETED__INIT;
+	char path[MHP_ID_MAX + 32];
+
+	snprintf(path, sizeof(path), "/machine/peripheral/%s", id);
+	dd.qom_path = path;
+	ev.device = (char *)id;
+	ev.kind_case = SPLITVM__EVENT__KIND_DEVICE_DELETED;
+	ev.device_deleted = &dd;
+	publish(p, &ev);
+}
+
+/* Unmap an ejected DIMM's region and free its slot.  Under mm_lock. */
+static void dimm_remove(struct machine_plane *p, unsigned slot, const char *id,
+                        const char *memdev)
+{
+	if (machine_unmap_region(p->m, memdev))
+		log_warnx("dimm %s: region %s was not in the map", id, memdev);
+	mhp_release(p->mhp, slot);
+	log_info("dimm %s: ejected from slot %u, region %s unmapped", id, slot, memdev);
+}
+
+/* The controller's queued events: ejects and _OST reports. */
+static void mhp_events(struct machine_plane *p)
+{
+	struct mhp_event ev[MHP_MAX_EVENTS];
+	uint64_t v;
+	unsigned n;
+
+	if (read(p->mhp_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_warn("memory hotplug: event eventfd");
+	n = mhp_take_events(p->mhp, ev, MHP_MAX_EVENTS);
+	for (unsigned i = 0; i < n; i++) {
+		if (ev[i].kind == MHP_EV_EJECTED) {
+			pthread_rwlock_wrlock(&p->m->mm_lock);
+			dimm_remove(p, ev[i].slot, ev[i].id, ev[i].memdev);
+			pthread_rwlock_unlock(&p->m->mm_lock);
+			publish_deleted(p, ev[i].id);
+		} else {
+			Splitvm__Event e = SPLITVM__EVENT__INIT;
+			Splitvm__AcpiDeviceOst ost = SPLITVM__ACPI_DEVICE_OST__INIT;
+
+			ost.device = ev[i].id;
+			ost.slot = ev[i].slot;
+			ost.source = ev[i].ost_event;
+			ost.status = ev[i].ost_status;
+			e.device = ev[i].id;
+			e.kind_case = SPLITVM__EVENT__KIND_ACPI_DEVICE_OST;
+			e.acpi_device_ost = &ost;
+			if (ost.status)
+				log_warnx("dimm %s (slot %u): the guest reports _OST event 0x%x "
+				          "status 0x%x",
+				          ev[i].id[0] ? ev[i].id : "-", ev[i].slot, ost.source,
+				          ost.status);
+			publish(p, &e);
+		}
+	}
+}
+
+/* The controller and its two MMIO windows, for a machine with DIMM slots. */
+static int mhp_setup(struct machine_plane *p)
+{
+	int r;
+
+	if (!p->cfg.slots)
+		return 0;
+	r = mhp_create(&p->mhp, p->cfg.slots);
+	if (r)
+		return r;
+	p->mhp->irq = mhp_irq;
+	p->mhp->notify = mhp_notify;
+	p->mhp->opaque = p;
+	r = io_register_mmio(MEMMAP_GED_BASE, MEMMAP_GED_SIZE, ged_mmio, p->mhp);
+	if (!r)
+		r = io_register_mmio(MEMMAP_MHP_BASE, MEMMAP_MHP_SIZE, mhp_mmio, p->mhp);
+	if (r) {
+		log_warnx("memory hotplug: registering the MMIO windows: %s", strerror(-r));
+		mhp_destroy(p->mhp);
+		p->mhp = NULL;
+		return r;
+	}
+	p->m->mhp = p->mhp;
+	return 0;
+}
+
 /* ---- MachineStart ------------------------------------------------------ */
 
 static void do_machine_start(struct machine_plane *p, const Splitvm__MachineStart *req,
@@ -221,8 +360,13 @@ static void do_machine_start(struct machine_plane *p, const Splitvm__MachineStar
 	/* The dev-<id> sockets now; their processes must attach before boot. */
 	if (!r)
 		r = core_virtio_start(m, 0);
+	if (!r)
+		r = mhp_setup(p);
 	if (r) {
 		/* Logged by the step that failed; leave nothing half made. */
+		mhp_destroy(p->mhp);
+		p->mhp = NULL;
+		m->mhp = NULL;
 		serial_destroy(m->serial);
 		m->serial = NULL;
 		machine_destroy(m);
@@ -559,6 +703,231 @@ static void do_region_unmap(struct machine_plane *p, const Splitvm__RegionUnmap 
 	reply_ok(rp, "unmapped region %s", req->region);
 }
 
+/* ---- DimmPlug / DimmUnplugRequest -------------------------------------- */
+
+static bool dimm_ready(struct machine_plane *p, struct plane_reply *rp)
+{
+	if (!need_machine(p, rp))
+		return false;
+	if (!p->mhp) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NO_SPACE, "slots",
+		            "the machine has no DIMM slots (-m ...,slots=N, <maxMemory slots=>)");
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Every rule of a DimmPlug before its first side effect; *align gets the
+ * backend's page size (QEMU aligns a DIMM to its backend's pages).
+ */
+static bool dimm_plug_check(struct machine_plane *p, const Splitvm__DimmPlug *req, int fd,
+                            uint64_t *align, struct plane_reply *rp)
+{
+	const Splitvm__DeviceConfig *d = req->device;
+	struct mhp_slot cur;
+	struct stat st;
+
+	if (!d || !d->id || !d->id[0] || strlen(d->id) >= MHP_ID_MAX ||
+	    !backend_config_id_wellformed(d->id)) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.id",
+		            "a DIMM needs an id (a letter, then letters, digits, '-', '.', '_'; at "
+		            "most %d bytes)",
+		            MHP_ID_MAX - 1);
+		return false;
+	}
+	if (d->model != SPLITVM__DEVICE_MODEL__MODEL_DIMM) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.model",
+		            "dimm %s: DimmPlug takes a pc-dimm, not model %d", d->id, d->model);
+		return false;
+	}
+	if (!region_name_ok(d->memdev)) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.memdev",
+		            "dimm %s: memdev '%s' is not a backend id", d->id,
+		            d->memdev ? d->memdev : "");
+		return false;
+	}
+	if (mhp_lookup(p->mhp, d->id, &cur) == 0) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_ALREADY_EXISTS, "device.id",
+		            "dimm %s is plugged already (memdev %s)", d->id, cur.memdev);
+		return false;
+	}
+	if (region_find(&p->m->mm, d->memdev)) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_IN_USE, "device.memdev",
+		            "dimm %s: memdev %s is mapped already", d->id, d->memdev);
+		return false;
+	}
+	if (d->slot >= 0 && (uint32_t)d->slot >= p->cfg.slots) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.slot",
+		            "dimm %s: slot %d is not below the machine's %u slots", d->id, d->slot,
+		            p->cfg.slots);
+		return false;
+	}
+	if (d->node >= 0 && p->cfg.n_numa) {
+		bool known = false;
+
+		for (unsigned i = 0; i < p->cfg.n_numa; i++)
+			known = known || p->cfg.numa[i].node_id == (uint32_t)d->node;
+		if (!known) {
+			reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.node",
+			            "dimm %s: node %d is not a NUMA node of the machine", d->id,
+			            d->node);
+			return false;
+		}
+	} else if (d->node > 0 && !p->cfg.n_numa) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "device.node",
+		            "dimm %s: node %d given, but the machine has no NUMA nodes", d->id,
+		            d->node);
+		return false;
+	}
+	if (fstat(fd, &st) < 0) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INTERNAL, "fd_tag", "fstat: %s",
+		            strerror(errno));
+		return false;
+	}
+	/* hugetlbfs reports its page size as the block size. */
+	*align = PLANE_PAGE_SIZE;
+	if (st.st_blksize > 0 && ((uint64_t)st.st_blksize & ((uint64_t)st.st_blksize - 1)) == 0 &&
+	    (uint64_t)st.st_blksize > *align)
+		*align = (uint64_t)st.st_blksize;
+	if (req->size == 0 || req->size % *align) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "size",
+		            "dimm %s: size 0x%" PRIx64 " is not a non-zero multiple of the "
+		            "backend's page size 0x%" PRIx64,
+		            d->id, req->size, *align);
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < req->size) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "size",
+		            "dimm %s: the backend holds 0x%llx bytes, fewer than 0x%" PRIx64, d->id,
+		            S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0ull, req->size);
+		return false;
+	}
+	return true;
+}
+
+static void do_dimm_plug(struct machine_plane *p, const Splitvm__DimmPlug *req,
+                         struct plane_reply *rp)
+{
+	struct machine *m = p->m;
+	const Splitvm__DeviceConfig *d = req->device;
+	struct memmap_region reg, *r;
+	uint64_t align = PLANE_PAGE_SIZE, gpa = 0;
+	bool hot = p->state == PLANE_RUNNING;
+	uint32_t node;
+	unsigned slot = 0;
+	void *host;
+	int fd, e;
+
+	fd = take_region_fd(p, req->fd_tag, rp);
+	if (fd < 0)
+		return;
+	if (!dimm_ready(p, rp) || !dimm_plug_check(p, req, fd, &align, rp))
+		goto out;
+	e = memmap_devmem_place(&m->mm, req->size, align, d->addr, &gpa);
+	if (e) {
+		reply_error(rp,
+		            e == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+		                           : SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT,
+		            d->addr ? "device.addr" : "size",
+		            e == -EINVAL   ? "dimm %s: addr 0x%" PRIx64 " is not aligned to 0x%" PRIx64
+		            : e == -ERANGE ? "dimm %s: [0x%" PRIx64 ", +0x%" PRIx64
+		                             ") is outside the device-memory area"
+		            : e == -EEXIST ? "dimm %s: addr 0x%" PRIx64 " overlaps another device's "
+		                             "memory (size 0x%" PRIx64 ")"
+		                           : "dimm %s: no free range at 0x%" PRIx64 " for 0x%" PRIx64
+		                             " bytes in the device-memory area",
+		            d->id, d->addr, e == -EINVAL ? align : req->size);
+		goto out;
+	}
+	host = mmap(NULL, req->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (host == MAP_FAILED) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INTERNAL, "fd_tag", "dimm %s: mmap: %s",
+		            d->id, strerror(errno));
+		goto out;
+	}
+	madvise(host, req->size, MADV_DONTDUMP);
+	reg = (struct memmap_region){
+		.kind = MEMMAP_DEVICE_MEMORY,
+		.gpa = gpa,
+		.size = req->size,
+		.host = host,
+		.slot = -1,
+		.host_owned = true,
+	};
+	snprintf(reg.name, sizeof(reg.name), "%s", d->memdev);
+	e = memmap_add(&m->mm, &reg);
+	r = e ? NULL : region_find(&m->mm, d->memdev);
+	if (!r) {
+		munmap(host, req->size);
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NO_SPACE, "device.memdev",
+		            "dimm %s: the memory map has no room: %s", d->id, strerror(-e));
+		goto out;
+	}
+	e = machine_slot_attach(m, r);
+	node = d->node > 0 ? (uint32_t)d->node : 0;
+	/* Announce only what is mapped: the slot comes last. */
+	if (!e)
+		e = mhp_plug(p->mhp, d->slot, d->id, d->memdev, gpa, req->size, node, hot, &slot);
+	if (e) {
+		if (machine_unmap_region(m, d->memdev))
+			log_warnx("dimm %s: region %s lost from the map", d->id, d->memdev);
+		reply_error(rp,
+		            e == -ENOSPC  ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+		            : e == -EBUSY ? SPLITVM__ERROR_CODE__ERR_IN_USE
+		                          : SPLITVM__ERROR_CODE__ERR_INTERNAL,
+		            e == -EBUSY || e == -ENOSPC ? "device.slot" : "device",
+		            e == -ENOSPC  ? "dimm %s: every one of the %u DIMM slots is taken"
+		            : e == -EBUSY ? "dimm %s: slot %d of %u is taken"
+		                          : "dimm %s: cannot plug it (%d of %u)",
+		            d->id, e == -EBUSY ? d->slot : (int)p->cfg.slots, p->cfg.slots);
+		goto out;
+	}
+	log_info("dimm %s: %s-plugged in slot %u at [0x%" PRIx64 ", 0x%" PRIx64
+	         "), node %u, memslot %d",
+	         d->id, hot ? "hot" : "cold", slot, gpa, gpa + req->size, node, r->slot);
+	reply_ok(rp, "dimm %s slot %u addr 0x%" PRIx64 " size 0x%" PRIx64 " node %u", d->id, slot,
+	         gpa, req->size, node);
+out:
+	close_fd(&fd);
+}
+
+static void do_dimm_unplug(struct machine_plane *p, const Splitvm__DimmUnplugRequest *req,
+                           struct plane_reply *rp)
+{
+	struct mhp_slot cur;
+	unsigned slot;
+	int e;
+
+	if (!dimm_ready(p, rp))
+		return;
+	if (!req->device || mhp_lookup(p->mhp, req->device, &cur)) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "device", "no dimm '%s' is plugged",
+		            req->device ? req->device : "");
+		return;
+	}
+	if (p->state == PLANE_CONFIGURED) {
+		/* No guest yet to ask: remove it now, as an eject would. */
+		for (slot = 0; slot < p->mhp->n_slots; slot++)
+			if (p->mhp->slot[slot].used && !strcmp(p->mhp->slot[slot].id, req->device))
+				break;
+		pthread_rwlock_wrlock(&p->m->mm_lock);
+		dimm_remove(p, slot, cur.id, cur.memdev);
+		pthread_rwlock_unlock(&p->m->mm_lock);
+		publish_deleted(p, cur.id);
+		reply_ok(rp, "dimm %s removed before the boot", cur.id);
+		return;
+	}
+	e = mhp_unplug_request(p->mhp, req->device, &slot);
+	if (e) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_BUSY, "device",
+		            "dimm %s is being removed already", req->device);
+		return;
+	}
+	log_info("dimm %s: asked the guest to eject slot %u", req->device, slot);
+	reply_ok(rp, "dimm %s: eject requested (slot %u)", req->device, slot);
+}
+
 /* ---- vCPUs ------------------------------------------------------------- */
 
 /* The first VcpusResume: load, build the tables, create and start the vCPUs. */
@@ -714,6 +1083,14 @@ static void serve(struct machine_plane *p, const struct ipc_msg *req)
 	case SPLITVM__MSG_TYPE__MSG_DTB_QUERY:
 		do_dtb(p, &rp);
 		break;
+	case SPLITVM__MSG_TYPE__MSG_DIMM_PLUG:
+		pthread_rwlock_wrlock(&p->m->mm_lock);
+		do_dimm_plug(p, (const void *)req->body, &rp);
+		pthread_rwlock_unlock(&p->m->mm_lock);
+		break;
+	case SPLITVM__MSG_TYPE__MSG_DIMM_UNPLUG_REQUEST:
+		do_dimm_unplug(p, (const void *)req->body, &rp);
+		break;
 	default:
 		reply_error(&rp, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "",
 		            "%s is not served by splitvm-core yet", req->type->name);
@@ -756,13 +1133,14 @@ static void *plane_thread(void *arg)
 		return NULL;
 	}
 	for (;;) {
-		struct pollfd pfd[2] = {
+		struct pollfd pfd[3] = {
 			{ .fd = chan_fd, .events = POLLIN },
 			{ .fd = p->stop_fd, .events = POLLIN },
+			{ .fd = p->mhp_fd, .events = POLLIN },
 		};
 		struct ipc_msg *req = NULL;
 
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("machine plane: poll");
@@ -770,6 +1148,8 @@ static void *plane_thread(void *arg)
 		}
 		if (pfd[1].revents & POLLIN)
 			break;
+		if ((pfd[2].revents & POLLIN) && p->mhp)
+			mhp_events(p);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		/* A malformed request is answered and logged by ipc/. */
@@ -785,6 +1165,7 @@ int machine_plane_create(struct machine_plane **out, struct machine *m, const ch
                          const char *chan_name, int fdchan_fd)
 {
 	static const struct ipc_chan_opts opts = { .planes = PROTO_PLANE_MACHINE };
+	static const struct ipc_chan_opts ev_opts = { .planes = PROTO_PLANE_EVENT };
 	struct machine_plane *p;
 	struct ipc_err err = { .code = IPC_OK };
 	int r = -ENOMEM;
@@ -797,6 +1178,7 @@ int machine_plane_create(struct machine_plane **out, struct machine *m, const ch
 	p->m = m;
 	p->stop_fd = -1;
 	p->ready_fd = -1;
+	p->mhp_fd = -1;
 	p->state = PLANE_NEW;
 	if (ipc_fdchan_wrap(&p->fdch, take_fd(&fdchan_fd), getuid(), &err) < 0) {
 		log_warnx("--fd-chan-fd: %s", err.text);
@@ -808,9 +1190,15 @@ int machine_plane_create(struct machine_plane **out, struct machine *m, const ch
 		r = -EINVAL;
 		goto fail;
 	}
+	if (ipc_chan_bind(&p->events, IPC_ROLE_PUB, run_dir, "core-events", &ev_opts, &err) < 0) {
+		log_warnx("core-events: %s", err.text);
+		r = -EINVAL;
+		goto fail;
+	}
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	p->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->stop_fd < 0 || p->ready_fd < 0) {
+	p->mhp_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->stop_fd < 0 || p->ready_fd < 0 || p->mhp_fd < 0) {
 		r = -errno;
 		log_warn("eventfd");
 		goto fail;
@@ -873,9 +1261,14 @@ void machine_plane_destroy(struct machine_plane *p)
 		return;
 	machine_plane_stop(p);
 	ipc_chan_destroy(p->chan);
+	ipc_chan_destroy(p->events);
 	ipc_fdchan_destroy(p->fdch);
 	close_fd(&p->stop_fd);
 	close_fd(&p->ready_fd);
+	close_fd(&p->mhp_fd);
+	if (p->m && p->m->mhp == p->mhp)
+		p->m->mhp = NULL;
+	mhp_destroy(p->mhp);
 	core_config_release(&p->cfg);
 	free(p);
 }

@@ -104,6 +104,68 @@ else
 fi
 [ -f "$dir/plain/srat.dat" ] && fail "plain: SRAT without -numa"
 
+# DIMM slots: QEMU's memory-hotplug devices and the GED, up to the most
+# slots QEMU allows.  iasl -d must take the DSDT of 256 MPxx devices.
+expect_cpus=1
+check_set slots256 -m 1G,slots=256,maxmem=512G
+[ -f "$dir/slots256/dsdt.dsl" ] &&
+	{ grep -q "Device (MPFF)" "$dir/slots256/dsdt.dsl" || fail "slots256: no MPFF device"; }
+
+# acpiexec simulates the SystemMemory region as plain memory, so a small
+# SSDT stores a present 1 GiB DIMM at 4 GiB on node 1 into the controller's
+# fields; MP00's methods must then report it.  Slot 0, because selecting a
+# slot writes MSEL over MRBL (offset 0) in that simulated memory.
+check_set dimm -m 1G,slots=2,maxmem=8G
+cat >"$dir/dimm/ssdt.asl" <<'ASL'
+DefinitionBlock ("", "SSDT", 2, "SPLTVM", "DIMMTEST", 1)
+{
+    External (\_SB.MHPC.MRBH, FieldUnitObj)
+    External (\_SB.MHPC.MRLL, FieldUnitObj)
+    External (\_SB.MHPC.MRLH, FieldUnitObj)
+    External (\_SB.MHPC.MPX, FieldUnitObj)
+    External (\_SB.MHPC.MES, FieldUnitObj)
+    Method (\SETS, 0, NotSerialized)
+    {
+        \_SB.MHPC.MRBH = 1
+        \_SB.MHPC.MRLL = 0x40000000
+        \_SB.MHPC.MRLH = 0
+        \_SB.MHPC.MPX = 1
+        \_SB.MHPC.MES = 1
+    }
+}
+ASL
+if (cd "$dir/dimm" && iasl -p ssdt ssdt.asl >ssdt.log 2>&1); then
+	log="$dir/dimm/dimm-exec.log"
+	(cd "$dir/dimm" && acpiexec -b 'evaluate \_SB.MHPC._STA; evaluate \_SB.MHPC.MP00._STA; evaluate \SETS; evaluate \_SB.MHPC.MP00._STA; evaluate \_SB.MHPC.MP00._CRS; evaluate \_SB.MHPC.MP00._PXM; evaluate \_SB.GED._CRS; evaluate \_SB.MHPC.MSCN' \
+		dsdt.dat facp.dat apic.dat ssdt.aml) >"$log" 2>&1 ||
+		fail "dimm: acpiexec exited with $?"
+	grep -Eiq "AE_[A-Z]|error|exception" "$log" && {
+		fail "dimm: acpiexec reports an error"
+		grep -Ei "AE_[A-Z]|error|exception" "$log"
+	}
+	sta=$(grep -A2 "Evaluating .*MP00._STA" "$log" | grep -o "\[Integer\] = [0-9A-F]*" |
+		awk '{print $3}' | tr '\n' ' ')
+	[ "$sta" = "0000000000000000 000000000000000F " ] ||
+		fail "dimm: MP00._STA before/after the DIMM is '$sta', want 0 then 0xF"
+	grep -A3 "Evaluating .*MHPC._STA" "$log" | grep -q "\[Integer\] = 000000000000000B" ||
+		fail "dimm: MHPC._STA is not 0x0B"
+	# QWordMemory: min 0x100000000, max 0x13FFFFFFF, length 0x40000000.
+	grep -q "0000: 8A 2B 00 00 0C 03 00 00 00 00 00 00 00 00 00 00" "$log" &&
+		grep -q "0010: 00 00 01 00 00 00 FF FF FF 3F 01 00 00 00 00 00" "$log" &&
+		grep -q "0020: 00 00 00 00 00 00 00 00 00 40 00 00 00 00 79 00" "$log" ||
+		fail "dimm: MP00._CRS is not QWordMemory [0x100000000, 0x13FFFFFFF]"
+	grep -A3 "Evaluating .*MP00._PXM" "$log" | grep -q "\[Integer\] = 0000000000000001" ||
+		fail "dimm: MP00._PXM is not 1"
+	grep -q "89 06 00 03 01 09 00 00 00 79 00" "$log" ||
+		fail "dimm: GED._CRS is not Interrupt(edge, active-high) GSI 9"
+	grep -A3 "Evaluating .*MHPC.MSCN" "$log" | grep -q "\[Integer\] = 0000000000000001" ||
+		fail "dimm: MHPC.MSCN does not return One"
+	echo "ok: dimm methods"
+else
+	fail "dimm: iasl cannot compile the test SSDT"
+	cat "$dir/dimm/ssdt.log"
+fi
+
 if [ "$fails" -ne 0 ]; then
 	echo "$fails failure(s)"
 	exit 1

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "ipc.h"
 #include "log.h"
 
 static int dump_dtb(const struct machine *m, const char *path)
@@ -241,6 +242,8 @@ out:
 	}
 	machine_plane_destroy(p);
 	close_fd(&sig_fd);
+	/* Every socket is closed: let the messaging library free what it still queues. */
+	ipc_shutdown();
 	log_info("exiting with status %d", status);
 	return status;
 }
@@ -309,5 +312,6 @@ out:
 	m.serial = NULL;
 	machine_destroy(&m);
 	io_reset();
+	ipc_shutdown();
 	return status;
 }

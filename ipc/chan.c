@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #ifdef SPLITVM_SP_NNG
+#include <nng/nng.h> /* nng_fini() */
 #include <nng/compat/nanomsg/nn.h>
 #include <nng/compat/nanomsg/pair.h>
 #include <nng/compat/nanomsg/pubsub.h>
@@ -270,6 +271,24 @@ void ipc_chan_destroy(struct ipc_chan *c)
 	if (c->sock >= 0)
 		nn_close(c->sock);
 	free(c);
+}
+
+/*
+ * NNG tears a closed socket's connections down asynchronously: its reaper
+ * thread frees each pipe, and with it a message still queued on it (a
+ * DeviceRequest the core sent to a device process that died), some time
+ * after nn_close() returned.  A process that exits before then "leaks"
+ * that message in LeakSanitizer's eyes.  nng_fini() closes what is left,
+ * drains the reaper and stops the library's threads, so everything is
+ * freed before exit; libnanomsg's nn_term() is its counterpart.
+ */
+void ipc_shutdown(void)
+{
+#ifdef SPLITVM_SP_NNG
+	nng_fini();
+#else
+	nn_term();
+#endif
 }
 
 const char *ipc_chan_name(const struct ipc_chan *c)

@@ -157,6 +157,14 @@ int ipc_chan_connect(struct ipc_chan **out, enum ipc_role role, const char *rund
 /* Close the socket.  NULL is a no-op. */
 void ipc_chan_destroy(struct ipc_chan *chan);
 
+/*
+ * At process exit, after the last ipc_chan_destroy(): wait until the
+ * messaging library has freed every closed socket's connections and the
+ * messages still queued on them, and stop its threads.  No channel may be
+ * used, or made, after it.
+ */
+void ipc_shutdown(void);
+
 /* "rundir/name", for log lines. */
 const char *ipc_chan_name(const struct ipc_chan *chan);
 

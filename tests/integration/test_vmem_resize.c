@@ -509,10 +509,24 @@ static uint64_t plugged(struct vm *v)
 	return p;
 }
 
+/* The core has ended (the guest passed); left unreaped for core_exit_status(). */
+static bool core_ended(struct vm *v)
+{
+	siginfo_t si = { .si_pid = 0 };
+
+	return waitid(P_PID, (id_t)v->core_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == v->core_pid;
+}
+
+#define CORE_ENDED UINT64_MAX
+
 /*
- * Start a successor and wait until it serves devctl: its plugged_size.  A
- * successor that exits at start is restarted with the next epoch, as the
- * supervisor does; *failed counts those (the test wants none).
+ * Start a successor and wait until it serves devctl: its plugged_size, or
+ * CORE_ENDED when the guest finished and the core ended meanwhile (the
+ * successor then dies: its redial is a syscall the sandbox forbids).  A
+ * successor that exits at start while the core runs is restarted with the
+ * next epoch, as the supervisor does; *failed counts those (the test wants
+ * none).
  */
 static uint64_t dev_restart(struct vm *v, unsigned *failed)
 {
@@ -528,14 +542,24 @@ static uint64_t dev_restart(struct vm *v, unsigned *failed)
 			struct ipc_err err = { .code = IPC_OK };
 			int status;
 
+			if (core_ended(v)) {
+				printf("the core ended while successor epoch %u started\n",
+				       v->epoch);
+				return CORE_ENDED;
+			}
 			if (waitpid(v->dev_pid, &status, WNOHANG) == v->dev_pid) {
+				if (core_ended(v)) {
+					v->dev_pid = 0;
+					return CORE_ENDED;
+				}
 				printf("successor epoch %u exited at start (status 0x%x)\n",
 				       v->epoch, status);
 				v->dev_pid = 0;
 				(*failed)++;
 				break;
 			}
-			if (ipc_call(v->ctl, NULL, &q.base, 300, &reply, &err) == 0) {
+			/* Long enough for a loaded (sanitizer) run: a late answer is discarded. */
+			if (ipc_call(v->ctl, NULL, &q.base, 1000, &reply, &err) == 0) {
 				uint64_t p = ((Splitvm__DeviceStatus *)reply->body)->plugged_size;
 
 				ipc_msg_free(reply);
@@ -617,9 +641,8 @@ static void test_resize(const char *core, const char *devproc, const char *guest
 
 	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
 	vm_boot(&v, "scenario=virtio-mem vmem_steps=5", "0");
-	wait_console(&v, "virtio-mem: region 0x", 1);
-	CHECK(count(console_text(&v), "virtio-mem: region 0x100000000+0x200000000 block 0x200000"),
-	      "the guest sees another geometry");
+	/* The serial port writes byte by byte: wait for the whole geometry, not its start. */
+	wait_console(&v, "virtio-mem: region 0x100000000+0x200000000 block 0x200000,", 1);
 	CHECK(plugged(&v) == 0, "plugged before any request");
 
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
@@ -655,6 +678,8 @@ static void test_resize(const char *core, const char *devproc, const char *guest
 		dev_kill(&v);
 		kills++;
 		p = dev_restart(&v, &failed_starts);
+		if (p == CORE_ENDED)
+			break;
 		mid_kills += p < 4 * GIB;
 		printf("kill %u: successor epoch %u found 0x%" PRIx64 " plugged\n", k + 1, v.epoch,
 		       p);
@@ -665,7 +690,25 @@ static void test_resize(const char *core, const char *devproc, const char *guest
 	       mid_kills, kills, failed_starts, now_ms() - t0);
 	CHECK(mid_kills >= 2, "only %" PRIu64 " kills landed while the guest plugged", mid_kills);
 	CHECK(failed_starts == 0, "%u successors exited at start", failed_starts);
-	CHECK(plugged(&v) == 4 * GIB, "DeviceStatus plugged_size after the crashes");
+	{
+		Splitvm__DeviceStatusQuery q = SPLITVM__DEVICE_STATUS_QUERY__INIT;
+		struct ipc_err err = { .code = IPC_OK };
+		struct ipc_msg *reply = NULL;
+
+		/*
+		 * The guest passes and the core ends right after this line; the
+		 * device process dies then (its redial is forbidden).  Asked in
+		 * time it must say 4 GiB; too late, the guest's STATE check
+		 * below is the proof.
+		 */
+		if (ipc_call(v.ctl, NULL, &q.base, 2000, &reply, &err) == 0) {
+			CHECK(((Splitvm__DeviceStatus *)reply->body)->plugged_size == 4 * GIB,
+			      "DeviceStatus plugged_size after the crashes");
+			ipc_msg_free(reply);
+		} else {
+			CHECK(core_ended(&v), "DeviceStatus after the crashes: %s", err.text);
+		}
+	}
 	wait_console(&v, "splitvm-guest: PASS", 1);
 	/* usable_region_size: 4 GiB + QEMU's 256 MiB extent. */
 	CHECK(count(console_text(&v), "STATE agrees with the guest over 34 memory blocks"),

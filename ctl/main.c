@@ -229,15 +229,23 @@ static int print_history(const uint8_t *b, size_t len, bool json, uint64_t *last
 	return off == len ? 0 : -EPROTO;
 }
 
-static int follow(struct ipc_chan *sub, bool json, uint64_t last_ts)
+/*
+ * Print events as they come until the VM is gone: a SUB socket does not
+ * see its publisher leave, so the ctl socket's path (removed with the run
+ * directory when the VM stops) is checked between events.
+ */
+static int follow(struct ipc_chan *sub, bool json, uint64_t last_ts, const char *ctl_path)
 {
 	for (;;) {
 		struct ipc_msg *m = NULL;
 		struct ipc_err err;
-		int r = ipc_recv(sub, 1000, &m, &err);
+		int r = ipc_recv(sub, 250, &m, &err);
 
-		if (r == -IPC_ERR_TIMEOUT)
+		if (r == -IPC_ERR_TIMEOUT) {
+			if (access(ctl_path, F_OK))
+				return 0;
 			continue;
+		}
 		if (r) {
 			fprintf(stderr, "splitvm-ctl: events: %s\n", err.text);
 			return 1;
@@ -269,7 +277,7 @@ static int write_file(const char *path, const uint8_t *b, size_t len)
 int main(int argc, char **argv)
 {
 	const char *vm = NULL, *sock = NULL;
-	char dir[4096], name[256];
+	char dir[4096], name[256], path[4400];
 	struct ipc_chan_opts ro = { .planes = PROTO_PLANE_CONTROL,
 		                    .send_timeout_ms = CTL_DEADLINE_MS,
 		                    .recv_timeout_ms = CTL_DEADLINE_MS };
@@ -347,15 +355,10 @@ int main(int argc, char **argv)
 		dtb_path = args[0];
 		req.n_args = 0;
 	}
-	{
-		char path[4400];
-
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		if (access(path, F_OK)) {
-			fprintf(stderr, "splitvm-ctl: %s: no such VM socket (%s)\n", path,
-			        strerror(errno));
-			return 1;
-		}
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (access(path, F_OK)) {
+		fprintf(stderr, "splitvm-ctl: %s: no such VM socket (%s)\n", path, strerror(errno));
+		return 1;
 	}
 	if (ipc_chan_connect(&chan, IPC_ROLE_REQ, dir, name, &ro, &err)) {
 		fprintf(stderr, "splitvm-ctl: %s\n", err.text);
@@ -384,7 +387,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "splitvm-ctl: events: malformed history\n");
 			rc = 1;
 		} else if (follow_ev) {
-			rc = follow(sub, json, last_ts);
+			rc = follow(sub, json, last_ts, path);
 		}
 	} else if (dtb_path) {
 		rc = write_file(dtb_path, cr->blob.data, cr->blob.len);

@@ -491,6 +491,31 @@ static void dump_dtb(struct sup *s, struct hmp_result *res)
 	ipc_msg_free(rep);
 }
 
+/*
+ * QEMU presses the ACPI power button and leaves the rest to the guest.  A
+ * core without the button (or a guest with no ACPI, like the test guest)
+ * would leave the VM running, which is not what the user asked for: then
+ * the machine is switched off, and the answer says so.
+ */
+static void system_powerdown(struct sup *s, struct hmp_result *res)
+{
+	Splitvm__MachinePowerdown p = SPLITVM__MACHINE_POWERDOWN__INIT;
+	struct ipc_msg *rep = NULL;
+
+	machine_call(s, &p.base, "system_powerdown", res, &rep);
+	ipc_msg_free(rep);
+	if (res->code != SPLITVM__ERROR_CODE__ERR_UNSUPPORTED || !s->core_req)
+		return;
+	res->code = SPLITVM__ERROR_CODE__ERR_NONE;
+	rep = NULL;
+	p.force = true;
+	machine_call(s, &p.base, "system_powerdown", res, &rep);
+	ipc_msg_free(rep);
+	if (res->code == SPLITVM__ERROR_CODE__ERR_NONE)
+		res->out_text = strdup("the core has no ACPI power button: the machine was "
+		                       "switched off\n");
+}
+
 static const char *arg(const Splitvm__CtlRequest *req, size_t i)
 {
 	return i < req->n_args ? req->args[i] : NULL;
@@ -582,11 +607,8 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 		if (nargs(req, 0, "", res))
 			dump_dtb(s, res);
 	} else if (!strcmp(v, "system_powerdown")) {
-		Splitvm__MachinePowerdown p = SPLITVM__MACHINE_POWERDOWN__INIT;
-		struct ipc_msg *rep = NULL;
-
-		machine_call(s, &p.base, "system_powerdown", res, &rep);
-		ipc_msg_free(rep);
+		if (nargs(req, 0, "", res))
+			system_powerdown(s, res);
 	} else if (!strcmp(v, "quit")) {
 		res->quit = true;
 	} else if (!strcmp(v, "object_add") || !strcmp(v, "object_del") ||

@@ -741,14 +741,35 @@ static void vm_stop(struct sup *s)
 
 /* ---- start-up ------------------------------------------------------------ */
 
-static int daemonize(const char *pidfile)
+/*
+ * --daemonize: the caller's process waits until the VM runs (its ctl socket
+ * is there) or failed to start, and exits 0 or 1 accordingly, as QEMU's
+ * -daemonize does; the daemon reports on *ready_fd (ready_say()).  stdin
+ * and stdout become /dev/null so that `$(splitvm run --daemonize ...)`
+ * returns; stderr keeps the log lines.
+ */
+static int daemonize(const char *pidfile, int *ready_fd)
 {
-	pid_t p = fork();
+	int pfd[2], null;
+	char c = 1;
+	pid_t p;
 
-	if (p < 0)
+	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -errno;
-	if (p > 0)
-		_exit(0);
+	p = fork();
+	if (p < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (p > 0) {
+		close(pfd[1]);
+		/* EOF without a byte: the daemon died before it could say. */
+		while (read(pfd[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(c == 0 ? 0 : 1);
+	}
+	close(pfd[0]);
 	if (setsid() < 0)
 		return -errno;
 	p = fork();
@@ -756,6 +777,13 @@ static int daemonize(const char *pidfile)
 		return -errno;
 	if (p > 0)
 		_exit(0);
+	*ready_fd = pfd[1];
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
 	if (pidfile) {
 		FILE *f = fopen(pidfile, "we");
 
@@ -765,6 +793,18 @@ static int daemonize(const char *pidfile)
 		}
 	}
 	return 0;
+}
+
+/* Tell the waiting caller of --daemonize how the start went (once). */
+static void ready_say(int *ready_fd, bool ok)
+{
+	char c = ok ? 0 : 1;
+
+	if (*ready_fd < 0)
+		return;
+	if (write(*ready_fd, &c, 1) != 1)
+		log_warn("--daemonize: telling the caller");
+	close_fd(ready_fd);
 }
 
 static int block_signals(struct sup *s)
@@ -797,7 +837,7 @@ int main(int argc, char **argv)
 	bool dry_run = false, daemon = false;
 	struct config_error cerr = { .field = "", .text = "" };
 	char line[600], tag[96];
-	int i, r;
+	int i, r, ready_fd = -1;
 
 	log_init("splitvm");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -872,7 +912,8 @@ int main(int argc, char **argv)
 		config_free(s.cfg);
 		return 1;
 	}
-	if (daemon && daemonize(pidfile)) {
+	if (daemon && daemonize(pidfile, &ready_fd)) {
+		ready_say(&ready_fd, false);
 		config_free(s.cfg);
 		return 1;
 	}
@@ -886,6 +927,9 @@ int main(int argc, char **argv)
 	if (!r)
 		r = run_dir_make(&s);
 	if (r) {
+		ready_say(&ready_fd, false);
+		if (pidfile)
+			unlink(pidfile);
 		config_free(s.cfg);
 		return 1;
 	}
@@ -899,11 +943,14 @@ int main(int argc, char **argv)
 		reap(&s);
 		log_warnx("the VM did not start: nothing is left running");
 		s.exit_status = 1;
+		vm_stop(&s);
+		ready_say(&ready_fd, false);
 	} else {
 		log_info("VM %s runs; ctl: splitvm-ctl --socket %s/ctl", s.cfg->name, s.run_dir);
+		ready_say(&ready_fd, true);
 		serve(&s);
+		vm_stop(&s);
 	}
-	vm_stop(&s);
 	close_fd(&s.sigfd);
 	if (pidfile)
 		unlink(pidfile);

@@ -1,8 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# splitvm end to end with the test guest: run from the bundled XML, ctl
-# verbs and their errors, a kill -9 of the device process, `restart`,
-# concurrent resizes, a refused config leaving nothing behind, clean quit.
+# splitvm end to end with the test guest's virtio-mem driver (the bundled
+# XML, scenario=virtio-mem vmem_steps=0): --daemonize/--pidfile, ctl verbs
+# and their errors, resizes the guest follows (its console), events in
+# order and --follow, dump-dtb, kill -9 and `restart` of the device process
+# in the middle of a resize, concurrent resizes, a refused config leaving
+# nothing behind, system_powerdown.
 # usage: test_sup_run.sh SPLITVM SPLITVM_CTL GUEST_ELF EXAMPLE_XML
 set -u
 SUP=$1 CTL=$2 GUEST=$3 XML=$4
@@ -12,25 +15,48 @@ if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 fi
 name="suptest$$"
 tmp=$(mktemp -d)
-pmem=/var/tmp/splitvm-vm1-pmem.img
-[ -e "$pmem" ] || truncate -s 64M "$pmem"
+pmem=$tmp/pmem.img
+truncate -s 64M "$pmem"
 sed -e "s|@GUEST@|$GUEST|" -e "s|<name>vm1</name>|<name>$name</name>|" \
-	-e "s|/var/tmp/splitvm-vm1-console.log|$tmp/console.log|" "$XML" > "$tmp/vm.xml"
+	-e "s|/var/tmp/splitvm-vm1-console.log|$tmp/console.log|" \
+	-e "s|/var/tmp/splitvm-vm1-pmem.img|$pmem|" "$XML" > "$tmp/vm.xml"
 if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/splitvm/$name; fi
+sup=
 ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
-fail() { echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"; kill "$sup" 2>/dev/null; wait; rm -rf "$tmp"; exit 1; }
+cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; [ -n "${fol:-}" ] && kill "$fol" 2>/dev/null; rm -rf "$tmp"; }
+fail() { echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"; echo "--- console"; cat "$tmp/console.log"; cleanup; exit 1; }
 expect_err() { # expect_err TEXT ARGS...: fails with TEXT on one stderr line
 	local want=$1; shift
 	if ctl "$@" > "$tmp/out" 2> "$tmp/err"; then fail "ctl $* succeeded"; fi
 	[ "$(wc -l < "$tmp/err")" = 1 ] || fail "ctl $*: not one error line: $(cat "$tmp/err")"
 	grep -qF -- "$want" "$tmp/err" || fail "ctl $*: '$(cat "$tmp/err")' lacks '$want'"
 }
+# settled HEX: the guest printed that it holds HEX plugged of HEX requested.
+settled() { grep -qx "splitvm-guest: virtio-mem plugged $1 of requested $1" "$tmp/console.log"; }
+wait_settled() {
+	for _ in $(seq 200); do settled "$1" && return 0; sleep 0.05; done
+	fail "the guest did not report $1 plugged"
+}
+# The sizes of the MEMORY_DEVICE_SIZE_CHANGE events so far, one a line.
+sizes() { ctl --json events | grep MEMORY_DEVICE_SIZE_CHANGE | grep -o '"size":[0-9]*' | cut -d: -f2; }
+wait_size_event() { # wait_size_event BYTES: the last size event says BYTES
+	for _ in $(seq 100); do [ "$(sizes | tail -1)" = "$1" ] && return 0; sleep 0.05; done
+	fail "no MEMORY_DEVICE_SIZE_CHANGE to $1 (have: $(sizes | tr '\n' ' '))"
+}
+vm0_pid() { ctl info processes | awk '$2 == "vm0" { print $1 }'; }
 
-"$SUP" run "$tmp/vm.xml" > "$tmp/sup.log" 2>&1 &
-sup=$!
-for _ in $(seq 100); do [ -S "$dir/ctl" ] && break; sleep 0.1; done
-[ -S "$dir/ctl" ] || fail "no ctl socket"
+# --daemonize returns once the VM runs, with the pid in --pidfile.
+"$SUP" run --daemonize --pidfile "$tmp/pid" "$tmp/vm.xml" > "$tmp/sup.out" 2> "$tmp/sup.log" ||
+	fail "splitvm run --daemonize exited $?"
+[ -s "$tmp/pid" ] || fail "no --pidfile"
+sup=$(cat "$tmp/pid")
+kill -0 "$sup" || fail "the daemon (pid $sup) is not running"
+[ -S "$dir/ctl" ] || fail "no ctl socket once --daemonize returned"
+[ ! -s "$tmp/sup.out" ] || fail "splitvm wrote on stdout: $(cat "$tmp/sup.out")"
 
+# The guest's driver plugs the boot-time requested size (128 MiB) itself.
+wait_settled 0x8000000
+wait_size_event 134217728
 ctl info memory-devices > "$tmp/info" || fail "info memory-devices"
 grep -q '^Memory device \[dimm\]: "dimm0"$' "$tmp/info" || fail "no dimm0"
 grep -q '^Memory device \[virtio-mem\]: "vm0"$' "$tmp/info" || fail "no vm0"
@@ -39,10 +65,31 @@ grep -q '^  block-size: 2097152$' "$tmp/info" || fail "block-size"
 ctl query-memory-devices | grep -q '"type": "virtio-mem"' || fail "query-memory-devices"
 ctl info processes | grep -q ' vm0 *virtio-mem' || fail "info processes"
 
+ctl dump-dtb "$tmp/dtb" || fail "dump-dtb"
+[ "$(od -An -tx1 -N4 "$tmp/dtb" | tr -d ' ')" = d00dfeed ] || fail "dump-dtb: no FDT magic"
+grep -qa 'virtio,mmio' "$tmp/dtb" || fail "dump-dtb: no virtio,mmio node"
+
+# events --follow prints what happens after it started.
+ctl events --follow > "$tmp/follow" 2>&1 & fol=$!
+sleep 0.3
+
+# Resizes the guest follows, each announced once it settled, in order.
 ctl qom-set vm0 requested-size 256M || fail "qom-set"
 [ "$(ctl qom-get vm0 requested-size)" = 268435456 ] || fail "qom-get after qom-set"
+wait_settled 0x10000000
+wait_size_event 268435456
+[ "$(ctl qom-get vm0 size)" = 268435456 ] || fail "qom-get size after the guest settled"
 ctl update-memory-device --alias vm0 --requested-size 512M || fail "update-memory-device"
 [ "$(ctl qom-get vm0 requested-size)" = 536870912 ] || fail "after update-memory-device"
+wait_settled 0x20000000
+wait_size_event 536870912
+[ "$(sizes | tr '\n' ' ')" = "134217728 268435456 536870912 " ] ||
+	fail "size events out of order: $(sizes | tr '\n' ' ')"
+ctl info memory-devices | grep -qx '  size: 536870912' || fail "info memory-devices size after the resize"
+for _ in $(seq 40); do grep -q 'MEMORY_DEVICE_SIZE_CHANGE.*536870912' "$tmp/follow" && break; sleep 0.05; done
+grep -q 'MEMORY_DEVICE_SIZE_CHANGE.*268435456' "$tmp/follow" || fail "events --follow: $(cat "$tmp/follow")"
+grep -q 'MEMORY_DEVICE_SIZE_CHANGE.*536870912' "$tmp/follow" || fail "events --follow missed the 512M event"
+[ "$(grep -c 134217728 "$tmp/follow")" = 1 ] || fail "events --follow showed an old event twice"
 
 expect_err "unknown verb 'frobnicate'" frobnicate
 expect_err "no memory device 'nope'" qom-set nope requested-size 1G
@@ -53,24 +100,34 @@ expect_err "only virtio-mem devices have requested-size" qom-set dimm0 requested
 expect_err "Property 'virtio-mem.bogus' not found" qom-get vm0 bogus
 expect_err "issue 8" device_add pc-dimm,id=d1,memdev=m1
 
-# kill -9 of the device process: restarted, state (requested size) kept.
-pid=$(ctl --json info processes | grep -o '"id": *"vm0"[^}]*' | grep -o '"pid": *[0-9]*' | grep -o '[0-9]*$')
-[ -n "$pid" ] || pid=$(ctl info processes | awk '$2 == "vm0" { print $1 }')
+# kill -9 of the device process in the middle of a resize to 1 GiB: the
+# successor serves the held request, the guest ends at the requested size.
+pid=$(vm0_pid)
+[ -n "$pid" ] || fail "no vm0 process"
+ctl qom-set vm0 requested-size 1G || fail "qom-set 1G"
 kill -9 "$pid" || fail "kill $pid"
 for _ in $(seq 50); do ctl events | grep -q DEVICE_PROCESS_RESTARTED && break; sleep 0.1; done
 ctl events > "$tmp/ev"
 grep -q 'DEVICE_PROCESS_EXITED .*"kind":"signal","code":9' "$tmp/ev" || fail "no EXITED event: $(cat "$tmp/ev")"
 grep -q 'DEVICE_PROCESS_RESTARTED' "$tmp/ev" || fail "no RESTARTED event"
-[ "$(grep -n EXITED "$tmp/ev" | cut -d: -f1)" -lt "$(grep -n RESTARTED "$tmp/ev" | cut -d: -f1)" ] || fail "events out of order"
-sleep 0.5
-[ "$(ctl qom-get vm0 requested-size)" = 536870912 ] || fail "requested size lost across the restart"
+[ "$(grep -n EXITED "$tmp/ev" | head -1 | cut -d: -f1)" -lt "$(grep -n RESTARTED "$tmp/ev" | head -1 | cut -d: -f1)" ] || fail "events out of order"
+wait_settled 0x40000000
+wait_size_event 1073741824
+[ "$(ctl qom-get vm0 requested-size)" = 1073741824 ] || fail "requested size lost across the restart"
+[ "$(vm0_pid)" != "$pid" ] || fail "vm0 has its old pid"
 
-# restart on request: not counted as a crash, same state.
+# `restart vm0` in the middle of a shrink: not counted as a crash, the
+# guest ends at the requested size.
+ctl qom-set vm0 requested-size 64M || fail "qom-set 64M"
+nr=$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)
 ctl restart vm0 || fail "restart vm0"
-for _ in $(seq 50); do [ "$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)" = 2 ] && break; sleep 0.1; done
-[ "$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)" = 2 ] || fail "restart vm0: no second RESTARTED"
-sleep 0.5
-[ "$(ctl qom-get vm0 requested-size)" = 536870912 ] || fail "requested size lost across restart vm0"
+for _ in $(seq 50); do [ "$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)" -gt "$nr" ] && break; sleep 0.1; done
+[ "$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)" -gt "$nr" ] || fail "restart vm0: no new RESTARTED"
+wait_settled 0x4000000
+wait_size_event 67108864
+[ "$(ctl qom-get vm0 requested-size)" = 67108864 ] || fail "requested size lost across restart vm0"
+ctl info processes | awk -v n="$(ctl events | grep -c DEVICE_PROCESS_RESTARTED)" '$2 == "vm0" { exit $7 == n ? 0 : 1 }' ||
+	fail "restarts column: $(ctl info processes)"
 
 # Two clients resizing at once: each answer is whole, the last one sticks.
 for _ in $(seq 10); do
@@ -81,17 +138,29 @@ for _ in $(seq 10); do
 done
 v=$(ctl qom-get vm0 requested-size)
 [ "$v" = 67108864 ] || [ "$v" = 134217728 ] || fail "concurrent resizes left $v"
+wait_settled "$(printf 0x%x "$v")"
 
 # A refused config starts nothing and leaves no run directory.
 sed -e "s|<name>$name</name>|<name>${name}bad</name>|" -e "s|<requested unit='MiB'>128|<requested unit='MiB'>3|" "$tmp/vm.xml" > "$tmp/bad.xml"
 if "$SUP" run "$tmp/bad.xml" 2> "$tmp/bad.err"; then fail "a bad config ran"; fi
 grep -q 'block' "$tmp/bad.err" || fail "bad config error: $(cat "$tmp/bad.err")"
 [ ! -e "/run/splitvm/${name}bad" ] || fail "a refused config left its run dir"
+# --daemonize of a VM that cannot start says so in its exit status.
+if "$SUP" run --daemonize "$tmp/vm.xml" 2> "$tmp/dup.err"; then fail "a second VM of one name started"; fi
+grep -q 'runs already' "$tmp/dup.err" || fail "second VM: $(cat "$tmp/dup.err")"
 
-ctl quit || fail "quit"
-wait "$sup"
-rc=$?
-[ "$rc" = 0 ] || fail "splitvm exited $rc"
+# system_powerdown: the test guest has no ACPI, so the machine is switched off.
+ctl system_powerdown || fail "system_powerdown"
+for _ in $(seq 100); do kill -0 "$sup" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$sup" 2>/dev/null && fail "splitvm still runs after system_powerdown"
+sleep 0.2
+grep -q 'GUEST_SHUTDOWN' "$tmp/follow" || fail "events --follow: no GUEST_SHUTDOWN: $(cat "$tmp/follow")"
+for _ in $(seq 40); do kill -0 "$fol" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$fol" 2>/dev/null && fail "events --follow still runs after the VM stopped"
+wait "$fol" || fail "events --follow exited $?"
+fol=
 [ ! -e "$dir" ] || fail "run dir left behind"
+[ ! -e "$tmp/pid" ] || fail "pid file left behind"
+sup=
 rm -rf "$tmp"
 echo "PASS"

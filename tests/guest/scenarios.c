@@ -16,6 +16,7 @@ static const struct guest_scenario *const scenarios[] = {
 	&scenario_virtio_bad, /* scn_virtio.c */
 	&scenario_plane,     /* scn_plane.c: the machine-plane test */
 	&scenario_virtio_mem, &scenario_virtio_mem_bad, /* scn_virtio_mem.c */
+	&scenario_dimm,      /* scn_dimm.c */
 };
 
 const struct guest_scenario *scenario_find(const char *name, size_t len)

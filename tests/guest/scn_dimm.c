@@ -52,9 +52,9 @@
 #define OST_DEVICE_BUSY    0x82u
 #define OST_EJECT_PROGRESS 0x84u
 
-#define DIMM_MAGIC   0x6d6d69642d6d7673ull /* "svm-dimm" */
-#define DIMM_STRIDE  (2ull << 20)
-#define POLL_SPINS   20000u
+#define DIMM_MAGIC  0x6d6d69642d6d7673ull /* "svm-dimm" */
+#define DIMM_STRIDE (2ull << 20)
+#define POLL_SPINS  20000u
 
 static volatile uint8_t *mhp;
 static volatile uint32_t *ged;
@@ -89,8 +89,8 @@ static int dimm_fill(unsigned int slot, uint64_t addr, uint64_t size)
 		return fail("dimm slot %u: range 0x%lx+0x%lx is not page aligned", slot, addr,
 		            size);
 	if (!guest_ptr(addr, size))
-		return fail("dimm slot %u: cannot map 0x%lx+0x%lx (%u physical address bits)",
-		            slot, addr, size, mmu_phys_bits());
+		return fail("dimm slot %u: cannot map 0x%lx+0x%lx (%u physical address bits)", slot,
+		            addr, size, mmu_phys_bits());
 	for (uint64_t o = 0; o < size; o += step) {
 		w = (volatile uint64_t *)(uintptr_t)(addr + o);
 		*w = dimm_word(addr + o);
@@ -154,7 +154,8 @@ static int dimm_scan(unsigned int n_slots, bool refuse, uint64_t *removes)
 			mhp_wr(W_SELECTOR, i);
 			fl = mhp_rd(R_FLAGS);
 			if (fl & F_ENABLED)
-				return fail("dimm slot %u: still enabled after eject (0x%x)", i, fl);
+				return fail("dimm slot %u: still enabled after eject (0x%x)", i,
+				            fl);
 			ost(i, OST_EJECT_REQUEST, OST_SUCCESS);
 			say("dimm slot %u ejected", i);
 		}

@@ -166,6 +166,48 @@ else
 	cat "$dir/dimm/ssdt.log"
 fi
 
+# virtio-mmio transports as ACPI devices (Linux's virtio_mmio binds to
+# LNRO0005 through ACPI on x86): one VRnn per device, window n of 0x200
+# bytes from 0xd0000000 and GSI 16 + n, edge-triggered active-high.  Like
+# QEMU's microvm they have no _STA: ACPI's default, present and
+# functioning (0x0F), which Linux takes from the device's absent method.
+# The devices need a run directory for their channels, nothing listens.
+mkdir -p "$dir/virtio-run"
+check_set virtio -m 1G,slots=2,maxmem=8G \
+	-object memory-backend-ram,id=mem0,size=1G -device virtio-mem,id=vm0,memdev=mem0 \
+	-object memory-backend-ram,id=mem1,size=1G -device virtio-mem,id=vm1,memdev=mem1 \
+	--run-dir "$dir/virtio-run"
+if [ -f "$dir/virtio/dsdt.dsl" ]; then
+	n=$(grep -c 'Name (_HID, "LNRO0005")' "$dir/virtio/dsdt.dsl")
+	[ "$n" = 2 ] || fail "virtio: $n LNRO0005 devices in the DSDT, want 2"
+	sed -n '/Device (VR00)/,/^        }/p' "$dir/virtio/dsdt.dsl" | grep -q "_STA" &&
+		fail "virtio: VR00 has a _STA; the default (present) is meant"
+	log="$dir/virtio/virtio-exec.log"
+	(cd "$dir/virtio" && acpiexec -b 'evaluate \_SB.VR00._HID; evaluate \_SB.VR00._UID; evaluate \_SB.VR00._CRS; evaluate \_SB.VR01._HID; evaluate \_SB.VR01._UID; evaluate \_SB.VR01._CRS' \
+		dsdt.dat facp.dat apic.dat) >"$log" 2>&1 ||
+		fail "virtio: acpiexec exited with $?"
+	grep -Eiq "AE_[A-Z]|error|exception" "$log" && {
+		fail "virtio: acpiexec reports an error"
+		grep -Ei "AE_[A-Z]|error|exception" "$log"
+	}
+	hids=$(grep -A2 "Evaluating .*VR0[01]._HID" "$log" | grep -c '\[String\] Length 08 = "LNRO0005"')
+	[ "$hids" = 2 ] || fail "virtio: $hids of 2 _HIDs evaluate to LNRO0005"
+	uids=$(grep -A2 "Evaluating .*VR0[01]._UID" "$log" | grep -o "\[Integer\] = [0-9A-F]*" |
+		awk '{print $3}' | tr '\n' ' ')
+	[ "$uids" = "0000000000000000 0000000000000001 " ] ||
+		fail "virtio: _UIDs are '$uids', want 0 and 1"
+	# Memory32Fixed(RW, base, 0x200) then Interrupt(consumer, edge, high, GSI).
+	grep -A4 "Evaluating .*VR00._CRS" "$log" |
+		grep -q "0000: 86 09 00 01 00 00 00 D0 00 02 00 00 89 06 00 03" &&
+		grep -A4 "Evaluating .*VR00._CRS" "$log" | grep -q "0010: 01 10 00 00 00 79 00" ||
+		fail "virtio: VR00._CRS is not Memory32Fixed 0xD0000000/0x200 + GSI 16"
+	grep -A4 "Evaluating .*VR01._CRS" "$log" |
+		grep -q "0000: 86 09 00 01 00 02 00 D0 00 02 00 00 89 06 00 03" &&
+		grep -A4 "Evaluating .*VR01._CRS" "$log" | grep -q "0010: 01 11 00 00 00 79 00" ||
+		fail "virtio: VR01._CRS is not Memory32Fixed 0xD0000200/0x200 + GSI 17"
+	echo "ok: virtio-mmio devices"
+fi
+
 if [ "$fails" -ne 0 ]; then
 	echo "$fails failure(s)"
 	exit 1

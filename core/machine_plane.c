@@ -674,10 +674,35 @@ out:
 	close_fd(&fd);
 }
 
+/*
+ * The id of the DIMM whose memory region @memdev is, copied to @id; false
+ * when none.  Such a region goes only through the controller: unmapping it
+ * under a slot the guest sees as present would pull memory from under it.
+ */
+static bool dimm_of_region(struct machine_plane *p, const char *memdev, char id[MHP_ID_MAX])
+{
+	bool found = false;
+
+	if (!p->mhp)
+		return false;
+	pthread_mutex_lock(&p->mhp->lock);
+	for (unsigned i = 0; i < p->mhp->n_slots && !found; i++) {
+		const struct mhp_slot *s = &p->mhp->slot[i];
+
+		if (s->used && !strcmp(s->memdev, memdev)) {
+			memcpy(id, s->id, MHP_ID_MAX);
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&p->mhp->lock);
+	return found;
+}
+
 static void do_region_unmap(struct machine_plane *p, const Splitvm__RegionUnmap *req,
                             struct plane_reply *rp)
 {
 	const struct memmap_region *r;
+	char dimm[MHP_ID_MAX];
 
 	if (!need_machine(p, rp))
 		return;
@@ -692,6 +717,13 @@ static void do_region_unmap(struct machine_plane *p, const Splitvm__RegionUnmap 
 		reply_error(rp, SPLITVM__ERROR_CODE__ERR_IN_USE, "region",
 		            "'%s' is the guest's base RAM: it stays mapped while the machine lives",
 		            r->name);
+		return;
+	}
+	if (dimm_of_region(p, r->name, dimm)) {
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_IN_USE, "region",
+		            "'%s' is the memory of dimm %s: DimmUnplugRequest it, the guest's "
+		            "eject unmaps it",
+		            r->name, dimm);
 		return;
 	}
 	if (machine_unmap_region(p->m, req->region)) {

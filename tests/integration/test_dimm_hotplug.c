@@ -646,6 +646,19 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 	CHECK(!strcmp(before, after), "no free slot: the memory map changed");
 	printf("4 slots full, a fifth DimmPlug refused\n");
 
+	/* A DIMM's region goes only through the controller. */
+	{
+		Splitvm__RegionUnmap um = SPLITVM__REGION_UNMAP__INIT;
+		struct ipc_msg *reply = NULL;
+
+		um.region = (char *)"mem1";
+		rc = __call(&c, &um.base, &reply, &err);
+		ipc_msg_free(reply);
+		expect_refusal(rc, &err, "RegionUnmap of a DIMM", E_INUSE, "region",
+		               "'mem1' is the memory of dimm dimm1");
+		expect_mapped(&c, "mem1", hot_addr, HOT_SIZE, true);
+	}
+
 	/* Unplug refusals: unknown id; twice while the guest cannot answer. */
 	rc = __dimm_unplug(&c, "nope", &err);
 	expect_refusal(rc, &err, "unplug unknown", E_NOENT, "device", "no dimm 'nope'");

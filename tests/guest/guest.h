@@ -205,6 +205,7 @@ extern const struct guest_scenario scenario_virtio;
 extern const struct guest_scenario scenario_virtio_bad;
 extern const struct guest_scenario scenario_plane;
 extern const struct guest_scenario scenario_virtio_mem, scenario_virtio_mem_bad;
+extern const struct guest_scenario scenario_vmem_replay;
 extern const struct guest_scenario scenario_dimm;
 
 /*

@@ -16,6 +16,7 @@ static const struct guest_scenario *const scenarios[] = {
 	&scenario_virtio_bad, /* scn_virtio.c */
 	&scenario_plane,     /* scn_plane.c: the machine-plane test */
 	&scenario_virtio_mem, &scenario_virtio_mem_bad, /* scn_virtio_mem.c */
+	&scenario_vmem_replay, /* scn_vmem_replay.c: test_vmem_replay */
 	&scenario_dimm,      /* scn_dimm.c */
 };
 

@@ -35,6 +35,7 @@
  */
 #include "guest.h"
 #include "gfdt.h"
+#include "virtio_mem.h"
 
 #define REG_MAGIC        0x000
 #define REG_VERSION      0x004
@@ -837,3 +838,30 @@ const struct guest_scenario scenario_virtio_mem_bad = {
 	.name = "virtio-mem-bad",
 	.run = vmem_bad_run,
 };
+
+/* ---- for other scenarios (virtio_mem.h) --------------------------------- */
+
+int vmem_open(const struct guest_boot *b)
+{
+	return find_device(b) || check_refused() || dev_init();
+}
+
+int vmem_request(uint16_t type, uint64_t addr, uint16_t nb, uint16_t *resp, uint16_t *state)
+{
+	return request(type, addr, nb, resp, state);
+}
+
+void vmem_config(struct vmem_config *c)
+{
+	uint32_t isr = rd(REG_INT_STATUS);
+
+	if (isr)
+		wr(REG_INT_ACK, isr);
+	read_config();
+	c->addr = vmem.addr;
+	c->region_size = vmem.region_size;
+	c->block_size = vmem.block_size;
+	c->usable = vmem.usable;
+	c->plugged = vmem.dev_plugged;
+	c->requested = vmem.requested;
+}

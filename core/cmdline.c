@@ -576,12 +576,44 @@ static int vm_numa(struct core_config *cfg, const Splitvm__VmConfig *vm, struct 
 }
 
 /*
+ * A virtio-pmem region is mapped whole (a plain RegionMap), so nothing but
+ * its backend's size tells core_virtio_start() where it goes and
+ * DeviceAttached.region_gpa what to say: the device's config start.  A
+ * virtio-mem region is registered by its sparse RegionMap instead.
+ */
+static int virtio_backend_add(struct core_config *cfg, const Splitvm__VmConfig *vm,
+                              const char *memdev, struct core_cfg_err *err)
+{
+	for (unsigned j = 0; j < cfg->n_backends; j++) {
+		if (!strcmp(cfg->backends[j].id, memdev))
+			return 0;
+	}
+	for (size_t j = 0; j < vm->n_backends; j++) {
+		const Splitvm__BackendConfig *b = vm->backends[j];
+
+		if (!b->id || strcmp(b->id, memdev))
+			continue;
+		if (cfg->n_backends >= CORE_MAX_BACKENDS)
+			return core_cfg_fail(err, "devices.memdev", "more than %u backends",
+			                     CORE_MAX_BACKENDS);
+		snprintf(cfg->backends[cfg->n_backends].id, sizeof(cfg->backends[0].id), "%s",
+		         b->id);
+		cfg->backends[cfg->n_backends++].size = b->size;
+		return 0;
+	}
+	return core_cfg_fail(err, "devices.memdev", "virtio-pmem memdev '%s' is not a backend",
+	                     memdev);
+}
+
+/*
  * VmConfig.devices: every virtio-mem and virtio-pmem entry gets a
  * virtio-mmio window, in config order (DIMMs and NVDIMMs are not virtio).
  */
 static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm,
                      struct core_cfg_err *err)
 {
+	int r;
+
 	for (size_t i = 0; i < vm->n_devices; i++) {
 		const Splitvm__DeviceConfig *dc = vm->devices[i];
 		struct core_virtio_cfg *d;
@@ -608,6 +640,11 @@ static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm,
 		snprintf(d->id, sizeof(d->id), "%s", dc->id);
 		snprintf(d->model, sizeof(d->model), "%s", model);
 		snprintf(d->memdev, sizeof(d->memdev), "%s", dc->memdev ? dc->memdev : "");
+		if (dc->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM) {
+			r = virtio_backend_add(cfg, vm, d->memdev, err);
+			if (r)
+				return r;
+		}
 	}
 	if (cfg->n_virtio && (!vm->run_dir || !vm->run_dir[0]))
 		return core_cfg_fail(err, "run_dir", "virtio devices need a run directory");

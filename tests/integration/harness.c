@@ -164,7 +164,7 @@ static void devproc_env_free(char **env)
 }
 
 /* The sandboxed device process: its reaper's only child, or -1. */
-static pid_t dev_child(pid_t reaper)
+pid_t dev_child(pid_t reaper)
 {
 	char path[96];
 	long child = 0;

@@ -76,6 +76,8 @@ void dev_kill(struct vm *v);
 /* The successor's plugged_size once it serves, or CORE_ENDED; see harness.c. */
 uint64_t dev_restart(struct vm *v, unsigned *failed);
 void vm_cleanup(struct vm *v);
+/* The sandboxed device process: the reaper @reaper's only child, or -1. */
+pid_t dev_child(pid_t reaper);
 
 void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **out);
 void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Linux's recorded virtio-mem stream (0 -> 1 -> 4 GiB -> 512 MiB -> 0)
+ * through the real splitvm-core's virtio-mmio transport and a sandboxed
+ * splitvm-devproc, driven by the test guest (vmem-replay scenario), every
+ * answer checked against QEMU's.  Per request: the guest's TSC from its
+ * QueueNotify write to the used element it polls for, so the time covers
+ * the core's exit, the DeviceRequest over IPC, the model (punch-hole,
+ * journal), the core's slot mapping and the used-ring update.  Beside it
+ * QEMU's own time from the same recording's trace timestamps (request line
+ * to response line, under TCG).  Then: requested-size change to the guest
+ * driver's settle line (+4 GiB, -4 GiB), kill -9 to the successor's first
+ * devctl answer, and the device process's VmRSS.
+ * The TSC rate is measured on the host (KVM runs the guest's TSC at the
+ * host's rate unless TSC scaling is set, which splitvm-core does not).
+ *
+ * usage: bench_virtio_mem_core SPLITVM_CORE SPLITVM_DEVPROC GUEST_ELF RECORDING.log
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmem_replay_run.h"
+
+#define RESTARTS 8
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* TSC ticks per µs over 200 ms of the host's clock. */
+static double tsc_per_us(void)
+{
+	double t0 = now_us();
+	uint64_t c0 = rdtsc();
+
+	sleep_ms(200);
+	return (double)(rdtsc() - c0) / (now_us() - t0);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct stats {
+	double p50, p99, sum;
+	size_t n;
+};
+
+static struct stats stats(double *v, size_t n)
+{
+	struct stats s = { .n = n };
+
+	if (!n)
+		return s;
+	qsort(v, n, sizeof(*v), cmp_d);
+	s.p50 = v[n / 2];
+	s.p99 = v[(n * 99 + 99) / 100 - 1];
+	for (size_t i = 0; i < n; i++)
+		s.sum += v[i];
+	return s;
+}
+
+static void row(const char *what, struct stats a, struct stats q)
+{
+	printf("%-22s %5zu %10.1f %10.1f %12.1f | %10.1f %10.1f %12.1f | %6.2fx\n", what, a.n, a.p50,
+	       a.p99, a.sum, q.p50, q.p99, q.sum, q.sum > 0 ? a.sum / q.sum : 0.0);
+}
+
+static void stream(char **argv, const struct vr_rec *r, double tpu)
+{
+	struct vm v = { .core_bin = argv[1], .devproc_bin = argv[2], .guest = argv[3] };
+	double *sv = calloc(r->nreq, sizeof(double)), *qv = calloc(r->nreq, sizeof(double));
+	struct replay_out out;
+	size_t k = 0;
+
+	CHECK(sv && qv, "calloc");
+	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
+	replay_recording(&v, r, &out);
+	vm_cleanup(&v);
+	printf("\n%-22s %5s %10s %10s %12s | %10s %10s %12s | %7s\n", "per request (µs)", "n",
+	       "splitvm p50", "p99", "total", "QEMU p50", "p99", "total", "ratio");
+	for (int type = 0; type <= 3; type++) {
+		static const char *const names[] = { "PLUG", "UNPLUG", "UNPLUG_ALL", "STATE" };
+		size_t n = 0;
+
+		k = 0;
+		for (size_t i = 0; i < r->n; i++) {
+			if (r->ev[i].kind != VR_REQ)
+				continue;
+			if (r->ev[i].type == type) {
+				sv[n] = (double)out.cycles[k] / tpu;
+				qv[n] = r->ev[i].qemu_us;
+				n++;
+			}
+			k++;
+		}
+		if (n)
+			row(names[type], stats(sv, n), stats(qv, n));
+	}
+	k = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->ev[i].kind == VR_REQ) {
+			sv[k] = (double)out.cycles[k] / tpu;
+			qv[k] = r->ev[i].qemu_us;
+			k++;
+		}
+	}
+	row("all requests", stats(sv, k), stats(qv, k));
+	printf("(the whole replay, requested-size changes and checks included: %" PRIu64
+	       " ms)\n",
+	       out.wall_us / 1000);
+	free(out.cycles);
+	free(sv);
+	free(qv);
+}
+
+static uint64_t rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	uint64_t kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %" SCNu64, &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void resize_and_restart(char **argv)
+{
+	struct vm v = { .core_bin = argv[1], .devproc_bin = argv[2], .guest = argv[3] };
+	double t0, up, down, worst = 0, sum = 0;
+	unsigned failed = 0;
+	pid_t dev;
+
+	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
+	vm_boot(&v, "scenario=virtio-mem vmem_steps=3", "0");
+	wait_console(&v, "virtio-mem: region 0x100000000+0x200000000 block 0x200000,", 1);
+	t0 = now_us();
+	set_requested(&v, 4 * GIB);
+	expect_settle(&v, 1, 4 * GIB);
+	up = now_us() - t0;
+	dev = dev_child(v.dev_pid);
+	printf("\ndevice process VmRSS with 4 GiB plugged: %" PRIu64 " KiB\n", rss_kib(dev));
+	t0 = now_us();
+	set_requested(&v, 0);
+	expect_settle(&v, 2, 0);
+	down = now_us() - t0;
+	printf("requested-size change to the guest's settle line (console polled every 5-10 ms):"
+	       "\n  +4 GiB %.1f ms, -4 GiB %.1f ms\n",
+	       up / 1e3, down / 1e3);
+	for (unsigned i = 0; i < RESTARTS; i++) {
+		double t;
+
+		t0 = now_us();
+		dev_kill(&v);
+		CHECK(dev_restart(&v, &failed) == 0, "the successor found memory plugged");
+		t = now_us() - t0;
+		sum += t;
+		worst = t > worst ? t : worst;
+	}
+	printf("kill -9 to the successor's first devctl answer: mean %.1f ms, worst %.1f ms "
+	       "(%u runs, %u failed starts)\n",
+	       sum / RESTARTS / 1e3, worst / 1e3, RESTARTS, failed);
+	printf("device process VmRSS after restarts, idle: %" PRIu64 " KiB\n",
+	       rss_kib(dev_child(v.dev_pid)));
+	set_requested(&v, 128 * MIB);
+	expect_settle(&v, 3, 128 * MIB);
+	vm_cleanup(&v);
+}
+
+int main(int argc, char **argv)
+{
+	struct vr_rec r;
+	char err[512];
+	double tpu;
+
+	if (argc < 5) {
+		fprintf(stderr, "usage: %s SPLITVM_CORE SPLITVM_DEVPROC GUEST_ELF RECORDING.log\n",
+		        argv[0]);
+		return 2;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
+		return 77;
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+	CHECK(vr_load(&r, argv[4], err, sizeof(err)) == 0, "%s", err);
+	tpu = tsc_per_us();
+	printf("%s: %zu requests; TSC %.1f MHz\n", argv[4], r.nreq, tpu);
+	stream(argv, &r, tpu);
+	resize_and_restart(argv);
+	vr_free(&r);
+	return 0;
+}

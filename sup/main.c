@@ -408,6 +408,7 @@ static int place_devices(struct sup *s)
 		d->cfg = s->cfg->devices[i];
 		d->backend_fd = d->state_fd = -1;
 		d->slot = -1;
+		splitvm__process_exit__init(&d->reported_exit);
 		d->be = find_backend(s, d->cfg->memdev);
 		if (!d->be) {
 			log_warnx("device %s: no backend '%s'", d->cfg->id, d->cfg->memdev);

@@ -191,6 +191,8 @@ void sup_dev_exited(struct sup *s, struct sup_dev *d, int status)
 	if (s->stopping)
 		return;
 	sup_event_process_exited(s, d->cfg->id, true, &e);
+	/* Kept for the RESTARTED event, whichever way the successor comes. */
+	d->reported_exit = e;
 	if (d->kill_requested) {
 		/* `restart ID`: the user asked; no backoff, not counted. */
 		d->kill_requested = false;
@@ -220,9 +222,7 @@ void sup_dev_exited(struct sup *s, struct sup_dev *d, int status)
 	          d->cfg->id, (int)e.pid, why, backoff, n + 1, p->max_restarts, p->window_ms);
 	if (d->n_hist < SUP_RESTART_HIST)
 		d->restart_hist[d->n_hist++] = now;
-	/* Keep the reason for the RESTARTED event. */
 	d->proc.started_ms = 0;
-	d->reported_exit = e;
 }
 
 int sup_restart_due(struct sup *s)

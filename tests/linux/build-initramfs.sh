@@ -11,7 +11,9 @@
 # makes: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz, OUTDIR/kernel-version
 #
 # /init prints "SPLITVM-LINUX-READY", "memtotal_kb=N", "online_cpus=LIST",
-# "modules_failed=N", then powers off (poweroff -f: ACPI S5).
+# "modules_failed=N", then powers off (poweroff -f: ACPI S5); with
+# splitvm.memwatch=1 on the command line it stays up instead and prints
+# "memtotal_kb=N" again whenever MemTotal changes.
 set -eu
 out=$(realpath -m "${1:?usage: build-initramfs.sh OUTDIR}")
 mods="virtio_mmio virtio_mem virtio_pmem nd_pmem"
@@ -115,6 +117,16 @@ echo "SPLITVM-LINUX-READY"
 echo "memtotal_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "online_cpus=$(cat /sys/devices/system/cpu/online)"
 echo "modules_failed=$failed"
+# splitvm.memwatch=1 (tests/integration/test_linux_vmem.sh): stay up and
+# print "memtotal_kb=N" each time MemTotal changes, until powered off.
+if grep -qw 'splitvm.memwatch=1' /proc/cmdline; then
+	last=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+	while :; do
+		now=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+		[ "$now" != "$last" ] && echo "memtotal_kb=$now" && last=$now
+		sleep 0.1
+	done
+fi
 poweroff -f
 INIT
 chmod 755 "$root/init"

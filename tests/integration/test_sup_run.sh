@@ -6,9 +6,11 @@
 # order and --follow, dump-dtb, kill -9 and `restart` of the device process
 # in the middle of a resize, concurrent resizes, a refused config leaving
 # nothing behind, system_powerdown.
-# usage: test_sup_run.sh SPLITVM SPLITVM_CTL GUEST_ELF EXAMPLE_XML
+# info memory-devices is compared with QEMU 7.2's own text for the same
+# devices (tests/data/hmp/, recorded by record.sh there).
+# usage: test_sup_run.sh SPLITVM SPLITVM_CTL GUEST_ELF EXAMPLE_XML HMP_TXT
 set -u
-SUP=$1 CTL=$2 GUEST=$3 XML=$4
+SUP=$1 CTL=$2 GUEST=$3 XML=$4 HMP=$5
 if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
 	echo "SKIP: /dev/kvm is not usable here"
 	exit 77
@@ -64,6 +66,30 @@ grep -q '^  requested-size: 134217728$' "$tmp/info" || fail "requested-size at s
 grep -q '^  block-size: 2097152$' "$tmp/info" || fail "block-size"
 ctl query-memory-devices | grep -q '"type": "virtio-mem"' || fail "query-memory-devices"
 ctl info processes | grep -q ' vm0 *virtio-mem' || fail "info processes"
+
+# Field for field against QEMU: each device splitvm shows has QEMU's
+# fields in QEMU's order and format.  Addresses depend on the machine's
+# layout and only have to be hex; a virtio-mem device's size is what its
+# driver plugged (QEMU's guest never ran); the rest must agree.
+hmp_norm() {
+	awk '/^Memory device \[/ { dev = $0 } { print dev "|" $0 }' "$1" |
+		sed -E -e 's/^(.*\|  (addr|memaddr): )0x[0-9a-f]+$/\1ADDR/' \
+			-e 's/^(Memory device \[virtio-mem\].*\|  size: )[0-9]+$/\1PLUGGED/'
+}
+hmp_norm "$tmp/info" > "$tmp/info.norm"
+hmp_norm "$HMP" > "$tmp/qemu.norm"
+for dev in '[dimm]: "dimm0"' '[virtio-mem]: "vm0"' '[virtio-pmem]: "pmem0"'; do
+	grep -F "Memory device $dev|" "$tmp/info.norm" > "$tmp/a"
+	grep -F "Memory device $dev|" "$tmp/qemu.norm" > "$tmp/b"
+	[ -s "$tmp/b" ] || fail "QEMU's recording lacks $dev"
+	if [ ! -s "$tmp/a" ]; then
+		# virtio-pmem is skipped, with a warning, while devproc has no model.
+		[ "$dev" = '[virtio-pmem]: "pmem0"' ] && grep -q 'pmem0: virtio-pmem has no device model' "$tmp/sup.log" && continue
+		fail "info memory-devices lacks $dev"
+	fi
+	diff -u "$tmp/b" "$tmp/a" > "$tmp/d" || fail "info memory-devices differs from QEMU's for $dev: $(cat "$tmp/d")"
+done
+grep -Ec '^  (addr|memaddr): 0x[0-9a-f]+$' "$tmp/info" > /dev/null || fail "no hex addresses"
 
 ctl dump-dtb "$tmp/dtb" || fail "dump-dtb"
 [ "$(od -An -tx1 -N4 "$tmp/dtb" | tr -d ' ')" = d00dfeed ] || fail "dump-dtb: no FDT magic"

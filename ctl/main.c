@@ -29,13 +29,15 @@ static const struct verb_help verbs[] = {
 	  "namespaces, restarts, RSS" },
 	{ "query-memory-devices", "", "the memory devices as QMP's JSON" },
 	{ "qom-set", "ID requested-size SIZE", "resize a virtio-mem device" },
-	{ "qom-get", "ID PROPERTY", "size, requested-size, block-size, memaddr, addr, slot, node, "
-	                            "memdev" },
+	{ "qom-get", "ID PROPERTY",
+	  "size, requested-size, block-size, memaddr, addr, slot, node, "
+	  "memdev" },
 	{ "update-memory-device", "--alias ID --requested-size SIZE", "virsh's name for qom-set" },
 	{ "restart", "ID", "restart a device's process (its state is kept)" },
-	{ "events", "[--follow]", "events so far (MEMORY_DEVICE_SIZE_CHANGE, DEVICE_PROCESS_EXITED, "
-	                          "DEVICE_PROCESS_RESTARTED, GUEST_SHUTDOWN, ...); --follow waits "
-	                          "for more" },
+	{ "events", "[--follow]",
+	  "events so far (MEMORY_DEVICE_SIZE_CHANGE, DEVICE_PROCESS_EXITED, "
+	  "DEVICE_PROCESS_RESTARTED, GUEST_SHUTDOWN, ...); --follow waits "
+	  "for more" },
 	{ "dump-dtb", "FILE", "write the guest's flattened device tree to FILE (dtc -I dtb)" },
 	{ "system_powerdown", "", "press the ACPI power button" },
 	{ "quit", "", "stop the VM and every process" },
@@ -118,17 +120,20 @@ static json_object *event_json(const Splitvm__Event *ev)
 
 	json_object_object_add(ts, "seconds",
 	                       json_object_new_int64((int64_t)(ev->timestamp_ns / 1000000000u)));
-	json_object_object_add(ts, "microseconds",
-	                       json_object_new_int64((int64_t)(ev->timestamp_ns % 1000000000u / 1000u)));
+	json_object_object_add(
+	        ts, "microseconds",
+	        json_object_new_int64((int64_t)(ev->timestamp_ns % 1000000000u / 1000u)));
 	if (ev->device && ev->device[0])
 		json_object_object_add(data, "id", json_object_new_string(ev->device));
 	switch (ev->kind_case) {
 	case SPLITVM__EVENT__KIND_MEMORY_DEVICE_SIZE_CHANGE:
 		name = "MEMORY_DEVICE_SIZE_CHANGE";
-		json_object_object_add(data, "size",
-		                       json_object_new_int64((int64_t)ev->memory_device_size_change->size));
-		json_object_object_add(data, "qom-path",
-		                       json_object_new_string(ev->memory_device_size_change->qom_path));
+		json_object_object_add(
+		        data, "size",
+		        json_object_new_int64((int64_t)ev->memory_device_size_change->size));
+		json_object_object_add(
+		        data, "qom-path",
+		        json_object_new_string(ev->memory_device_size_change->qom_path));
 		break;
 	case SPLITVM__EVENT__KIND_DEVICE_DELETED:
 		name = "DEVICE_DELETED";

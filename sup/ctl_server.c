@@ -41,8 +41,7 @@ static void serve_one(struct sup *s, struct ipc_msg *req)
 	} else {
 		hmp_dispatch(s, (const Splitvm__CtlRequest *)req->body, &res);
 		if (res.code != SPLITVM__ERROR_CODE__ERR_NONE) {
-			r = ipc_reply_error(s->ctl, req, res.code, res.field, &err, "%s",
-			                    res.text);
+			r = ipc_reply_error(s->ctl, req, res.code, res.field, &err, "%s", res.text);
 		} else {
 			Splitvm__CtlReply rep = SPLITVM__CTL_REPLY__INIT;
 
@@ -50,7 +49,8 @@ static void serve_one(struct sup *s, struct ipc_msg *req)
 			rep.json = res.out_json ? res.out_json : (char *)"";
 			rep.blob.data = res.blob;
 			rep.blob.len = res.blob_len;
-			r = ipc_send(s->ctl, &(struct ipc_hdr){ .correlation_id = req->correlation_id },
+			r = ipc_send(s->ctl,
+			             &(struct ipc_hdr){ .correlation_id = req->correlation_id },
 			             &rep.base, &err);
 		}
 	}

@@ -208,10 +208,12 @@ static void info_memory_devices(struct sup *s, bool json, struct hmp_result *res
 			fprintf(f, "  memdev: %s\n", memdev);
 			fprintf(f, "  hotplugged: %s\n", c->hotplugged ? "true" : "false");
 			fprintf(f, "  hotpluggable: true\n");
-			json_object_object_add(data, "addr", json_object_new_int64((int64_t)d->gpa));
+			json_object_object_add(data, "addr",
+			                       json_object_new_int64((int64_t)d->gpa));
 			json_object_object_add(data, "slot", json_object_new_int64(d->slot));
 			json_object_object_add(data, "node", json_object_new_int64(node));
-			json_object_object_add(data, "size", json_object_new_int64((int64_t)d->size));
+			json_object_object_add(data, "size",
+			                       json_object_new_int64((int64_t)d->size));
 			json_object_object_add(data, "memdev", json_object_new_string(memdev));
 			json_object_object_add(data, "hotplugged",
 			                       json_object_new_boolean(c->hotplugged));
@@ -223,7 +225,8 @@ static void info_memory_devices(struct sup *s, bool json, struct hmp_result *res
 			fprintf(f, "  memdev: %s\n", memdev);
 			json_object_object_add(data, "memaddr",
 			                       json_object_new_int64((int64_t)d->gpa));
-			json_object_object_add(data, "size", json_object_new_int64((int64_t)d->size));
+			json_object_object_add(data, "size",
+			                       json_object_new_int64((int64_t)d->size));
 			json_object_object_add(data, "memdev", json_object_new_string(memdev));
 			break;
 		default: {
@@ -275,8 +278,7 @@ static struct sup_dev *need_dev(struct sup *s, const char *id, struct hmp_result
 	return d;
 }
 
-static void set_requested(struct sup *s, const char *id, const char *value,
-                          struct hmp_result *res)
+static void set_requested(struct sup *s, const char *id, const char *value, struct hmp_result *res)
 {
 	Splitvm__DevicePropSet ps = SPLITVM__DEVICE_PROP_SET__INIT;
 	struct sup_dev *d = need_dev(s, id, res);
@@ -424,8 +426,7 @@ static void restart_dev(struct sup *s, const char *id, struct hmp_result *res)
 
 	if (!strcmp(id, "core") || !strcmp(id, "memsrv")) {
 		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
-		     "%s cannot be restarted under a running guest; only device processes can",
-		     id);
+		     "%s cannot be restarted under a running guest; only device processes can", id);
 		return;
 	}
 	d = need_dev(s, id, res);
@@ -562,8 +563,8 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 			int r = sup_proc_table(s, req->json,
 			                       req->json ? &res->out_json : &res->out_text);
 			if (r)
-				fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "info processes: %s",
-				     strerror(-r));
+				fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "",
+				     "info processes: %s", strerror(-r));
 		} else {
 			fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args",
 			     "unknown info command '%s' (memory-devices, processes)", what);
@@ -599,7 +600,8 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 		if (nargs(req, 1, "ID", res))
 			restart_dev(s, arg(req, 0), res);
 	} else if (!strcmp(v, "info-processes")) {
-		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "verb", "say 'info processes'");
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "verb",
+		     "say 'info processes'");
 	} else if (!strcmp(v, "events")) {
 		if (sup_events_history(s, &res->blob, &res->blob_len))
 			fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");

@@ -166,8 +166,14 @@ static int start_memsrv(struct sup *s)
 	int ours = -1, child = -1, r;
 	struct ipc_err err;
 	char fdnum[16];
-	char *argv[] = { s->memsrv_bin, (char *)"--run-dir", s->run_dir,     (char *)"--channel",
-		         (char *)"memsrv", (char *)"--fd-channel-fd", fdnum, s->verbose ? (char *)"--verbose" : NULL,
+	char *argv[] = { s->memsrv_bin,
+		         (char *)"--run-dir",
+		         s->run_dir,
+		         (char *)"--channel",
+		         (char *)"memsrv",
+		         (char *)"--fd-channel-fd",
+		         fdnum,
+		         s->verbose ? (char *)"--verbose" : NULL,
 		         NULL };
 
 	r = fd_socketpair(&ours, &child);
@@ -196,8 +202,14 @@ static int start_core(struct sup *s)
 	int ours = -1, child = -1, r;
 	struct ipc_err err;
 	char fdnum[16];
-	char *argv[] = { s->core_bin,  (char *)"--run-dir", s->run_dir, (char *)"--machine-chan",
-		         (char *)"machine", (char *)"--fd-chan-fd", fdnum, s->verbose ? (char *)"--verbose" : NULL,
+	char *argv[] = { s->core_bin,
+		         (char *)"--run-dir",
+		         s->run_dir,
+		         (char *)"--machine-chan",
+		         (char *)"machine",
+		         (char *)"--fd-chan-fd",
+		         fdnum,
+		         s->verbose ? (char *)"--verbose" : NULL,
 		         NULL };
 
 	r = fd_socketpair(&ours, &child);
@@ -230,7 +242,8 @@ static int call(struct sup *s, struct ipc_chan *c, const char *what, const Proto
 	(void)s;
 	if (ipc_call(c, NULL, req, SUP_CALL_MS, &rep, &err)) {
 		if (err.code == IPC_ERR_PEER)
-			log_warnx("%s: %s%s%s", what, err.field, err.field[0] ? ": " : "", err.text);
+			log_warnx("%s: %s%s%s", what, err.field, err.field[0] ? ": " : "",
+			          err.text);
 		else
 			log_warnx("%s: %s", what, err.text);
 		return -EIO;
@@ -485,9 +498,10 @@ static int start_devices(struct sup *s, bool after_resume)
 			if (!dev_plane_exists(s, d)) {
 				d->state = SUP_DEV_NO_PLANE;
 				if (after_resume)
-					log_warnx("device %s: splitvm-core binds no dev-%s socket in "
-					          "supervised mode: the device is not started",
-					          d->cfg->id, d->cfg->id);
+					log_warnx(
+					        "device %s: splitvm-core binds no dev-%s socket in "
+					        "supervised mode: the device is not started",
+					        d->cfg->id, d->cfg->id);
 				continue;
 			}
 			r = start_vmem(s, d);
@@ -561,7 +575,8 @@ static int vm_start(struct sup *s)
 		bool missing = false;
 
 		for (size_t k = 0; k < s->n_devs; k++)
-			missing |= s->devs[k].state == SUP_DEV_NO_PLANE && !dev_plane_exists(s, &s->devs[k]);
+			missing |= s->devs[k].state == SUP_DEV_NO_PLANE &&
+			           !dev_plane_exists(s, &s->devs[k]);
 		if (!missing)
 			break;
 		usleep(25000);
@@ -827,11 +842,16 @@ static int block_signals(struct sup *s)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "dry-run", no_argument, NULL, 'n' },   { "strict", no_argument, NULL, 's' },
-		{ "daemonize", no_argument, NULL, 'D' }, { "pidfile", required_argument, NULL, 'p' },
-		{ "verbose", no_argument, NULL, 'v' },   { "memsrv", required_argument, NULL, 'M' },
-		{ "core", required_argument, NULL, 'C' }, { "devproc", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },      { NULL, 0, NULL, 0 },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "daemonize", no_argument, NULL, 'D' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "memsrv", required_argument, NULL, 'M' },
+		{ "core", required_argument, NULL, 'C' },
+		{ "devproc", required_argument, NULL, 'P' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	static struct sup s = { .sigfd = -1 };
 	const char *pidfile = NULL, *bins[3] = { NULL, NULL, NULL };
@@ -866,15 +886,34 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		switch (o->val) {
-		case 'n': dry_run = true; break;
-		case 's': s.config_flags |= CONFIG_STRICT; break;
-		case 'D': daemon = true; break;
-		case 'p': pidfile = argv[i + 1]; break;
-		case 'v': s.verbose = true; log_set_verbose(true); break;
-		case 'M': bins[0] = argv[i + 1]; break;
-		case 'C': bins[1] = argv[i + 1]; break;
-		case 'P': bins[2] = argv[i + 1]; break;
-		case 'h': usage(stdout); return 0;
+		case 'n':
+			dry_run = true;
+			break;
+		case 's':
+			s.config_flags |= CONFIG_STRICT;
+			break;
+		case 'D':
+			daemon = true;
+			break;
+		case 'p':
+			pidfile = argv[i + 1];
+			break;
+		case 'v':
+			s.verbose = true;
+			log_set_verbose(true);
+			break;
+		case 'M':
+			bins[0] = argv[i + 1];
+			break;
+		case 'C':
+			bins[1] = argv[i + 1];
+			break;
+		case 'P':
+			bins[2] = argv[i + 1];
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
 		}
 		i += o->has_arg ? 2 : 1;
 	}
@@ -904,8 +943,9 @@ int main(int argc, char **argv)
 	if (find_bin(s.memsrv_bin, sizeof(s.memsrv_bin), bins[0], "memsrv", "splitvm-memsrv") ||
 	    find_bin(s.core_bin, sizeof(s.core_bin), bins[1], "core", "splitvm-core") ||
 	    find_bin(s.devproc_bin, sizeof(s.devproc_bin), bins[2], "devproc", "splitvm-devproc")) {
-		log_warnx("splitvm-memsrv, splitvm-core or splitvm-devproc not found beside splitvm "
-		          "(--memsrv, --core, --devproc name them)");
+		log_warnx(
+		        "splitvm-memsrv, splitvm-core or splitvm-devproc not found beside splitvm "
+		        "(--memsrv, --core, --devproc name them)");
 		config_free(s.cfg);
 		return 1;
 	}

@@ -110,8 +110,8 @@ static void dev_config_string(const struct sup_dev *d, char *buf, size_t len)
 	const Splitvm__DeviceConfig *c = d->cfg;
 	int n;
 
-	n = snprintf(buf, len, "virtio-mem,id=%s,memdev=%s,requested-size=%" PRIu64
-	             ",block-size=%" PRIu64,
+	n = snprintf(buf, len,
+	             "virtio-mem,id=%s,memdev=%s,requested-size=%" PRIu64 ",block-size=%" PRIu64,
 	             c->id, c->memdev, d->status_known ? d->requested_size : c->requested_size,
 	             c->block_size ? c->block_size : CONFIG_THP_SIZE);
 	if (n > 0 && (size_t)n < len && c->node >= 0)
@@ -383,8 +383,8 @@ int sup_proc_table(struct sup *s, bool json, char **out)
 			snprintf(pid, sizeof(pid), "%d", (int)rows[i].pid);
 			fprintf(f, "%-8s %-10s %-10s %-6s %-9s %-26s %-8u %s%s%s\n",
 			        rows[i].pid > 0 ? pid : "-", rows[i].id, rows[i].model, uid,
-			        rows[i].pid > 0 ? seccomp_mode(sc) : "-", ns, rows[i].restarts,
-			        rss, strcmp(rows[i].state, "running") ? " " : "",
+			        rows[i].pid > 0 ? seccomp_mode(sc) : "-", ns, rows[i].restarts, rss,
+			        strcmp(rows[i].state, "running") ? " " : "",
 			        strcmp(rows[i].state, "running") ? rows[i].state : "");
 		}
 	}

@@ -35,11 +35,11 @@
 #define SUP_RESTART_HIST   64    /* restart times kept per device */
 
 enum sup_dev_state {
-	SUP_DEV_PASSIVE,   /* no device process (DIMM, nvdimm, virtio-pmem) */
-	SUP_DEV_RUNNING,   /* its device process runs */
+	SUP_DEV_PASSIVE,    /* no device process (DIMM, nvdimm, virtio-pmem) */
+	SUP_DEV_RUNNING,    /* its device process runs */
 	SUP_DEV_RESTARTING, /* dead; a successor is due at restart_at_ms */
-	SUP_DEV_FAILED,    /* restarted too often: left down */
-	SUP_DEV_NO_PLANE,  /* the core serves no device plane for it */
+	SUP_DEV_FAILED,     /* restarted too often: left down */
+	SUP_DEV_NO_PLANE,   /* the core serves no device plane for it */
 };
 
 struct sup_proc {
@@ -50,19 +50,19 @@ struct sup_proc {
 };
 
 struct sup_dev {
-	const Splitvm__DeviceConfig *cfg;   /* points into sup.cfg */
-	const Splitvm__BackendConfig *be;   /* its memdev */
+	const Splitvm__DeviceConfig *cfg; /* points into sup.cfg */
+	const Splitvm__BackendConfig *be; /* its memdev */
 	uint64_t gpa, size;
-	int slot;                           /* DIMM/nvdimm slot; -1 otherwise */
+	int slot; /* DIMM/nvdimm slot; -1 otherwise */
 	enum sup_dev_state state;
 	struct sup_proc proc;
-	uint32_t epoch;                     /* of the running or last process */
-	int backend_fd, state_fd;           /* kept for successors */
-	struct ipc_chan *devctl;            /* REQ devctl-<id> */
+	uint32_t epoch;           /* of the running or last process */
+	int backend_fd, state_fd; /* kept for successors */
+	struct ipc_chan *devctl;  /* REQ devctl-<id> */
 	uint64_t restart_at_ms;
 	uint64_t restart_hist[SUP_RESTART_HIST];
 	unsigned n_hist;
-	bool kill_requested;                /* `restart ID`: not counted as a crash */
+	bool kill_requested; /* `restart ID`: not counted as a crash */
 	/* The last status the device process gave (virtio-mem). */
 	uint64_t requested_size, plugged_size, block_size;
 	bool status_known;
@@ -154,11 +154,11 @@ struct hmp_result {
 	Splitvm__ErrorCode code;
 	char field[64];
 	char text[512];
-	char *out_text;  /* malloc'ed; NULL: none */
-	char *out_json;  /* malloc'ed; NULL: none */
-	uint8_t *blob;   /* malloc'ed */
+	char *out_text; /* malloc'ed; NULL: none */
+	char *out_json; /* malloc'ed; NULL: none */
+	uint8_t *blob;  /* malloc'ed */
 	size_t blob_len;
-	bool quit;       /* shut the VM down once answered */
+	bool quit; /* shut the VM down once answered */
 };
 
 void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_result *res);

@@ -59,6 +59,7 @@ static void serve_one(struct sup *s, struct ipc_msg *req)
 	if (res.quit && !s->stopping) {
 		log_info("ctl: quit");
 		s->stopping = true;
+		s->linger = true;
 	}
 	hmp_result_release(&res);
 }

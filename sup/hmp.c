@@ -512,6 +512,8 @@ static void system_powerdown(struct sup *s, struct hmp_result *res)
 	p.force = true;
 	machine_call(s, &p.base, "system_powerdown", res, &rep);
 	ipc_msg_free(rep);
+	/* The core's exit will stop us: let this reply leave first. */
+	s->linger = true;
 	if (res->code == SPLITVM__ERROR_CODE__ERR_NONE)
 		res->out_text = strdup("the core has no ACPI power button: the machine was "
 		                       "switched off\n");

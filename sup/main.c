@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend_config.h"
 #include "fd.h"
 #include "log.h"
 #include "sup.h"
@@ -339,6 +340,37 @@ static int create_backends(struct sup *s)
 	return 0;
 }
 
+/*
+ * A machine with no NUMA cells names no base-RAM backend (the launch config
+ * keeps what the user wrote): it gets one memfd for all its boot RAM, as
+ * QEMU's implicit "pc.ram".
+ */
+static int add_implicit_base_ram(struct sup *s)
+{
+	Splitvm__BackendConfig *b, **v;
+
+	for (size_t i = 0; i < s->cfg->n_backends; i++)
+		if (s->cfg->backends[i]->base_ram)
+			return 0;
+	v = realloc(s->cfg->backends, (s->cfg->n_backends + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->cfg->backends = v;
+	b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	backend_config_init(b, SPLITVM__BACKEND_TYPE__BACKEND_RAM);
+	b->id = strdup("ram");
+	if (!b->id) {
+		free(b);
+		return -ENOMEM;
+	}
+	b->size = s->cfg->ram_size;
+	b->base_ram = true;
+	v[s->cfg->n_backends++] = b;
+	return 0;
+}
+
 static const Splitvm__BackendConfig *base_ram(const struct sup *s)
 {
 	for (size_t i = 0; i < s->cfg->n_backends; i++)
@@ -555,7 +587,9 @@ static int vm_start(struct sup *s)
 	int r;
 
 	skip_unserved(s);
-	r = start_memsrv(s);
+	r = add_implicit_base_ram(s);
+	if (!r)
+		r = start_memsrv(s);
 	if (!r)
 		r = create_backends(s);
 	if (!r)
@@ -710,7 +744,7 @@ static void vm_stop(struct sup *s)
 
 	s->stopping = true;
 	/* A `quit` reply may still be in the socket's queue: let it go out. */
-	if (s->ctl)
+	if (s->ctl && s->linger)
 		usleep(200000);
 	sup_ctl_close(s);
 	if (s->core.pid > 0 && s->core_req) {

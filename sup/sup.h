@@ -89,6 +89,7 @@ struct sup {
 
 	int sigfd;
 	bool stopping;
+	bool linger; /* a ctl reply (quit) may still be queued at teardown */
 	int exit_status;
 
 	/* Published events, oldest first, as packed Event messages. */

@@ -221,8 +221,8 @@ static void run_wait(char *const *argv, bool quiet)
 		die("%s %s exited with status 0x%x", argv[0], argv[1], status);
 }
 
-static void bench_ctl_call(struct ipc_chan *c, const char *name, const char *verb,
-                           char **args, size_t nargs)
+static void bench_ctl_call(struct ipc_chan *c, const char *name, const char *verb, char **args,
+                           size_t nargs)
 {
 	Splitvm__CtlRequest req = SPLITVM__CTL_REQUEST__INIT;
 	uint64_t *ns = calloc(rounds, sizeof(*ns));
@@ -290,15 +290,31 @@ int main(int argc, char **argv)
 	bench_raw();
 
 	{
-		char *core_argv[] = { (char *)core,     (char *)"-m",      (char *)"512M",
-			              (char *)"-smp",   (char *)"1",       (char *)"-kernel",
-			              (char *)guest,    (char *)"-append", (char *)"scenario=pvh-boot",
+		char *core_argv[] = { (char *)core,
+			              (char *)"-m",
+			              (char *)"512M",
+			              (char *)"-smp",
+			              (char *)"1",
+			              (char *)"-kernel",
+			              (char *)guest,
+			              (char *)"-append",
+			              (char *)"scenario=pvh-boot",
 			              NULL };
-		char *sup_argv[] = { (char *)sup,     (char *)"run",     (char *)"-name",
-			             name,            (char *)"-m",      (char *)"512M",
-			             (char *)"-smp",  (char *)"1",       (char *)"-kernel",
-			             (char *)guest,   (char *)"-append", (char *)"scenario=pvh-boot",
-			             (char *)"-serial", (char *)"stdio", NULL };
+		char *sup_argv[] = { (char *)sup,
+			             (char *)"run",
+			             (char *)"-name",
+			             name,
+			             (char *)"-m",
+			             (char *)"512M",
+			             (char *)"-smp",
+			             (char *)"1",
+			             (char *)"-kernel",
+			             (char *)guest,
+			             (char *)"-append",
+			             (char *)"scenario=pvh-boot",
+			             (char *)"-serial",
+			             (char *)"stdio",
+			             NULL };
 
 		snprintf(name, sizeof(name), "benchboot%d", (int)getpid());
 		bench_boot(&boots[0], "splitvm-core alone", core_argv);
@@ -309,7 +325,8 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "benchctl%d", (int)getpid());
 	snprintf(path, sizeof(path), "%s/pmem.img", tmp);
 	snprintf(cmd, sizeof(cmd),
-	         "truncate -s 64M %s && sed -e 's|@GUEST@|%s|' -e 's|<name>vm1</name>|<name>%s</name>|' "
+	         "truncate -s 64M %s && sed -e 's|@GUEST@|%s|' -e "
+	         "'s|<name>vm1</name>|<name>%s</name>|' "
 	         "-e 's|/var/tmp/splitvm-vm1-console.log|%s/console.log|' "
 	         "-e 's|/var/tmp/splitvm-vm1-pmem.img|%s|' %s > %s/vm.xml",
 	         path, guest, name, tmp, path, xml, tmp);
@@ -317,7 +334,8 @@ int main(int argc, char **argv)
 		die("cannot write the launch config");
 	snprintf(path, sizeof(path), "%s/vm.xml", tmp);
 	{
-		char *run_argv[] = { (char *)sup, (char *)"run", (char *)"--daemonize", path, NULL };
+		char *run_argv[] = { (char *)sup, (char *)"run", (char *)"--daemonize", path,
+			             NULL };
 
 		run_wait(run_argv, true);
 	}
@@ -343,8 +361,8 @@ int main(int argc, char **argv)
 		die("out of memory");
 	snprintf(path, sizeof(path), "%s/ctl", rundir);
 	for (unsigned i = 0; i < exec_rounds; i++) {
-		char *a[] = { (char *)ctl, (char *)"--socket", path,   (char *)"qom-get",
-			      (char *)"vm0", (char *)"size",   NULL };
+		char *a[] = { (char *)ctl,   (char *)"--socket", path, (char *)"qom-get",
+			      (char *)"vm0", (char *)"size",     NULL };
 		uint64_t t = now_ns();
 
 		run_wait(a, false);

@@ -131,7 +131,9 @@ void hmp_poll_status(struct sup *s)
 		struct ipc_err err;
 		uint64_t before = d->plugged_size;
 
-		if (d->state != SUP_DEV_RUNNING || sup_now_ms() - d->proc.started_ms < 300)
+		/* Only virtio-mem's size moves; a pmem region is there whole. */
+		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM ||
+		    d->state != SUP_DEV_RUNNING || sup_now_ms() - d->proc.started_ms < 300)
 			continue;
 		if (dev_status(s, d, 500, &err))
 			continue;

@@ -302,9 +302,9 @@ static int acquire(struct sup *s, const char *id, const char *user)
 	return fd;
 }
 
-/* RegionMap of @fd (not consumed) on the core. */
+/* RegionMap of @fd (not consumed) on the core; @ro: read-only for the guest. */
 static int region_map(struct sup *s, const char *region, int fd, uint64_t offset, uint64_t gpa,
-                      uint64_t size, bool sparse, const char *owner)
+                      uint64_t size, bool sparse, bool ro, const char *owner)
 {
 	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
 	struct ipc_err err;
@@ -320,6 +320,7 @@ static int region_map(struct sup *s, const char *region, int fd, uint64_t offset
 	m.gpa = gpa;
 	m.size = size;
 	m.sparse = sparse;
+	m.readonly = ro;
 	m.owner_device = (char *)(owner ? owner : "");
 	snprintf(what, sizeof(what), "RegionMap %s", region);
 	return call(s, s->core_req, what, &m.base, 0, NULL);
@@ -421,7 +422,7 @@ static int machine_start(struct sup *s)
 		}
 		if (e->kind != SPLITVM__REGION_KIND__REGION_RAM || e->slot >= 0)
 			continue;
-		r = region_map(s, e->name, fd, offset, e->gpa, e->size, false, NULL);
+		r = region_map(s, e->name, fd, offset, e->gpa, e->size, false, false, NULL);
 		offset += e->size;
 	}
 	close_fd(&fd);
@@ -437,33 +438,68 @@ static const Splitvm__BackendConfig *find_backend(const struct sup *s, const cha
 	return NULL;
 }
 
-/* Device placement: each region at the next 1 GiB boundary of the area. */
+/*
+ * Device placement.  The core places every virtio-pmem region itself
+ * (core_virtio_start(): in config order from the start of the
+ * device-memory area, each next one at the 1 GiB boundary after the last)
+ * and tells the device process at attach, so those addresses are taken
+ * first, the same way; every other region then goes at the next 1 GiB
+ * boundary after them.
+ */
 static int place_devices(struct sup *s)
 {
-	uint64_t next = s->devmem_base;
+	uint64_t next = s->devmem_base, end = s->devmem_base + s->devmem_size;
 	int slot = 0;
 
 	s->devs = calloc(s->cfg->n_devices ? s->cfg->n_devices : 1, sizeof(*s->devs));
 	if (!s->devs)
 		return -ENOMEM;
 	s->n_devs = s->cfg->n_devices;
+	/* Every fd field -1 first: teardown closes them whatever fails below. */
 	for (size_t i = 0; i < s->n_devs; i++) {
 		struct sup_dev *d = &s->devs[i];
 
 		d->cfg = s->cfg->devices[i];
-		d->backend_fd = d->state_fd = -1;
+		d->backend_fd = d->state_fd = d->stderr_fd = -1;
+		d->violation = -1;
 		d->slot = -1;
 		splitvm__process_exit__init(&d->reported_exit);
+	}
+	for (size_t i = 0; i < s->n_devs; i++) {
+		struct sup_dev *d = &s->devs[i];
+
 		d->be = find_backend(s, d->cfg->memdev);
 		if (!d->be) {
 			log_warnx("device %s: no backend '%s'", d->cfg->id, d->cfg->memdev);
 			return -EINVAL;
 		}
 		d->size = d->be->size;
-		d->proc.model = "virtio-mem";
+		d->proc.model = d->cfg->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM ?
+		                        "virtio-pmem" :
+		                        "virtio-mem";
+		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM)
+			continue;
+		if (next + d->size > end) {
+			log_warnx("device %s: [0x%" PRIx64 ", +0x%" PRIx64 ") does not fit the "
+			          "device-memory area (maxmem, slots)",
+			          d->cfg->id, next, d->size);
+			return -ENOSPC;
+		}
+		if (d->cfg->addr && d->cfg->addr != next)
+			log_warnx("device %s: memaddr=0x%" PRIx64 " is not honoured: splitvm-core "
+			          "places virtio-pmem regions itself, at 0x%" PRIx64,
+			          d->cfg->id, d->cfg->addr, next);
+		d->gpa = next;
+		next = (next + d->size + GIB - 1) & ~(GIB - 1);
+	}
+	for (size_t i = 0; i < s->n_devs; i++) {
+		struct sup_dev *d = &s->devs[i];
+
+		if (d->cfg->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM)
+			continue;
 		next = (next + GIB - 1) & ~(GIB - 1);
 		d->gpa = d->cfg->addr ? d->cfg->addr : next;
-		if (d->gpa + d->size > s->devmem_base + s->devmem_size) {
+		if (d->gpa + d->size > end) {
 			log_warnx("device %s: [0x%" PRIx64 ", +0x%" PRIx64 ") does not fit the "
 			          "device-memory area (maxmem, slots)",
 			          d->cfg->id, d->gpa, d->size);
@@ -496,7 +532,7 @@ static int start_vmem(struct sup *s, struct sup_dev *d)
 	fd = acquire(s, d->be->id, "core");
 	if (fd < 0)
 		return fd;
-	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, true, d->cfg->id)) {
+	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, true, false, d->cfg->id)) {
 		close_fd(&fd);
 		return -EIO;
 	}
@@ -517,6 +553,40 @@ static int start_vmem(struct sup *s, struct sup_dev *d)
 	return sup_dev_spawn(s, d);
 }
 
+/*
+ * A virtio-pmem device: the whole file mapped plainly (read-only when the
+ * backend is), its fd to the device process for FLUSH, and a state memfd
+ * (the CLI asks for one; the model keeps no journal: a flush is idempotent).
+ */
+static int start_pmem(struct sup *s, struct sup_dev *d)
+{
+	Splitvm__StateCreate sc = SPLITVM__STATE_CREATE__INIT;
+	struct ipc_msg *rep = NULL;
+	int fd;
+
+	fd = acquire(s, d->be->id, "core");
+	if (fd < 0)
+		return fd;
+	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly, NULL)) {
+		close_fd(&fd);
+		return -EIO;
+	}
+	close_fd(&fd);
+	d->backend_fd = acquire(s, d->be->id, d->cfg->id);
+	if (d->backend_fd < 0)
+		return d->backend_fd;
+	sc.device = d->cfg->id;
+	sc.size = 4096;
+	if (call(s, s->memsrv_req, "StateCreate", &sc.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
+	         &rep))
+		return -EIO;
+	d->state_fd = reply_fd(s, rep, "state memfd");
+	ipc_msg_free(rep);
+	if (d->state_fd < 0)
+		return d->state_fd;
+	return sup_dev_spawn(s, d);
+}
+
 static int start_devices(struct sup *s, bool after_resume)
 {
 	for (size_t i = 0; i < s->n_devs; i++) {
@@ -524,6 +594,14 @@ static int start_devices(struct sup *s, bool after_resume)
 		int fd, r;
 
 		switch (d->cfg->model) {
+		case SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM:
+			/* The core binds dev-ID at MachineStart and waits for it at boot. */
+			if (after_resume)
+				continue;
+			r = start_pmem(s, d);
+			if (r)
+				return r;
+			break;
 		case SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_MEM:
 			if (d->state == SUP_DEV_RUNNING)
 				continue;
@@ -548,7 +626,7 @@ static int start_devices(struct sup *s, bool after_resume)
 			fd = acquire(s, d->be->id, "core");
 			if (fd < 0)
 				return fd;
-			r = region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, NULL);
+			r = region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly, NULL);
 			close_fd(&fd);
 			if (r)
 				return r;
@@ -557,36 +635,11 @@ static int start_devices(struct sup *s, bool after_resume)
 	return 0;
 }
 
-/*
- * splitvm-devproc has no virtio-pmem model yet, and the core holds the boot
- * until every virtio device's process attaches: such a device is skipped,
- * with a warning, rather than stopping the VM.
- */
-static void skip_unserved(struct sup *s)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->cfg->n_devices; i++) {
-		Splitvm__DeviceConfig *d = s->cfg->devices[i];
-
-		if (d->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM) {
-			log_warnx("device %s: virtio-pmem has no device model in this build "
-			          "(splitvm-devproc serves virtio-mem): skipped",
-			          d->id);
-			splitvm__device_config__free_unpacked(d, NULL);
-			continue;
-		}
-		s->cfg->devices[n++] = d;
-	}
-	s->cfg->n_devices = n;
-}
-
 static int vm_start(struct sup *s)
 {
 	Splitvm__VcpusResume vr = SPLITVM__VCPUS_RESUME__INIT;
 	int r;
 
-	skip_unserved(s);
 	r = add_implicit_base_ram(s);
 	if (!r)
 		r = start_memsrv(s);
@@ -625,7 +678,7 @@ static void core_or_memsrv_died(struct sup *s, struct sup_proc *p, int status)
 	Splitvm__ProcessExit e;
 	char why[128];
 
-	sup_exit_reason(status, p->pid, &e);
+	sup_exit_reason(status, p->pid, -1, NULL, 0, &e);
 	sup_exit_text(&e, why, sizeof(why));
 	p->pid = 0;
 	if (p == &s->core) {
@@ -692,19 +745,27 @@ static void serve(struct sup *s)
 	if (ipc_chan_poll_fd(s->ctl, &ctl_fd, &err))
 		log_warnx("ctl: %s", err.text);
 	while (!s->stopping) {
-		struct pollfd p[2] = { { .fd = s->sigfd, .events = POLLIN },
-			               { .fd = ctl_fd, .events = POLLIN } };
+		struct pollfd p[2 + SUP_MAX_DEVS] = { { .fd = s->sigfd, .events = POLLIN },
+			                              { .fd = ctl_fd, .events = POLLIN } };
 		int due = sup_restart_due(s), timeout;
 		uint64_t now = sup_now_ms();
+		nfds_t n = 2;
 
+		/* Device processes' stderr: forwarded, violations remembered. */
+		for (size_t i = 0; i < s->n_devs && n < 2 + SUP_MAX_DEVS; i++)
+			if (s->devs[i].stderr_fd >= 0)
+				p[n++] = (struct pollfd){ .fd = s->devs[i].stderr_fd,
+					                  .events = POLLIN };
 		timeout = next_poll > now ? (int)(next_poll - now) : 0;
 		if (due >= 0 && due < timeout)
 			timeout = due;
-		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+		if (poll(p, n, timeout) < 0 && errno != EINTR) {
 			log_warn("poll");
 			s->exit_status = 1;
 			return;
 		}
+		for (size_t i = 0; i < s->n_devs; i++)
+			sup_dev_stderr_drain(&s->devs[i]);
 		if (p[0].revents & POLLIN)
 			handle_signals(s);
 		if (!s->stopping && (p[1].revents & POLLIN))
@@ -774,6 +835,8 @@ static void vm_stop(struct sup *s)
 
 	for (size_t i = 0; i < s->n_devs; i++) {
 		ipc_chan_destroy(s->devs[i].devctl);
+		sup_dev_stderr_drain(&s->devs[i]);
+		close_fd(&s->devs[i].stderr_fd);
 		close_fd(&s->devs[i].backend_fd);
 		close_fd(&s->devs[i].state_fd);
 	}

@@ -33,6 +33,11 @@ uint64_t sup_now_ms(void)
 
 int sup_spawn(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep)
 {
+	return sup_spawn_err(pid, argv, keep, nkeep, -1);
+}
+
+int sup_spawn_err(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep, int err_fd)
+{
 	pid_t parent = getpid();
 	sigset_t none;
 	pid_t p;
@@ -52,6 +57,9 @@ int sup_spawn(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
+		/* dup2 leaves the new fd 2 without CLOEXEC. */
+		if (err_fd >= 0 && dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(127);
 		for (unsigned i = 0; i < nkeep; i++)
 			if (fcntl(keep[i], F_SETFD, 0) < 0)
 				_exit(127);
@@ -62,54 +70,18 @@ int sup_spawn(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep)
 	return 0;
 }
 
-void sup_exit_reason(int status, pid_t pid, Splitvm__ProcessExit *out)
-{
-	splitvm__process_exit__init(out);
-	out->pid = pid;
-	out->syscall = -1;
-	out->syscall_name = (char *)"";
-	if (WIFEXITED(status)) {
-		out->kind = SPLITVM__EXIT_KIND__EXIT_CODE;
-		out->code = WEXITSTATUS(status);
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS) {
-		/*
-		 * A seccomp filter's kill action is SIGSYS; the kernel tells
-		 * the syscall to the dying process and the audit log, not to
-		 * its parent.
-		 */
-		out->kind = SPLITVM__EXIT_KIND__EXIT_SECCOMP;
-		out->code = SIGSYS;
-	} else {
-		out->kind = SPLITVM__EXIT_KIND__EXIT_SIGNAL;
-		out->code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	}
-}
-
-const char *sup_exit_text(const Splitvm__ProcessExit *e, char *buf, size_t len)
-{
-	switch (e->kind) {
-	case SPLITVM__EXIT_KIND__EXIT_CODE:
-		snprintf(buf, len, "exit code %d", e->code);
-		break;
-	case SPLITVM__EXIT_KIND__EXIT_SECCOMP:
-		if (e->syscall >= 0)
-			snprintf(buf, len, "seccomp violation (SIGSYS), syscall %d %s", e->syscall,
-			         e->syscall_name ? e->syscall_name : "");
-		else
-			snprintf(buf, len, "seccomp violation (SIGSYS)");
-		break;
-	default:
-		snprintf(buf, len, "signal %d (%s)", e->code, strsignal(e->code));
-	}
-	return buf;
-}
-
-/* virtio-mem's -device string for the device process (QEMU's names). */
+/* The -device string for the device process (QEMU's names). */
 static void dev_config_string(const struct sup_dev *d, char *buf, size_t len)
 {
 	const Splitvm__DeviceConfig *c = d->cfg;
 	int n;
 
+	if (c->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM) {
+		/* The core chose the address: the process checks what it is told. */
+		snprintf(buf, len, "virtio-pmem,id=%s,memdev=%s,memaddr=%" PRIu64, c->id, c->memdev,
+		         d->gpa);
+		return;
+	}
 	n = snprintf(buf, len,
 	             "virtio-mem,id=%s,memdev=%s,requested-size=%" PRIu64 ",block-size=%" PRIu64,
 	             c->id, c->memdev, d->status_known ? d->requested_size : c->requested_size,
@@ -120,10 +92,10 @@ static void dev_config_string(const struct sup_dev *d, char *buf, size_t len)
 
 int sup_dev_spawn(struct sup *s, struct sup_dev *d)
 {
-	char epoch[16], bfd[16], sfd[16], cfgs[256], sandbox[32];
+	char epoch[16], bfd[16], sfd[16], cfgs[256], sandbox[32], model[32];
 	int keep[2] = { d->backend_fd, d->state_fd };
 	char *argv[20];
-	int argc = 0, r;
+	int argc = 0, r, pipe_fds[2];
 
 	snprintf(epoch, sizeof(epoch), "%u", d->epoch + 1);
 	snprintf(bfd, sizeof(bfd), "%d", d->backend_fd);
@@ -132,7 +104,8 @@ int sup_dev_spawn(struct sup *s, struct sup_dev *d)
 	         s->cfg->sandbox == SPLITVM__SANDBOX_MODE__SANDBOX_AUDIT ? "audit" : "enforce");
 	dev_config_string(d, cfgs, sizeof(cfgs));
 	argv[argc++] = s->devproc_bin;
-	argv[argc++] = (char *)"--model=virtio-mem";
+	snprintf(model, sizeof(model), "--model=%s", d->proc.model);
+	argv[argc++] = model;
 	argv[argc++] = (char *)"--id";
 	argv[argc++] = d->cfg->id;
 	argv[argc++] = (char *)"--run-dir";
@@ -150,9 +123,24 @@ int sup_dev_spawn(struct sup *s, struct sup_dev *d)
 		argv[argc++] = (char *)"--verbose";
 	argv[argc] = NULL;
 
-	r = sup_spawn(&d->proc.pid, argv, keep, 2);
-	if (r)
+	/* Its stderr through us: see sup_dev_stderr_feed(). */
+	sup_dev_stderr_drain(d);
+	close_fd(&d->stderr_fd);
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0) {
+		log_warn("device %s: stderr pipe", d->cfg->id);
+		return -errno;
+	}
+	r = sup_spawn_err(&d->proc.pid, argv, keep, 2, pipe_fds[1]);
+	close(pipe_fds[1]);
+	if (r) {
+		close(pipe_fds[0]);
 		return r;
+	}
+	if (fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK) < 0)
+		log_warn("device %s: O_NONBLOCK on its stderr pipe", d->cfg->id);
+	d->stderr_fd = pipe_fds[0];
+	d->err_len = 0;
+	d->violation = -1;
 	d->epoch++;
 	d->proc.started_ms = sup_now_ms();
 	d->state = SUP_DEV_RUNNING;
@@ -183,7 +171,10 @@ void sup_dev_exited(struct sup *s, struct sup_dev *d, int status)
 	unsigned n;
 	char why[128];
 
-	sup_exit_reason(status, d->proc.pid, &e);
+	/* What it wrote before it died, the violation line among it. */
+	sup_dev_stderr_drain(d);
+	sup_exit_reason(status, d->proc.pid, d->violation, d->exit_syscall,
+	                sizeof(d->exit_syscall), &e);
 	sup_exit_text(&e, why, sizeof(why));
 	d->proc.pid = 0;
 	ipc_chan_destroy(d->devctl);

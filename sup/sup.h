@@ -33,6 +33,7 @@
 #define SUP_STATUS_POLL_MS 200   /* how often plugged sizes are sampled */
 #define SUP_HISTORY        256   /* events kept for `events` */
 #define SUP_RESTART_HIST   64    /* restart times kept per device */
+#define SUP_MAX_DEVS       64    /* device processes whose stderr is polled */
 
 enum sup_dev_state {
 	SUP_DEV_PASSIVE,    /* no device process (DIMM, nvdimm, virtio-pmem) */
@@ -58,6 +59,15 @@ struct sup_dev {
 	struct sup_proc proc;
 	uint32_t epoch;           /* of the running or last process */
 	int backend_fd, state_fd; /* kept for successors */
+	/*
+	 * The read end of the process's stderr (a pipe): its lines go on to
+	 * ours, and a seccomp violation line names the syscall for the exit.
+	 */
+	int stderr_fd;
+	char err_line[512];
+	size_t err_len;
+	int violation; /* the syscall of the last violation line; -1: none */
+	char exit_syscall[40]; /* reported_exit.syscall_name points here */
 	struct ipc_chan *devctl;  /* REQ devctl-<id> */
 	uint64_t restart_at_ms;
 	uint64_t restart_hist[SUP_RESTART_HIST];
@@ -100,6 +110,8 @@ struct sup {
 	unsigned hist_start, hist_n;
 };
 
+/* ---- exit.c: what a child's end means (no state, unit-tested) ---------- */
+
 /* ---- proc.c -------------------------------------------------------------- */
 
 uint64_t sup_now_ms(void);
@@ -109,8 +121,23 @@ uint64_t sup_now_ms(void);
  * just before exec) beside stdin/stdout/stderr.
  */
 int sup_spawn(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep) SUP_WUR;
-/* A wait status as a ProcessExit (seccomp: SIGSYS; the syscall is unknown). */
-void sup_exit_reason(int status, pid_t pid, Splitvm__ProcessExit *out);
+/* sup_spawn() with the child's stderr on @err_fd (-1: ours). */
+int sup_spawn_err(pid_t *pid, char *const *argv, const int *keep, unsigned nkeep,
+                  int err_fd) SUP_WUR;
+/*
+ * A wait status as a ProcessExit.  A seccomp death is SIGSYS; @violation is
+ * the syscall the process's sandbox reported on its stderr (-1: unknown).
+ */
+void sup_exit_reason(int status, pid_t pid, int violation, char *name, size_t name_len,
+                     Splitvm__ProcessExit *out);
+/*
+ * Take @len bytes of a device process's stderr: complete lines are written
+ * to our stderr behind "[ID] ", a violation line is remembered in
+ * d->violation.  A line longer than the buffer is passed on in pieces.
+ */
+void sup_dev_stderr_feed(struct sup_dev *d, const char *buf, size_t len);
+/* Read what the device's stderr pipe holds now (never blocks); EOF closes it. */
+void sup_dev_stderr_drain(struct sup_dev *d);
 /* "exit code 3", "signal 9 (Killed)", "seccomp violation (SIGSYS)". */
 const char *sup_exit_text(const Splitvm__ProcessExit *e, char *buf, size_t len);
 /* Start (or start again) device @d's process; epoch + 1.  Logs failures. */

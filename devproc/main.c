@@ -14,18 +14,32 @@
  * After a kill -9 the core's PAIR socket still holds what it queued for the
  * dead predecessor (DeviceRequests, answers to its slot maps).  They reach
  * this process first: the attach waits for the answer that carries its own
- * correlation id, drops stale answers, and holds requests to serve them
- * after the attach; a request the core re-sends on attach is answered once.
+ * correlation id and drops stale answers and stale DeviceRequests.  The
+ * core re-sends every unanswered request on attach, in seq order, including
+ * those it sent to the dead process (core/devplane.c, handle_attach): had
+ * we served the stale copies first, a later request could be answered
+ * before an earlier one's re-send.  Other messages (reset, driver ready)
+ * are held and served after the attach, in order.
+ *
+ * When the core goes away its end of our PAIR connection hangs up.  NNG
+ * would redial; the filter refuses socket() with EACCES (a kill would read
+ * as a seccomp violation), and the service loop, which watches a duplicate
+ * of the connection's fd, logs "core went away" and exits 0.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +60,10 @@
  */
 #define BIND_RETRY_MS 2000
 #define BIND_RETRY_STEP_MS 10
+/* Connections to dev-<id> watched for the core's hang-up (one, normally). */
+#define CORE_WATCH_MAX 4
+/* Inherited and library fds are small numbers: the scan stops here. */
+#define FD_SCAN_MAX 1024
 
 struct devproc {
 	const struct devproc_model_ops *ops;
@@ -54,8 +72,12 @@ struct devproc {
 	uint32_t epoch;
 	struct ipc_chan *dev;    /* PAIR to the core */
 	struct ipc_chan *ctl;    /* REP for the supervisor */
-	struct ipc_msg *stash[STASH_MAX]; /* requests that came while we waited */
+	struct ipc_msg *stash[STASH_MAX]; /* messages that came while we waited */
 	int nstash;
+	bool attached; /* DeviceAttached received: the core's re-sends follow */
+	/* Our own duplicates of the PAIR's connected fds: they hang up with the core. */
+	int core_fds[CORE_WATCH_MAX];
+	int n_core_fds;
 	/*
 	 * Our correlation ids: epoch in the high half, so that a predecessor's
 	 * answers (still queued in the core's socket) never match ours.
@@ -106,15 +128,28 @@ static bool is_answer(const struct ipc_msg *msg)
 }
 
 /*
+ * A DeviceRequest the core sent before it took our attach: addressed to a
+ * dead predecessor (its epoch), or queued while nobody was attached.  The
+ * core re-sends each of them after DeviceAttached, in seq order.
+ */
+static bool is_stale_request(const struct devproc *d, const struct ipc_msg *msg)
+{
+	return msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST &&
+	       (!d->attached || msg->epoch != d->epoch);
+}
+
+/*
  * A message that is not the answer we wait for: an answer to someone else
- * (a dead predecessor's slot map: nobody asks any more) is dropped; anything
- * else is held for the service loop, in order.
+ * (a dead predecessor's slot map: nobody asks any more) or a stale request
+ * (see the top of the file) is dropped; anything else is held for the
+ * service loop, in order.
  */
 static void hold_or_drop(struct devproc *d, struct ipc_msg *msg, const char *while_what)
 {
-	if (is_answer(msg)) {
-		log_debug("%s: dropped a stale %s (correlation 0x%" PRIx64 ", epoch %u)",
-			  while_what, msg->type->name, msg->correlation_id, msg->epoch);
+	if (is_answer(msg) || is_stale_request(d, msg)) {
+		log_debug("%s: dropped a stale %s (seq %" PRIu64 ", correlation 0x%" PRIx64
+			  ", epoch %u)",
+			  while_what, msg->type->name, msg->seq, msg->correlation_id, msg->epoch);
 		ipc_msg_free(msg);
 		return;
 	}
@@ -265,12 +300,74 @@ static void devproc_attach_core(struct devproc *d)
 	if (ipc_send(d->dev, &hdr, &at.base, &err) < 0)
 		log_fatalx("DeviceAttach: %s", err.text);
 	msg = wait_attached(d, hdr.correlation_id);
+	/* From here on the core sends under our epoch: its re-sends come next. */
+	d->attached = true;
 	gpa = ((Splitvm__DeviceAttached *)msg->body)->region_gpa;
 	ipc_msg_free(msg);
 	if (d->ops->placed(d->m, gpa) < 0)
 		log_fatalx("cannot restate the device's slots to the core");
 	log_info("attached: region at 0x%" PRIx64 ", epoch %u%s", gpa, d->epoch,
 		 d->nstash ? "; serving what the core sent before" : "");
+}
+
+/* True when @fd is a connected AF_UNIX socket whose peer is bound at .../@name. */
+static bool connected_to(int fd, const char *name)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	size_t plen, nlen = strlen(name);
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+	    len <= offsetof(struct sockaddr_un, sun_path))
+		return false;
+	plen = strnlen(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+	/* The core binds rundir/dev-<id>; its spelling of rundir may differ from ours. */
+	return plen > nlen && sa.sun_path[plen - nlen - 1] == '/' &&
+	       !memcmp(sa.sun_path + plen - nlen, name, nlen);
+}
+
+/*
+ * Find the PAIR's connection to the core (NNG's fd, after the attach went
+ * through it) and keep a duplicate of it to poll: the core's exit, or its
+ * closing the socket, hangs it up.  Ours, so NNG closing its own fd can
+ * neither pull it away nor let its number be reused under the poll.  Done
+ * before the lock: getpeername and F_DUPFD are not on the allowlist.  A
+ * connection already hung up (the core's PAIR refusing a second peer while
+ * it still held the predecessor's) is skipped.
+ */
+static void devproc_watch_core(struct devproc *d)
+{
+	int found[CORE_WATCH_MAX], n = 0;
+	char name[80];
+
+	snprintf(name, sizeof(name), "dev-%s", d->id);
+	/* Found first, copied after: a copy must not be found again. */
+	for (int fd = 3; fd < FD_SCAN_MAX && n < CORE_WATCH_MAX; fd++) {
+		struct pollfd p = { .fd = fd };
+
+		if (!connected_to(fd, name))
+			continue;
+		if (poll(&p, 1, 0) < 0 || p.revents & (POLLHUP | POLLERR | POLLNVAL))
+			continue;
+		found[n++] = fd;
+	}
+	for (int i = 0; i < n; i++) {
+		int fd = fcntl(found[i], F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0) {
+			log_warn("watching the core's connection (fd %d)", found[i]);
+			continue;
+		}
+		log_debug("watching the core's connection: fd %d (a copy of %d)", fd, found[i]);
+		d->core_fds[d->n_core_fds++] = fd;
+	}
+	if (!d->n_core_fds)
+		log_warnx("found no connection to the core to watch: a core that goes "
+			  "away is not noticed");
 }
 
 /*
@@ -304,6 +401,19 @@ static void devproc_close_extra_fds(struct devproc *d)
 }
 
 /*
+ * What every device process adds to the common list, whatever its model.
+ * NNG's dialer redials the core when the PAIR connection drops (the core
+ * went away): socket() fails with EACCES, so the redial fails quietly and
+ * the service loop sees the hang-up and exits 0.  A kill here would be
+ * reported as a seccomp violation although nothing hostile happened.
+ * connect, bind and the rest stay off the list, and so kill: without a
+ * socket there is nothing to call them on but the fds we already hold.
+ */
+static const struct sandbox_rule devproc_rules[] = {
+	SANDBOX_REFUSE(socket, EACCES, "nanomsg redialing the core after it went away"),
+};
+
+/*
  * Step 1 of the sandbox (common/sandbox.h), single-threaded, before the
  * first channel: every fd but stdio and the model's closed, namespaces,
  * empty root with the run directory bound in, the fork into the new pid
@@ -327,6 +437,9 @@ static struct sandbox *devproc_sandbox_isolate(struct devproc *d, enum sandbox_m
 	cfg.n_keep_fds = d->ops->kept_fds(d->m, keep, sizeof(keep) / sizeof(keep[0]));
 	if (sandbox_create(&sb, &cfg) < 0)
 		log_fatalx("cannot set up the sandbox");
+	if (sandbox_policy_add_table(sandbox_policy(sb), devproc_rules,
+				     sizeof(devproc_rules) / sizeof(devproc_rules[0])) < 0)
+		log_fatalx("the device process's seccomp table was refused");
 	if (d->ops->seccomp && d->ops->seccomp(d->m, sandbox_policy(sb)) < 0)
 		log_fatalx("the %s seccomp table was refused", d->ops->name);
 	if (sandbox_isolate(sb) < 0)
@@ -388,13 +501,18 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 		uint8_t out[64];
 		size_t outlen;
 
+		/* A predecessor's, which the core re-sent on our attach: see the top. */
+		if (is_stale_request(d, msg)) {
+			log_debug("seq %" PRIu64 ": dropped, from epoch %u", msg->seq, msg->epoch);
+			break;
+		}
 		/*
-		 * A request held from before the attach, which the core re-sent
-		 * on the attach: answered once.  The journal answers only the
-		 * last request again, and a held one may not be the last.
+		 * A duplicate of a request answered lately: answered once.  The
+		 * journal answers only the last request again, and a duplicate
+		 * need not be the last.
 		 */
 		if (answered_before(d, msg->seq)) {
-			log_debug("seq %" PRIu64 ": answered already (re-sent on attach)", msg->seq);
+			log_debug("seq %" PRIu64 ": answered already", msg->seq);
 			break;
 		}
 		if (d->ops->request(d->m, rq->queue, msg->seq, rq->data.data, rq->data.len,
@@ -496,18 +614,54 @@ static void devproc_poll_fds(struct devproc *d, struct pollfd pfd[2])
 		log_fatalx("poll fds: %s", err.text);
 }
 
-static __attribute__((noreturn)) void devproc_run(struct devproc *d, struct pollfd pfd[2])
+/*
+ * The core is gone: nothing will reach us again (a redial is refused), and
+ * the supervisor reads exit 0 as an orderly end.  _exit: the exit-time
+ * handlers (the sanitizers', the libraries') may make calls the filter kills.
+ */
+static __attribute__((noreturn)) void devproc_core_gone(const char *how)
+{
+	log_info("core went away (%s): exiting", how);
+	_exit(0);
+}
+
+/*
+ * pfd[2..]: the watched connections, polled for hang-up only (events 0:
+ * the data is NNG's to read).  Each one that hangs up leaves the set; the
+ * core is gone when none is left.
+ */
+static void devproc_check_core(struct devproc *d, struct pollfd *pfd)
+{
+	int n = d->n_core_fds;
+
+	for (int i = n - 1; i >= 0; i--) {
+		if (!(pfd[2 + i].revents & (POLLHUP | POLLERR | POLLNVAL)))
+			continue;
+		log_debug("the core's connection (fd %d) hung up", d->core_fds[i]);
+		close_fd(&d->core_fds[i]);
+		d->core_fds[i] = d->core_fds[d->n_core_fds - 1];
+		pfd[2 + i] = pfd[2 + d->n_core_fds - 1];
+		d->n_core_fds--;
+	}
+	if (n && !d->n_core_fds)
+		devproc_core_gone("its connection hung up");
+}
+
+static __attribute__((noreturn)) void devproc_run(struct devproc *d,
+						  struct pollfd pfd[2 + CORE_WATCH_MAX])
 {
 	struct ipc_err err;
 	struct ipc_msg *msg;
 
+	for (int i = 0; i < d->n_core_fds; i++)
+		pfd[2 + i] = (struct pollfd){ .fd = d->core_fds[i] };
 	for (;;) {
 		while (d->nstash) {
 			msg = d->stash[0];
 			memmove(d->stash, d->stash + 1, (size_t)--d->nstash * sizeof(d->stash[0]));
 			serve_device(d, msg);
 		}
-		if (poll(pfd, 2, -1) < 0) {
+		if (poll(pfd, (nfds_t)(2 + d->n_core_fds), -1) < 0) {
 			if (errno != EINTR)
 				log_warn("poll");
 			continue;
@@ -515,6 +669,8 @@ static __attribute__((noreturn)) void devproc_run(struct devproc *d, struct poll
 		if (pfd[0].revents & POLLIN) {
 			if (ipc_recv(d->dev, 0, &msg, &err) == 0)
 				serve_device(d, msg);
+			else if (err.code == IPC_ERR_CLOSED)
+				devproc_core_gone(err.text);
 			else if (err.code != IPC_ERR_TIMEOUT)
 				log_warnx("device plane: %s", err.text);
 		}
@@ -522,6 +678,7 @@ static __attribute__((noreturn)) void devproc_run(struct devproc *d, struct poll
 			if (ipc_serve_recv(d->ctl, 0, &msg, &err) == 0)
 				serve_ctl(d, msg);
 		}
+		devproc_check_core(d, pfd);
 	}
 }
 
@@ -543,7 +700,7 @@ int main(int argc, char **argv)
 	const char *model = NULL, *rundir = NULL, *config = NULL, *sandbox = "enforce";
 	enum sandbox_mode mode;
 	struct sandbox *sb;
-	struct pollfd pfd[2];
+	struct pollfd pfd[2 + CORE_WATCH_MAX];
 	char rundir_abs[PATH_MAX];
 	struct devproc d = { 0 };
 	struct devproc_host host = { &d, host_slot_map, host_config };
@@ -584,6 +741,8 @@ int main(int argc, char **argv)
 	rundir = rundir_abs;
 	d.epoch = (uint32_t)epoch;
 	d.next_corr = 1;
+	for (int i = 0; i < CORE_WATCH_MAX; i++)
+		d.core_fds[i] = -1;
 	snprintf(tag, sizeof(tag), "devproc/%s/%s", model, d.id);
 	log_init(tag);
 
@@ -604,6 +763,7 @@ int main(int argc, char **argv)
 	devproc_bind_ctl(&d, rundir, name, &ctlopts);
 	devproc_poll_fds(&d, pfd);
 	devproc_attach_core(&d);
+	devproc_watch_core(&d);
 	devproc_sandbox_lock(sb, mode);
 	devproc_run(&d, pfd);
 }

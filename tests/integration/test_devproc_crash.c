@@ -327,6 +327,36 @@ static void bad_prop_table(struct fcore *fc, struct ipc_chan *c)
 	}
 }
 
+/*
+ * The core goes away (its PAIR closed): the device process's redial is
+ * refused, it sees the hang-up and ends by itself with exit 0, never by
+ * SIGSYS (the pid held is the reaper, which ends as its child does).
+ */
+static void core_goes_away(struct fcore *fc)
+{
+	struct timespec step = { 0, 10 * 1000 * 1000 };
+	pid_t dev = fc_device_pid(fc);
+	int status = 0;
+
+	ipc_chan_destroy(fc->pair);
+	fc->pair = NULL;
+	for (int i = 0;; i++) {
+		pid_t r = waitpid(fc->pid, &status, WNOHANG);
+
+		CHECK(r >= 0, "waitpid: %s", strerror(errno));
+		if (r == fc->pid)
+			break;
+		CHECK(i < 500, "the device process still runs 5 s after the core went away");
+		nanosleep(&step, NULL);
+	}
+	fc->pid = -1;
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "after the core went away the device process ended with status 0x%x (signal %d)",
+	      status, WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	fc_wait_gone(dev);
+	printf("core went away: the device process exited 0\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct fcore fc = {
@@ -395,6 +425,7 @@ int main(int argc, char **argv)
 	printf("ok: %" PRIu64 " requests, %u kills, no ERROR, 512 MiB plugged and allocated\n", seq,
 	       fc.kills);
 	ipc_chan_destroy(ctl);
+	core_goes_away(&fc);
 	fc_fini(&fc);
 	return 0;
 }

@@ -474,9 +474,9 @@ static int place_devices(struct sup *s)
 			return -EINVAL;
 		}
 		d->size = d->be->size;
-		d->proc.model = d->cfg->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM ?
-		                        "virtio-pmem" :
-		                        "virtio-mem";
+		d->proc.model = d->cfg->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM
+		                        ? "virtio-pmem"
+		                        : "virtio-mem";
 		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM)
 			continue;
 		if (next + d->size > end) {
@@ -587,6 +587,50 @@ static int start_pmem(struct sup *s, struct sup_dev *d)
 	return sup_dev_spawn(s, d);
 }
 
+/*
+ * DimmPlug of a pc-dimm: the core checks it, places it (addr= or the first
+ * free aligned range), maps it and fills its slot; before the first
+ * VcpusResume that is a cold plug the guest sees at boot.  The reply says
+ * "dimm ID slot N addr 0x.. size 0x.. node N": where it went.
+ */
+static int dimm_plug(struct sup *s, struct sup_dev *d)
+{
+	Splitvm__DimmPlug p = SPLITVM__DIMM_PLUG__INIT;
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+	const char *text;
+	char what[128];
+	int fd, slot;
+	uint64_t addr;
+
+	fd = acquire(s, d->be->id, "core");
+	if (fd < 0)
+		return fd;
+	p.fd_tag = ++s->next_core_tag;
+	if (ipc_fdchan_send(s->core_fd, p.fd_tag, &fd, 1, &err)) {
+		log_warnx("DimmPlug %s: %s", d->cfg->id, err.text);
+		close_fd(&fd);
+		return -EIO;
+	}
+	close_fd(&fd);
+	p.device = (Splitvm__DeviceConfig *)d->cfg;
+	p.size = d->size;
+	snprintf(what, sizeof(what), "DimmPlug %s", d->cfg->id);
+	if (call(s, s->core_req, what, &p.base, SPLITVM__MSG_TYPE__MSG_OK_REPLY, &rep))
+		return -EIO;
+	text = ((const Splitvm__OkReply *)rep->body)->text;
+	if (text && (text = strstr(text, " slot ")) &&
+	    sscanf(text, " slot %d addr %" SCNx64, &slot, &addr) == 2) {
+		d->slot = slot;
+		d->gpa = addr;
+	} else {
+		log_warnx("%s: the core's reply '%s' says no slot and address", what,
+		          ((const Splitvm__OkReply *)rep->body)->text);
+	}
+	ipc_msg_free(rep);
+	return 0;
+}
+
 static int start_devices(struct sup *s, bool after_resume)
 {
 	for (size_t i = 0; i < s->n_devs; i++) {
@@ -618,6 +662,8 @@ static int start_devices(struct sup *s, bool after_resume)
 			if (r)
 				return r;
 			break;
+		case SPLITVM__DEVICE_MODEL__MODEL_DIMM:
+			continue; /* below, once the others' ranges are taken */
 		default:
 			if (after_resume)
 				continue;
@@ -626,11 +672,27 @@ static int start_devices(struct sup *s, bool after_resume)
 			fd = acquire(s, d->be->id, "core");
 			if (fd < 0)
 				return fd;
-			r = region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly, NULL);
+			r = region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly,
+			               NULL);
 			close_fd(&fd);
 			if (r)
 				return r;
 		}
+	}
+	/*
+	 * The core places a DIMM in the first free range, and virtio-pmem
+	 * regions where it decided at MachineStart: DIMMs go last.
+	 */
+	for (size_t i = 0; i < s->n_devs && !after_resume; i++) {
+		struct sup_dev *d = &s->devs[i];
+		int r;
+
+		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_DIMM)
+			continue;
+		d->state = SUP_DEV_PASSIVE;
+		r = dimm_plug(s, d);
+		if (r)
+			return r;
 	}
 	return 0;
 }

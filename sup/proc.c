@@ -173,8 +173,8 @@ void sup_dev_exited(struct sup *s, struct sup_dev *d, int status)
 
 	/* What it wrote before it died, the violation line among it. */
 	sup_dev_stderr_drain(d);
-	sup_exit_reason(status, d->proc.pid, d->violation, d->exit_syscall,
-	                sizeof(d->exit_syscall), &e);
+	sup_exit_reason(status, d->proc.pid, d->violation, d->exit_syscall, sizeof(d->exit_syscall),
+	                &e);
 	sup_exit_text(&e, why, sizeof(why));
 	d->proc.pid = 0;
 	ipc_chan_destroy(d->devctl);

@@ -66,9 +66,9 @@ struct sup_dev {
 	int stderr_fd;
 	char err_line[512];
 	size_t err_len;
-	int violation; /* the syscall of the last violation line; -1: none */
-	char exit_syscall[40]; /* reported_exit.syscall_name points here */
-	struct ipc_chan *devctl;  /* REQ devctl-<id> */
+	int violation;           /* the syscall of the last violation line; -1: none */
+	char exit_syscall[40];   /* reported_exit.syscall_name points here */
+	struct ipc_chan *devctl; /* REQ devctl-<id> */
 	uint64_t restart_at_ms;
 	uint64_t restart_hist[SUP_RESTART_HIST];
 	unsigned n_hist;

@@ -43,8 +43,15 @@
 #include "log.h"
 #include "sandbox.h"
 
-#define NOBODY      65534
-#define DEADLINE_MS 15000
+#define NOBODY 65534
+/*
+ * Each scenario's whole budget, from spawn to reap.  A stuck probe fails the
+ * test with its output well before meson's 120 s timeout would kill it
+ * silently (scenarios take well under a second each).
+ */
+#define SCENARIO_MS 20000
+
+extern char **environ;
 
 struct scenario {
 	const char *name;
@@ -80,6 +87,10 @@ struct probe {
 };
 
 static const char *who = "root";
+/* The running scenario: its name, its deadline, its probe (killed at exit). */
+static const char *scn_name = "";
+static long scn_deadline;
+static pid_t live_probe;
 
 static long now_ms(void)
 {
@@ -89,11 +100,57 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* The running scenario's time left in ms (> 0); fails the test once it is spent. */
+static int left_ms(const char *doing)
+{
+	long left = scn_deadline - now_ms();
+
+	CHECK(left > 0, "[%s] %s: over its %d ms deadline while %s", who, scn_name, SCENARIO_MS,
+	      doing);
+	return (int)left;
+}
+
+/* A failed CHECK exits: the probe (and its sandboxed child) must not outlive us. */
+static void kill_live_probe(void)
+{
+	if (live_probe > 0) {
+		kill(live_probe, SIGKILL);
+		waitpid(live_probe, NULL, 0);
+		live_probe = 0;
+	}
+}
+
+/*
+ * Under AddressSanitizer the probe's compiled-in detect_leaks=0 gives way to
+ * an ASAN_OPTIONS in the environment (scripts/test.sh sets detect_leaks=1),
+ * and LeakSanitizer's exit-time ptrace() dies in the sandbox.  The probe's
+ * environment: ours with detect_leaks=0 appended (the last value wins).
+ * Made before fork(): this process has NNG's threads, the child only execs.
+ */
+static char **probe_env(void)
+{
+	static char **env;
+	const char *asan = getenv("ASAN_OPTIONS");
+	size_t n = 0, k = 0;
+
+	if (env)
+		return env;
+	while (environ[n])
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	CHECK(env, "calloc");
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "ASAN_OPTIONS=", 13))
+			env[k++] = environ[i];
+	CHECK(asprintf(&env[k], "ASAN_OPTIONS=%s%sdetect_leaks=0", asan && *asan ? asan : "",
+	               asan && *asan ? ":" : "") > 0,
+	      "asprintf");
+	return env;
+}
+
 /* Read the probe's output until @marker has appeared @count times. */
 static void read_until(struct probe *p, const char *marker, int count)
 {
-	long deadline = now_ms() + DEADLINE_MS;
-
 	for (;;) {
 		struct pollfd pfd = { .fd = p->out, .events = POLLIN };
 		const char *s = p->buf;
@@ -106,8 +163,9 @@ static void read_until(struct probe *p, const char *marker, int count)
 		}
 		if (seen >= count)
 			return;
-		CHECK(now_ms() < deadline, "[%s] no '%s' from the probe; it said:\n%s", who, marker,
-		      p->buf);
+		CHECK(now_ms() < scn_deadline,
+		      "[%s] %s: no '%s' from the probe within %d ms; it said:\n%s", who, scn_name,
+		      marker, SCENARIO_MS, p->buf);
 		if (poll(&pfd, 1, 200) <= 0)
 			continue;
 		CHECK(p->len + 1 < sizeof(p->buf), "probe output too long");
@@ -123,6 +181,7 @@ static void spawn_probe(struct probe *p, const char *path, const char *rundir,
                         const struct scenario *scn)
 {
 	int out[2], cmd[2], rep[2] = { -1, -1 };
+	char **env = probe_env();
 
 	memset(p, 0, sizeof(*p));
 	CHECK(pipe2(out, O_CLOEXEC) == 0 && pipe2(cmd, O_CLOEXEC) == 0, "pipe2");
@@ -140,9 +199,10 @@ static void spawn_probe(struct probe *p, const char *path, const char *rundir,
 		snprintf(a_out, sizeof(a_out), "%d", out[1]);
 		snprintf(a_cmd, sizeof(a_cmd), "%d", cmd[0]);
 		snprintf(a_rep, sizeof(a_rep), "%d", rep[1]);
-		execl(path, path, scn->mode, rundir, a_out, a_cmd, a_rep, (char *)NULL);
+		execle(path, path, scn->mode, rundir, a_out, a_cmd, a_rep, (char *)NULL, env);
 		_exit(127);
 	}
+	live_probe = p->pid;
 	close_fd(&out[1]);
 	close_fd(&cmd[0]);
 	close_fd(&rep[1]);
@@ -159,8 +219,8 @@ static void serve_one(struct ipc_chan *rep, const char *want)
 	struct ipc_err err;
 	const char *verb;
 
-	CHECK(ipc_serve_recv(rep, DEADLINE_MS, &req, &err) == 0, "[%s] serve %s: %s", who, want,
-	      err.text);
+	CHECK(ipc_serve_recv(rep, left_ms("waiting for a request"), &req, &err) == 0,
+	      "[%s] %s: serve %s: %s", who, scn_name, want, err.text);
 	verb = ((const Splitvm__CtlRequest *)req->body)->verb;
 	CHECK(!strcmp(verb, want), "[%s] request '%s', want '%s'", who, verb, want);
 	reply.text = (char *)verb;
@@ -194,7 +254,6 @@ static char proc_state(pid_t pid)
 static void kill_reaper(struct probe *p)
 {
 	char path[96], text[64];
-	long deadline = now_ms() + DEADLINE_MS;
 	pid_t child;
 	FILE *f;
 	int status;
@@ -208,9 +267,10 @@ static void kill_reaper(struct probe *p)
 	CHECK(child > 0 && proc_state(child), "[%s] child '%s'", who, text);
 	CHECK(kill(p->pid, SIGKILL) == 0, "kill");
 	CHECK(waitpid(p->pid, &status, 0) == p->pid, "waitpid");
+	live_probe = 0;
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "reaper status 0x%x", status);
 	while (proc_state(child) && proc_state(child) != 'Z') {
-		CHECK(now_ms() < deadline, "[%s] sandboxed child %d outlived its reaper", who,
+		CHECK(now_ms() < scn_deadline, "[%s] sandboxed child %d outlived its reaper", who,
 		      (int)child);
 		usleep(10000);
 	}
@@ -230,7 +290,7 @@ static void call_probe(const char *rundir)
 	CHECK(ipc_chan_connect(&req, IPC_ROLE_REQ, rundir, "probe-ctl.sock", &opts, &err) == 0,
 	      "[%s] connect probe-ctl.sock: %s", who, err.text);
 	cr.verb = (char *)"status";
-	CHECK(ipc_call(req, NULL, &cr.base, DEADLINE_MS, &reply, &err) == 0,
+	CHECK(ipc_call(req, NULL, &cr.base, left_ms("calling the probe"), &reply, &err) == 0,
 	      "[%s] call to the sandboxed listener: %s", who, err.text);
 	ipc_msg_free(reply);
 	ipc_chan_destroy(req);
@@ -340,6 +400,29 @@ static int syscall_nr(const char *name)
 }
 
 /*
+ * Reap the probe by the scenario's deadline; past it, kill -9 it (its
+ * sandboxed child goes along) and fail with what it said.
+ */
+static int wait_probe(struct probe *p)
+{
+	int status;
+	pid_t r;
+
+	while ((r = waitpid(p->pid, &status, WNOHANG)) == 0) {
+		if (now_ms() >= scn_deadline) {
+			kill_live_probe();
+			CHECK(0,
+			      "[%s] %s: the probe did not end within %d ms; killed; it said:\n%s",
+			      who, scn_name, SCENARIO_MS, p->buf);
+		}
+		usleep(5000);
+	}
+	CHECK(r == p->pid, "waitpid: %s", strerror(errno));
+	live_probe = 0;
+	return status;
+}
+
+/*
  * One scenario; false only when an audit record that should be in the
  * kernel log is not (everything else CHECKs and exits).
  */
@@ -353,6 +436,8 @@ static bool run_scenario(const char *probe_path, const char *rundir, struct ipc_
 	ssize_t rn;
 
 	CHECK(p, "calloc");
+	scn_name = scn->name;
+	scn_deadline = now_ms() + SCENARIO_MS;
 	printf("[%s] %s (%s)\n", who, scn->name, scn->mode);
 	fflush(stdout);
 	spawn_probe(p, probe_path, rundir, scn);
@@ -385,7 +470,7 @@ static bool run_scenario(const char *probe_path, const char *rundir, struct ipc_
 		}
 		CHECK(write(p->cmd, "q", 1) == 1, "write command");
 	}
-	CHECK(waitpid(p->pid, &status, 0) == p->pid, "waitpid");
+	status = wait_probe(p);
 
 	if (scn->dies) {
 		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
@@ -521,6 +606,9 @@ int main(int argc, char **argv)
 	CHECK(argc == 2 || argc == 3, "usage: sandbox_test PATH_TO_SANDBOX_PROBE");
 	log_init("test/sandbox");
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	CHECK(atexit(kill_live_probe) == 0, "atexit");
+	/* A command to a probe that died early fails its CHECK, not the test by SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL) {
 		printf("SKIP: the kernel has no seccomp\n");
 		return 77;

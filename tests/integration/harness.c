@@ -232,7 +232,8 @@ void dev_start(struct vm *v, const char *requested)
 		snprintf(bfd, sizeof(bfd), "%d", v->backend_fd);
 		snprintf(sfd, sizeof(sfd), "%d", v->state_fd);
 		snprintf(config, sizeof(config),
-		         "virtio-mem,id=" DEV_ID ",memdev=" MEMDEV ",requested-size=%s,block-size=%" PRIu64,
+		         "virtio-mem,id=" DEV_ID ",memdev=" MEMDEV
+		         ",requested-size=%s,block-size=%" PRIu64,
 		         requested, v->block_size);
 		execle(v->devproc_bin, v->devproc_bin, "--model=virtio-mem", "--id", DEV_ID,
 		       "--run-dir", v->dir, "--epoch", epoch, "--backend-fd", bfd, "--state-fd",
@@ -305,7 +306,7 @@ void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **o
 }
 
 void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
-                       const char *owner)
+                const char *owner)
 {
 	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
 	struct ipc_err err = { .code = IPC_OK };
@@ -356,14 +357,26 @@ void machine_start(struct vm *v, const char *cmdline)
 	call_ok(v->req, &s.base, NULL);
 }
 
+void vcpus_pause(struct vm *v)
+{
+	Splitvm__VcpusPause m = SPLITVM__VCPUS_PAUSE__INIT;
+
+	call_ok(v->req, &m.base, NULL);
+}
+
+void vcpus_resume(struct vm *v)
+{
+	Splitvm__VcpusResume m = SPLITVM__VCPUS_RESUME__INIT;
+
+	call_ok(v->req, &m.base, NULL);
+}
+
 /*
  * The machine up to a running guest: memfds, MachineStart, base RAM, the
  * sparse device region, the device process, VcpusResume.
  */
 void vm_boot(struct vm *v, const char *cmdline, const char *requested)
 {
-	Splitvm__VcpusResume r = SPLITVM__VCPUS_RESUME__INIT;
-
 	snprintf(v->dir, sizeof(v->dir), "/tmp/splitvm-vmem-XXXXXX");
 	CHECK(mkdtemp(v->dir), "mkdtemp: %s", strerror(errno));
 	snprintf(v->console, sizeof(v->console), "%s/console.txt", v->dir);
@@ -386,7 +399,7 @@ void vm_boot(struct vm *v, const char *cmdline, const char *requested)
 	region_map(v, "ram-low", v->ram_fd, 0, RAM_SIZE, NULL);
 	region_map(v, MEMDEV, v->backend_fd, v->devmem_base, v->vmem_size, DEV_ID);
 	dev_start(v, requested);
-	call_ok(v->req, &r.base, NULL);
+	vcpus_resume(v);
 }
 
 /* ---- observing the guest and the device --------------------------------- */
@@ -461,7 +474,6 @@ bool core_ended(struct vm *v)
 	return waitid(P_PID, (id_t)v->core_pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
 	       si.si_pid == v->core_pid;
 }
-
 
 /*
  * Start a successor and wait until it serves devctl: its plugged_size, or
@@ -542,8 +554,8 @@ void expect_settle(struct vm *v, unsigned nth, uint64_t size)
 	uint64_t until = now_ms() + DEADLINE_MS;
 	const char *p, *nl;
 
-	snprintf(line, sizeof(line), "%s0x%" PRIx64 " of requested 0x%" PRIx64 "\n", prefix,
-	         size, size);
+	snprintf(line, sizeof(line), "%s0x%" PRIx64 " of requested 0x%" PRIx64 "\n", prefix, size,
+	         size);
 	wait_console(v, prefix, nth);
 	/* The serial port writes byte by byte: wait for the line's end. */
 	for (;;) {

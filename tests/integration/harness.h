@@ -83,6 +83,9 @@ void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **o
 void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
                 const char *owner);
 void machine_start(struct vm *v, const char *cmdline);
+/* VcpusPause (every vCPU out of KVM_RUN when it answers) and VcpusResume. */
+void vcpus_pause(struct vm *v);
+void vcpus_resume(struct vm *v);
 /* MachineStart, base RAM, the sparse device region, the device process, resume. */
 void vm_boot(struct vm *v, const char *cmdline, const char *requested);
 

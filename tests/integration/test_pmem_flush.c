@@ -22,10 +22,9 @@
  *             device process is killed with SIGKILL again and again and
  *             restarted with epoch + 1: the core re-sends what the dead
  *             one left unanswered, and the guest sees every flush answered
- *             0, once.  Completions out of queue order are counted, not
- *             failed: splitvm-devproc serves requests the core queued for
- *             its dead predecessor before the ones the core re-sends on
- *             attach (see the report of the pmem work).
+ *             0, once, and in queue order: a successor drops what the
+ *             core had queued for its dead predecessor and serves the
+ *             core's in-order re-sends (devproc/main.c).
  * SKIPs (77) when /dev/kvm is not usable.
  *
  * usage: test_pmem_flush SPLITVM_CORE SPLITVM_DEVPROC GUEST_ELF [flush|crash]
@@ -684,6 +683,8 @@ static void test_crash(const char *core, const char *devproc, const char *guest,
 	printf("crash: %u kills (%u mid-flood), %u successors got held requests re-sent; "
 	       "%" PRIu64 " ms; the guest: %.*s\n",
 	       kills, mid, resent, now_ms() - t0, p ? (int)strcspn(p, "\n") : 0, p ? p : "");
+	CHECK(p && !strncmp(p + strlen(done), "0 out of order", 14),
+	      "flushes completed out of queue order across the kills");
 	CHECK(mid >= 2, "only %u kills landed while the guest flushed", mid);
 	CHECK(resent >= 1, "no successor was re-sent a request the dead one held");
 	vm_cleanup(v);

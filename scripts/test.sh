@@ -50,6 +50,7 @@ run_meson "unit under valgrind" build --suite unit --setup=valgrind
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-fno-sanitize-recover=all
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	LSAN_OPTIONS=suppressions=$top/tests/lsan.supp:print_suppressions=0 \
 	run_meson "unit and integration, ASan+UBSan" build-asan --suite unit --suite integration
 
 if command -v clang >/dev/null 2>&1; then

@@ -28,6 +28,11 @@ extern char **environ;
 
 static struct vm *current;
 
+void vm_watch(struct vm *v)
+{
+	current = v;
+}
+
 void slurp(struct vm *v)
 {
 	ssize_t n;
@@ -134,7 +139,7 @@ void core_start(struct vm *v)
  * exit-time check needs ptrace and a new thread, which the sandbox kills).
  * Made before fork(): this process has threads, the child may only exec.
  */
-static char **devproc_env(void)
+char **devproc_env(void)
 {
 	const char *asan = getenv("ASAN_OPTIONS");
 	size_t n = 0, k = 0;
@@ -153,7 +158,7 @@ static char **devproc_env(void)
 	return env;
 }
 
-static void devproc_env_free(char **env)
+void devproc_env_free(char **env)
 {
 	size_t k = 0;
 
@@ -284,6 +289,11 @@ void vm_cleanup(struct vm *v)
 	close(v->ram_fd);
 	close(v->backend_fd);
 	close(v->state_fd);
+	/* The same struct vm may boot again (a VM restart). */
+	v->ctl = v->req = NULL;
+	v->fdch = NULL;
+	v->dev_pid = v->core_pid = 0;
+	v->core_log_fd = v->ram_fd = v->backend_fd = v->state_fd = -1;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", v->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", v->dir);
@@ -578,8 +588,11 @@ int core_exit_status(struct vm *v)
 	uint64_t until = now_ms() + DEADLINE_MS;
 	pid_t r;
 
-	while ((r = waitpid(v->core_pid, &status, WNOHANG)) == 0 && now_ms() < until)
+	/* Draining the core's log meanwhile: a full pipe would block its exit. */
+	while ((r = waitpid(v->core_pid, &status, WNOHANG)) == 0 && now_ms() < until) {
+		slurp(v);
 		sleep_ms(10);
+	}
 	CHECK(r == v->core_pid, "the core did not exit after the guest's PASS");
 	v->core_pid = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -51,6 +51,9 @@ struct vm {
 	uint64_t next_tag;
 	uint32_t epoch;
 	int ram_fd, backend_fd, state_fd;
+	/* virtio-pmem's backing file and whether it is mapped read-only. */
+	const char *file;
+	bool readonly;
 	/* The device's geometry; 0 before vm_boot() means the defaults below. */
 	uint64_t vmem_size, block_size, devmem_base;
 	char core_log[1 << 17];
@@ -67,6 +70,12 @@ void slurp(struct vm *v);
 uint64_t now_ms(void);
 void sleep_ms(unsigned ms);
 int memfd(const char *name, uint64_t size);
+
+/* dump_logs() shows @v's logs from now on (vm_boot() does this itself). */
+void vm_watch(struct vm *v);
+/* The environment a device process runs with (LeakSanitizer off), and its release. */
+char **devproc_env(void);
+void devproc_env_free(char **env);
 
 void core_start(struct vm *v);
 /* splitvm-devproc with the next epoch and @requested as its requested-size=. */

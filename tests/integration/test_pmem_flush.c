@@ -46,114 +46,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "harness.h"
 
-extern char **environ;
-
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
-
-#define RAM_SIZE      (256 * MIB)
+/* harness.h's DEV_ID and MEMDEV name its virtio-mem device; this test's is virtio-pmem. */
+#undef DEV_ID
+#undef MEMDEV
 #define PMEM_SIZE     (16 * MIB)
-#define DEVMEM_BASE   (4 * GIB) /* RAM ends below the hole: device memory at 4 GiB */
 #define DEV_ID        "pmem0"
 #define MEMDEV        "pmemfile0"
-#define DEADLINE_MS   20000
 #define RUN_MS        120000
 #define CRASH_KILLS   8
 #define CRASH_FLUSHES 3000
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			dump_logs();                                                               \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-
-struct vm {
-	const char *core_bin, *devproc_bin, *guest;
-	const char *file;
-	bool readonly;
-	char dir[64];
-	char console[128];
-	char devlog[128];
-	pid_t core_pid, dev_pid;
-	int core_log_fd;
-	struct ipc_chan *req; /* machine plane */
-	struct ipc_chan *ctl; /* devctl-<id> */
-	struct ipc_fdchan *fdch;
-	uint64_t next_tag;
-	uint32_t epoch;
-	int ram_fd, backend_fd, state_fd;
-	char core_log[1 << 17];
-	size_t core_log_len;
-};
-
-static struct vm *current;
-
-static void slurp(struct vm *v)
-{
-	ssize_t n;
-
-	while (v->core_log_len < sizeof(v->core_log) - 1 &&
-	       (n = read(v->core_log_fd, v->core_log + v->core_log_len,
-	                 sizeof(v->core_log) - 1 - v->core_log_len)) > 0)
-		v->core_log_len += (size_t)n;
-	v->core_log[v->core_log_len] = '\0';
-}
-
-static void tail_file(const char *what, const char *path)
-{
-	char cmd[256];
-
-	fprintf(stderr, "--- %s (%s), last lines ---\n", what, path);
-	fflush(stderr);
-	snprintf(cmd, sizeof(cmd), "tail -n 25 '%s' >&2", path);
-	if (system(cmd) != 0)
-		fprintf(stderr, "(none)\n");
-}
-
-static void dump_logs(void)
-{
-	struct vm *v = current;
-	const char *p;
-
-	if (!v)
-		return;
-	slurp(v);
-	p = v->core_log_len > 6000 ? v->core_log + v->core_log_len - 6000 : v->core_log;
-	fprintf(stderr, "--- splitvm-core's log (tail) ---\n%s\n", p);
-	tail_file("console", v->console);
-	tail_file("splitvm-devproc's log", v->devlog);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static int memfd(const char *name, uint64_t size)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	CHECK(fd >= 0, "memfd_create: %s", strerror(errno));
-	CHECK(ftruncate(fd, (off_t)size) == 0, "ftruncate: %s", strerror(errno));
-	return fd;
-}
 
 /* The guest's pattern (tests/guest/scn_virtio_pmem.c): word at byte offset @off. */
 static uint64_t pmem_word(uint64_t off)
@@ -163,118 +66,8 @@ static uint64_t pmem_word(uint64_t off)
 
 /* ---- processes ---------------------------------------------------------- */
 
-static void core_start(struct vm *v)
-{
-	static const struct ipc_chan_opts opts = {
-		.planes = PROTO_PLANE_MACHINE,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
-	struct ipc_err err = { .code = IPC_OK };
-	int sv[2], logp[2];
-	pid_t parent = getpid();
-
-	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
-	      strerror(errno));
-	v->core_pid = fork();
-	CHECK(v->core_pid >= 0, "fork: %s", strerror(errno));
-	if (v->core_pid == 0) {
-		char fdnum[16];
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(logp[1], STDERR_FILENO);
-		fcntl(sv[1], F_SETFD, 0);
-		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
-		execl(v->core_bin, v->core_bin, "--run-dir", v->dir, "--machine-chan", "machine",
-		      "--fd-chan-fd", fdnum, (char *)NULL);
-		_exit(127);
-	}
-	close(logp[1]);
-	close(sv[1]);
-	v->core_log_fd = logp[0];
-	fcntl(v->core_log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(&v->req, IPC_ROLE_REQ, v->dir, "machine", &opts, &err) == 0,
-	      "connect: %s", err.text);
-	CHECK(ipc_fdchan_wrap(&v->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
-	v->next_tag = 1;
-}
-
-/*
- * The device process's environment: ours, with LeakSanitizer off (its
- * exit-time check needs ptrace, which the sandbox kills).  Made before
- * fork(): this process has threads, the child may only exec.
- */
-static char **devproc_env(void)
-{
-	const char *asan = getenv("ASAN_OPTIONS");
-	size_t n = 0, k = 0;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
-	CHECK(env, "calloc");
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "ASAN_OPTIONS=", 13))
-			env[k++] = environ[i];
-	CHECK(asprintf(&env[k], "ASAN_OPTIONS=%s%sdetect_leaks=0", asan ? asan : "",
-	               asan ? ":" : "") > 0,
-	      "asprintf");
-	return env;
-}
-
-static void devproc_env_free(char **env)
-{
-	size_t k = 0;
-
-	while (env[k + 1])
-		k++;
-	free(env[k]);
-	free(env);
-}
-
-/* The sandboxed device process: its reaper's only child, or -1. */
-static pid_t dev_child(pid_t reaper)
-{
-	char path[96];
-	long child = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper, (int)reaper);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &child) != 1)
-		child = 0;
-	fclose(f);
-	return child > 0 ? (pid_t)child : -1;
-}
-
-static bool pid_alive(pid_t pid)
-{
-	char path[64], line[256];
-	bool alive = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "State:", 6)) {
-			alive = !strchr(line, 'Z') && !strchr(line, 'X');
-			break;
-		}
-	}
-	fclose(f);
-	return alive;
-}
-
 /* Start splitvm-devproc with the next epoch; its devctl channel connected. */
-static void dev_start(struct vm *v)
+static void pmem_dev_start(struct vm *v)
 {
 	static const struct ipc_chan_opts opts = {
 		.planes = PROTO_PLANE_DEVCTL,
@@ -317,69 +110,9 @@ static void dev_start(struct vm *v)
 	      "devctl connect: %s", err.text);
 }
 
-/* kill -9 the reaper; its death must take the device process along. */
-static void dev_kill(struct vm *v)
-{
-	pid_t child = dev_child(v->dev_pid);
-	int status = 0;
-
-	CHECK(kill(v->dev_pid, SIGKILL) == 0, "kill: %s", strerror(errno));
-	CHECK(waitpid(v->dev_pid, &status, 0) == v->dev_pid, "waitpid: %s", strerror(errno));
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
-	      "the device process ended with status 0x%x before the kill", status);
-	v->dev_pid = 0;
-	for (int i = 0; i < 5000 && child > 0 && pid_alive(child); i++)
-		sleep_ms(1);
-	CHECK(child <= 0 || !pid_alive(child), "device process %d outlived its reaper by 5 s",
-	      (int)child);
-}
-
-static void vm_cleanup(struct vm *v)
-{
-	char cmd[128];
-
-	if (v->dev_pid > 0) {
-		kill(v->dev_pid, SIGKILL);
-		waitpid(v->dev_pid, NULL, 0);
-	}
-	if (v->core_pid > 0) {
-		kill(v->core_pid, SIGKILL);
-		waitpid(v->core_pid, NULL, 0);
-	}
-	ipc_chan_destroy(v->ctl);
-	ipc_chan_destroy(v->req);
-	ipc_fdchan_destroy(v->fdch);
-	close(v->core_log_fd);
-	close(v->ram_fd);
-	close(v->backend_fd);
-	close(v->state_fd);
-	/* The same struct vm boots again (a VM restart). */
-	v->ctl = v->req = NULL;
-	v->fdch = NULL;
-	v->dev_pid = v->core_pid = 0;
-	v->core_log_fd = v->ram_fd = v->backend_fd = v->state_fd = -1;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", v->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", v->dir);
-	current = NULL;
-}
-
 /* ---- the machine plane -------------------------------------------------- */
 
-static void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **out)
-{
-	struct ipc_msg *reply = NULL;
-	struct ipc_err err = { .code = IPC_OK };
-
-	CHECK(ipc_call(c, NULL, req, DEADLINE_MS, &reply, &err) == 0, "%s: %s (field '%s')",
-	      req->descriptor->short_name, err.text, err.field);
-	if (out)
-		*out = reply;
-	else
-		ipc_msg_free(reply);
-}
-
-static void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
+static void region_map_ro(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
                        bool readonly)
 {
 	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
@@ -395,7 +128,7 @@ static void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uin
 	call_ok(v->req, &m.base, NULL);
 }
 
-static void machine_start(struct vm *v, const char *cmdline)
+static void pmem_machine_start(struct vm *v, const char *cmdline)
 {
 	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
 	Splitvm__VmConfig vm = SPLITVM__VM_CONFIG__INIT;
@@ -438,7 +171,7 @@ static void machine_start(struct vm *v, const char *cmdline)
  * opens it (O_RDWR, or O_RDONLY for readonly=on), MachineStart, base RAM,
  * the pmem region whole, the device process, VcpusResume.
  */
-static void vm_boot(struct vm *v, const char *cmdline)
+static void pmem_vm_boot(struct vm *v, const char *cmdline)
 {
 	Splitvm__VcpusResume r = SPLITVM__VCPUS_RESUME__INIT;
 
@@ -449,37 +182,23 @@ static void vm_boot(struct vm *v, const char *cmdline)
 	CHECK(mkdtemp(v->dir), "mkdtemp: %s", strerror(errno));
 	snprintf(v->console, sizeof(v->console), "%s/console.txt", v->dir);
 	snprintf(v->devlog, sizeof(v->devlog), "%s/devproc.log", v->dir);
-	current = v;
+	vm_watch(v);
 	v->ram_fd = memfd("ram", RAM_SIZE);
 	v->backend_fd = open(v->file, (v->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	CHECK(v->backend_fd >= 0, "%s: %s", v->file, strerror(errno));
 	v->state_fd = memfd("state-" DEV_ID, 0);
 	core_start(v);
-	machine_start(v, cmdline);
-	region_map(v, "ram-low", v->ram_fd, 0, RAM_SIZE, false);
-	region_map(v, MEMDEV, v->backend_fd, DEVMEM_BASE, PMEM_SIZE, v->readonly);
-	dev_start(v);
+	pmem_machine_start(v, cmdline);
+	region_map_ro(v, "ram-low", v->ram_fd, 0, RAM_SIZE, false);
+	region_map_ro(v, MEMDEV, v->backend_fd, DEVMEM_BASE, PMEM_SIZE, v->readonly);
+	pmem_dev_start(v);
 	call_ok(v->req, &r.base, NULL);
 }
 
 /* ---- observing the guest ------------------------------------------------ */
 
-static char *console_text(const struct vm *v)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(v->console, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /* Wait for a whole console line holding @what; fails on FAIL or a dead core. */
-static void wait_console(struct vm *v, const char *what)
+static void wait_line(struct vm *v, const char *what)
 {
 	uint64_t until = now_ms() + RUN_MS;
 
@@ -499,25 +218,10 @@ static void wait_console(struct vm *v, const char *what)
 	}
 }
 
-static int core_exit_status(struct vm *v)
-{
-	int status = 0;
-	uint64_t until = now_ms() + DEADLINE_MS;
-	pid_t r;
-
-	while ((r = waitpid(v->core_pid, &status, WNOHANG)) == 0 && now_ms() < until) {
-		slurp(v);
-		sleep_ms(10);
-	}
-	CHECK(r == v->core_pid, "the core did not exit after the guest's PASS");
-	v->core_pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* The run to its PASS and the core's clean exit. */
 static void vm_finish(struct vm *v)
 {
-	wait_console(v, "splitvm-guest: PASS");
+	wait_line(v, "splitvm-guest: PASS");
 	CHECK(core_exit_status(v) == 0, "the core's exit status");
 }
 
@@ -592,11 +296,11 @@ static void test_flush(const char *core, const char *devproc, const char *guest,
 	file_make(file);
 
 	/* Boot 1: the pattern, one FLUSH, the bad table, 64 flushes. */
-	vm_boot(v, "scenario=virtio-pmem pmem_flushes=64");
+	pmem_vm_boot(v, "scenario=virtio-pmem pmem_flushes=64");
 	snprintf(expect, sizeof(expect), "virtio-pmem: region 0x%llx+0x%llx", DEVMEM_BASE,
 	         PMEM_SIZE);
-	wait_console(v, expect);
-	wait_console(v, "virtio-pmem: FLUSH answered 0");
+	wait_line(v, expect);
+	wait_line(v, "virtio-pmem: FLUSH answered 0");
 	dirty = file_dirty(file);
 	if (dirty < 0)
 		printf("note: no cachestat(2) on this kernel: write-back not observed\n");
@@ -604,14 +308,14 @@ static void test_flush(const char *core, const char *devproc, const char *guest,
 		CHECK(dirty == 0, "%ld pages of the file still dirty after the FLUSH", dirty);
 	file_check(file);
 	printf("flush: the pattern is in the host file after the FLUSH (dirty pages %ld)\n", dirty);
-	wait_console(v, "virtio-pmem-bad 2 bytes of room: used 0");
-	wait_console(v, "virtio-pmem: 64 flushes, all 0, 0 out of order");
+	wait_line(v, "virtio-pmem-bad 2 bytes of room: used 0");
+	wait_line(v, "virtio-pmem: 64 flushes, all 0, 0 out of order");
 	vm_finish(v);
 	vm_cleanup(v);
 
 	/* Boot 2: a new VM on the same file reads it back. */
-	vm_boot(v, "scenario=virtio-pmem pmem_check=1 pmem_flushes=8");
-	wait_console(v, "virtio-pmem: pattern read back over 0x1000000 bytes");
+	pmem_vm_boot(v, "scenario=virtio-pmem pmem_check=1 pmem_flushes=8");
+	wait_line(v, "virtio-pmem: pattern read back over 0x1000000 bytes");
 	vm_finish(v);
 	vm_cleanup(v);
 	file_check(file);
@@ -619,8 +323,8 @@ static void test_flush(const char *core, const char *devproc, const char *guest,
 
 	/* Boot 3: read-only. */
 	v->readonly = true;
-	vm_boot(v, "scenario=virtio-pmem pmem_ro=1 pmem_flushes=8");
-	wait_console(v, "virtio-pmem: the read-only region kept its bytes after a store");
+	pmem_vm_boot(v, "scenario=virtio-pmem pmem_ro=1 pmem_flushes=8");
+	wait_line(v, "virtio-pmem: the read-only region kept its bytes after a store");
 	vm_finish(v);
 	vm_cleanup(v);
 	file_check(file);
@@ -641,8 +345,8 @@ static void test_crash(const char *core, const char *devproc, const char *guest,
 	file_make(file);
 	snprintf(cmdline, sizeof(cmdline), "scenario=virtio-pmem pmem_flushes=%u", CRASH_FLUSHES);
 	snprintf(done, sizeof(done), "virtio-pmem: %u flushes, all 0, ", CRASH_FLUSHES);
-	vm_boot(v, cmdline);
-	wait_console(v, "virtio-pmem: flushing");
+	pmem_vm_boot(v, cmdline);
+	wait_line(v, "virtio-pmem: flushing");
 	t0 = now_ms();
 	srand(7);
 	for (unsigned k = 0; k < CRASH_KILLS; k++) {
@@ -652,7 +356,7 @@ static void test_crash(const char *core, const char *devproc, const char *guest,
 		dev_kill(v);
 		kills++;
 		mid += !strstr(console_text(v), done);
-		dev_start(v);
+		pmem_dev_start(v);
 	}
 	/*
 	 * As the supervisor does: a successor that ends by itself (it once
@@ -669,11 +373,11 @@ static void test_crash(const char *core, const char *devproc, const char *guest,
 			       v->epoch, status);
 			CHECK(++restarts <= 8, "more than 8 successors ended by themselves");
 			v->dev_pid = 0;
-			dev_start(v);
+			pmem_dev_start(v);
 		}
 		sleep_ms(10);
 	}
-	wait_console(v, done);
+	wait_line(v, done);
 	vm_finish(v);
 	slurp(v);
 	resent = 0;

@@ -16,7 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_config.h"
+#include "config_priv.h"
+#include "fd.h"
 #include "log.h"
+#include "opts.h"
 #include "size.h"
 #include "sup.h"
 
@@ -521,6 +525,410 @@ static void system_powerdown(struct sup *s, struct hmp_result *res)
 		                       "switched off\n");
 }
 
+/* ---- object_add / object_del / device_add / device_del (pc-dimm) -------- */
+
+static Splitvm__BackendConfig *backend_find(struct sup *s, const char *id, size_t *idx)
+{
+	for (size_t i = 0; i < s->cfg->n_backends; i++)
+		if (!strcmp(s->cfg->backends[i]->id, id)) {
+			if (idx)
+				*idx = i;
+			return s->cfg->backends[i];
+		}
+	return NULL;
+}
+
+static struct sup_dev *backend_user(struct sup *s, const char *id)
+{
+	for (size_t i = 0; i < s->n_devs; i++)
+		if (!strcmp(s->devs[i].cfg->memdev, id))
+			return &s->devs[i];
+	return NULL;
+}
+
+static void memsrv_call(struct sup *s, const ProtobufCMessage *req, const char *what,
+                        struct hmp_result *res)
+{
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+
+	if (ipc_call(s->memsrv_req, NULL, req, SUP_CALL_MS, &rep, &err))
+		fail_ipc(res, what, &err);
+	ipc_msg_free(rep);
+}
+
+static void object_add(struct sup *s, const char *str, struct hmp_result *res)
+{
+	Splitvm__BackendCreate c = SPLITVM__BACKEND_CREATE__INIT;
+	struct backend_config_error e;
+	Splitvm__BackendConfig *b = NULL;
+	char id[BACKEND_CONFIG_ID_MAX + 1];
+
+	if (backend_config_parse(str, &b, &e)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, e.field, "%s", e.text);
+		return;
+	}
+	if (backend_find(s, b->id, NULL)) {
+		/* QEMU's object_property_try_add() wording. */
+		fail(res, SPLITVM__ERROR_CODE__ERR_ALREADY_EXISTS, "id",
+		     "attempt to add duplicate property '%s' to object (type 'container')", b->id);
+		backend_config_free(b);
+		return;
+	}
+	c.config = b;
+	memsrv_call(s, &c.base, "object_add", res);
+	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE) {
+		backend_config_free(b);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s", b->id);
+	if (cfg_add_backend(s->cfg, b)) { /* frees b */
+		/* Not kept here: take it back from memsrv too, nothing changes. */
+		Splitvm__BackendDelete d = SPLITVM__BACKEND_DELETE__INIT;
+		struct ipc_msg *rep = NULL;
+		struct ipc_err err;
+
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "object_add: out of memory");
+		d.id = id;
+		if (ipc_call(s->memsrv_req, NULL, &d.base, SUP_CALL_MS, &rep, &err))
+			log_warnx("BackendDelete %s: %s", id, err.text);
+		ipc_msg_free(rep);
+		return;
+	}
+	log_info("object %s added", id);
+	res->out_text = strdup("");
+}
+
+static void object_del(struct sup *s, const char *id, struct hmp_result *res)
+{
+	Splitvm__BackendDelete d = SPLITVM__BACKEND_DELETE__INIT;
+	Splitvm__BackendConfig *b;
+	size_t idx = 0;
+
+	b = backend_find(s, id, &idx);
+	if (!b) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id", "object '%s' not found", id);
+		return;
+	}
+	if (b->base_ram || backend_user(s, id)) {
+		/* QEMU's user_creatable_del() wording. */
+		fail(res, SPLITVM__ERROR_CODE__ERR_IN_USE, "id",
+		     "object '%s' is in use, can not be deleted", id);
+		return;
+	}
+	d.id = (char *)id;
+	memsrv_call(s, &d.base, "object_del", res);
+	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE)
+		return;
+	memmove(&s->cfg->backends[idx], &s->cfg->backends[idx + 1],
+	        (s->cfg->n_backends - idx - 1) * sizeof(*s->cfg->backends));
+	s->cfg->n_backends--;
+	backend_config_free(b);
+	log_info("object %s deleted", id);
+	res->out_text = strdup("");
+}
+
+static void release(struct sup *s, const char *memdev, const char *user)
+{
+	Splitvm__BackendRelease r = SPLITVM__BACKEND_RELEASE__INIT;
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+
+	r.id = (char *)memdev;
+	r.user = (char *)user;
+	if (ipc_call(s->memsrv_req, NULL, &r.base, SUP_CALL_MS, &rep, &err))
+		log_warnx("BackendRelease %s for %s: %s", memdev, user, err.text);
+	ipc_msg_free(rep);
+}
+
+/* The checks QEMU makes before plugging a pc-dimm; false: @res says why. */
+static bool dimm_addable(struct sup *s, const Splitvm__DeviceConfig *dc, uint64_t size,
+                         struct hmp_result *res)
+{
+	uint64_t used = 0, space = s->cfg->maxmem - s->cfg->ram_size;
+	unsigned taken = 0;
+
+	for (size_t i = 0; i < s->n_devs; i++) {
+		const struct sup_dev *d = &s->devs[i];
+
+		used += d->size;
+		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_DIMM &&
+		    d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_NVDIMM)
+			continue;
+		taken++;
+		if (dc->slot >= 0 && d->slot == dc->slot) {
+			fail(res, SPLITVM__ERROR_CODE__ERR_IN_USE, "slot", "slot %d is busy",
+			     dc->slot);
+			return false;
+		}
+	}
+	if (dc->slot >= 0 && (uint32_t)dc->slot >= s->cfg->slots) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "slot",
+		     "invalid slot number %d, valid range is [0-%u]", dc->slot,
+		     s->cfg->slots ? s->cfg->slots - 1 : 0);
+		return false;
+	}
+	if (taken >= s->cfg->slots) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NO_SPACE, "slot",
+		     "no free slots available (slots=%u)", s->cfg->slots);
+		return false;
+	}
+	if (used + size > space) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NO_SPACE, "size",
+		     "not enough space, currently 0x%" PRIx64 " in use of total space for memory "
+		     "devices 0x%" PRIx64,
+		     used, space);
+		return false;
+	}
+	if (dc->node >= 0 && s->cfg->n_numa && (size_t)dc->node >= s->cfg->n_numa) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "node",
+		     "'DIMM property node has value %d' which exceeds the number of numa nodes: "
+		     "%zu",
+		     dc->node, s->cfg->n_numa);
+		return false;
+	}
+	return true;
+}
+
+/* pc-dimm,id=,memdev=[,addr=,slot=,node=] into a new DeviceConfig. */
+static Splitvm__DeviceConfig *dimm_parse(struct sup *s, const char *str, struct hmp_result *res)
+{
+	Splitvm__DeviceConfig *dc = NULL;
+	struct opts *o = NULL;
+	struct opts_error e;
+	const char *drv, *id, *memdev;
+	uint64_t addr, slot, node;
+
+	if (opts_parse(str, "driver", &o, &e)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args", "%s", e.msg);
+		return NULL;
+	}
+	drv = opts_get(o, "driver");
+	id = opts_get(o, "id");
+	memdev = opts_get(o, "memdev");
+	if (!drv || strcmp(drv, "pc-dimm")) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "driver",
+		     "device_add: driver '%s' cannot be hot-plugged (pc-dimm can; virtio-mem "
+		     "devices resize with qom-set)",
+		     drv ? drv : "");
+		goto out;
+	}
+	if (!id || !opts_id_valid(id)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "id",
+		     "pc-dimm needs a well-formed id= (a letter, then letters, digits, '-', '.', "
+		     "'_')");
+		goto out;
+	}
+	if (sup_dev_find(s, id)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_ALREADY_EXISTS, "id", "Duplicate device ID '%s'",
+		     id);
+		goto out;
+	}
+	if (!memdev) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "memdev",
+		     "'memdev' property is not set");
+		goto out;
+	}
+	if (!backend_find(s, memdev, NULL)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "memdev",
+		     "Property 'pc-dimm.memdev' can't find value '%s'", memdev);
+		goto out;
+	}
+	if (backend_user(s, memdev) || backend_find(s, memdev, NULL)->base_ram) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_IN_USE, "memdev",
+		     "can't use already busy memdev: %s", memdev);
+		goto out;
+	}
+	if (opts_get_u64(o, "addr", 0, UINT64_MAX, &addr, &e) ||
+	    opts_get_u64(o, "slot", UINT64_MAX, INT32_MAX, &slot, &e) ||
+	    opts_get_u64(o, "node", UINT64_MAX, INT32_MAX, &node, &e) ||
+	    opts_check_unused(o, "pc-dimm", &e)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "args", "%s", e.msg);
+		goto out;
+	}
+	if (cfg_device_new(SPLITVM__DEVICE_MODEL__MODEL_DIMM, &dc)) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+		goto out;
+	}
+	dc->id = strdup(id);
+	dc->memdev = strdup(memdev);
+	if (!dc->id || !dc->memdev) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+		cfg_device_free(dc);
+		dc = NULL;
+		goto out;
+	}
+	dc->addr = addr;
+	dc->slot = slot == UINT64_MAX ? -1 : (int32_t)slot;
+	dc->node = node == UINT64_MAX ? -1 : (int32_t)node;
+	dc->hotplugged = true;
+out:
+	opts_free(o);
+	return dc;
+}
+
+static void device_add(struct sup *s, const char *str, struct hmp_result *res)
+{
+	Splitvm__DimmPlug p = SPLITVM__DIMM_PLUG__INIT;
+	Splitvm__DeviceConfig *dc = dimm_parse(s, str, res);
+	const Splitvm__BackendConfig *be;
+	struct sup_dev *devs, *d;
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+	const char *text;
+	int fd, slot;
+	uint64_t addr;
+
+	if (!dc)
+		return;
+	be = backend_find(s, dc->memdev, NULL);
+	if (!dimm_addable(s, dc, be->size, res))
+		goto fail_dc;
+	/* Room first: once the core has the DIMM, keeping it cannot fail. */
+	devs = realloc(s->devs, (s->n_devs + 1) * sizeof(*devs));
+	if (!devs)
+		goto fail_oom;
+	s->devs = devs;
+	if (cfg_add_device(s->cfg, dc)) /* frees dc on failure */
+		goto fail_oom_freed;
+	s->cfg->n_devices--; /* kept only once plugged */
+	fd = sup_acquire(s, be->id, dc->id);
+	if (fd < 0) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "memdev",
+		     "device_add: memsrv gave no fd for '%s'", be->id);
+		goto fail_dc;
+	}
+	p.fd_tag = ++s->next_core_tag;
+	if (ipc_fdchan_send(s->core_fd, p.fd_tag, &fd, 1, &err)) {
+		close_fd(&fd);
+		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "device_add: %s", err.text);
+		goto fail_release;
+	}
+	close_fd(&fd);
+	p.device = dc;
+	p.size = be->size;
+	machine_call(s, &p.base, "device_add", res, &rep);
+	if (!rep || res->code != SPLITVM__ERROR_CODE__ERR_NONE)
+		goto fail_release;
+	d = &s->devs[s->n_devs];
+	memset(d, 0, sizeof(*d));
+	d->cfg = dc;
+	d->be = be;
+	d->size = be->size;
+	d->slot = -1;
+	d->backend_fd = d->state_fd = d->stderr_fd = -1;
+	d->violation = -1;
+	d->state = SUP_DEV_PASSIVE;
+	d->proc.model = "dimm";
+	splitvm__process_exit__init(&d->reported_exit);
+	text = ((const Splitvm__OkReply *)rep->body)->text;
+	if (rep->type->type == SPLITVM__MSG_TYPE__MSG_OK_REPLY && text &&
+	    (text = strstr(text, " slot ")) &&
+	    sscanf(text, " slot %d addr %" SCNx64, &slot, &addr) == 2) {
+		d->slot = slot;
+		d->gpa = addr;
+	}
+	ipc_msg_free(rep);
+	s->cfg->n_devices++;
+	s->n_devs++;
+	log_info("device %s: pc-dimm plugged, slot %d addr 0x%" PRIx64, dc->id, d->slot, d->gpa);
+	res->out_text = strdup("");
+	return;
+
+fail_release:
+	ipc_msg_free(rep);
+	release(s, be->id, dc->id);
+	goto fail_dc;
+fail_oom:
+	fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+fail_dc:
+	cfg_device_free(dc);
+	return;
+fail_oom_freed:
+	fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "out of memory");
+}
+
+static void device_del(struct sup *s, const char *id, struct hmp_result *res)
+{
+	Splitvm__DimmUnplugRequest u = SPLITVM__DIMM_UNPLUG_REQUEST__INIT;
+	struct sup_dev *d = sup_dev_find(s, id);
+	struct ipc_msg *rep = NULL;
+
+	if (!d) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "id", "Device '%s' not found", id);
+		return;
+	}
+	if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_DIMM) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "id",
+		     "device '%s' is a %s: only pc-dimm devices are unplugged (virtio-mem: "
+		     "qom-set requested-size 0)",
+		     id, kind_name(d->cfg->model));
+		return;
+	}
+	if (d->unplugging) {
+		fail(res, SPLITVM__ERROR_CODE__ERR_BUSY, "id",
+		     "device '%s' is already being removed", id);
+		return;
+	}
+	u.device = d->cfg->id;
+	machine_call(s, &u.base, "device_del", res, &rep);
+	ipc_msg_free(rep);
+	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE)
+		return;
+	/* QEMU answers at once; DEVICE_DELETED comes when the guest ejected it. */
+	d->unplugging = true;
+	res->out_text = strdup("");
+}
+
+/* The guest ejected DIMM @d and the core unmapped it: forget it. */
+static void dimm_deleted(struct sup *s, struct sup_dev *d)
+{
+	size_t i = (size_t)(d - s->devs);
+	Splitvm__DeviceConfig *dc = (Splitvm__DeviceConfig *)d->cfg;
+
+	release(s, d->be->id, d->cfg->id);
+	for (size_t k = 0; k < s->cfg->n_devices; k++)
+		if (s->cfg->devices[k] == dc) {
+			memmove(&s->cfg->devices[k], &s->cfg->devices[k + 1],
+			        (s->cfg->n_devices - k - 1) * sizeof(*s->cfg->devices));
+			s->cfg->n_devices--;
+			break;
+		}
+	ipc_chan_destroy(d->devctl);
+	close_fd(&d->stderr_fd);
+	close_fd(&d->backend_fd);
+	close_fd(&d->state_fd);
+	memmove(&s->devs[i], &s->devs[i + 1], (s->n_devs - i - 1) * sizeof(*s->devs));
+	s->n_devs--;
+	log_info("device %s deleted", dc->id);
+	cfg_device_free(dc);
+}
+
+void hmp_core_events(struct sup *s)
+{
+	struct ipc_msg *m = NULL;
+	struct ipc_err err;
+
+	while (s->core_events && !ipc_recv(s->core_events, 0, &m, &err)) {
+		Splitvm__Event *ev = (Splitvm__Event *)m->body;
+
+		if (m->type->type != SPLITVM__MSG_TYPE__MSG_EVENT) {
+			ipc_msg_free(m);
+			continue;
+		}
+		if (ev->kind_case == SPLITVM__EVENT__KIND_DEVICE_DELETED) {
+			struct sup_dev *d = sup_dev_find(s, ev->device);
+
+			if (d && d->cfg->model == SPLITVM__DEVICE_MODEL__MODEL_DIMM)
+				dimm_deleted(s, d);
+			sup_event_publish(s, ev);
+		} else if (ev->kind_case == SPLITVM__EVENT__KIND_ACPI_DEVICE_OST) {
+			sup_event_publish(s, ev);
+		}
+		ipc_msg_free(m);
+	}
+}
+
 static const char *arg(const Splitvm__CtlRequest *req, size_t i)
 {
 	return i < req->n_args ? req->args[i] : NULL;
@@ -617,12 +1025,18 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 			system_powerdown(s, res);
 	} else if (!strcmp(v, "quit")) {
 		res->quit = true;
-	} else if (!strcmp(v, "object_add") || !strcmp(v, "object_del") ||
-	           !strcmp(v, "device_add") || !strcmp(v, "device_del")) {
-		fail(res, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "verb",
-		     "%s: hot-plugging memory backends and devices is not in this build yet "
-		     "(DIMM hotplug is issue 8); virtio-mem devices resize with qom-set",
-		     v);
+	} else if (!strcmp(v, "object_add")) {
+		if (nargs(req, 1, "memory-backend-TYPE,id=ID,size=SIZE[,...]", res))
+			object_add(s, arg(req, 0), res);
+	} else if (!strcmp(v, "object_del")) {
+		if (nargs(req, 1, "ID", res))
+			object_del(s, arg(req, 0), res);
+	} else if (!strcmp(v, "device_add")) {
+		if (nargs(req, 1, "pc-dimm,id=ID,memdev=MEMDEV[,addr=,slot=,node=]", res))
+			device_add(s, arg(req, 0), res);
+	} else if (!strcmp(v, "device_del")) {
+		if (nargs(req, 1, "ID", res))
+			device_del(s, arg(req, 0), res);
 	} else {
 		fail(res, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "verb",
 		     "unknown verb '%s' (splitvm-ctl help lists the verbs)", v);

@@ -225,8 +225,14 @@ static int start_core(struct sup *s)
 	}
 	s->core.model = "core";
 	s->core.started_ms = sup_now_ms();
+	/*
+	 * core-events carries DEVICE_DELETED and ACPI_DEVICE_OST of DIMMs; a
+	 * SUB connects before the core binds (the library reconnects).
+	 */
 	if (ipc_fdchan_wrap(&s->core_fd, take_fd(&ours), getuid(), &err) ||
-	    ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err)) {
+	    ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err) ||
+	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events",
+	                     &(struct ipc_chan_opts){ .planes = PROTO_PLANE_EVENT }, &err)) {
 		log_warnx("core: %s", err.text);
 		return -EIO;
 	}
@@ -285,7 +291,7 @@ static int reply_fd(struct sup *s, struct ipc_msg *rep, const char *what)
 }
 
 /* BackendAcquire{@id, @user}: the backend's fd. */
-static int acquire(struct sup *s, const char *id, const char *user)
+int sup_acquire(struct sup *s, const char *id, const char *user)
 {
 	Splitvm__BackendAcquire a = SPLITVM__BACKEND_ACQUIRE__INIT;
 	struct ipc_msg *rep = NULL;
@@ -408,7 +414,7 @@ static int machine_start(struct sup *s)
 	if (call(s, s->core_req, "MachineStart", &ms.base, SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, &rep))
 		return -EIO;
 	map = (const Splitvm__MemoryMap *)rep->body;
-	fd = acquire(s, ram->id, "core");
+	fd = sup_acquire(s, ram->id, "core");
 	if (fd < 0) {
 		ipc_msg_free(rep);
 		return fd;
@@ -529,7 +535,7 @@ static int start_vmem(struct sup *s, struct sup_dev *d)
 	struct ipc_msg *rep = NULL;
 	int fd;
 
-	fd = acquire(s, d->be->id, "core");
+	fd = sup_acquire(s, d->be->id, "core");
 	if (fd < 0)
 		return fd;
 	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, true, false, d->cfg->id)) {
@@ -537,7 +543,7 @@ static int start_vmem(struct sup *s, struct sup_dev *d)
 		return -EIO;
 	}
 	close_fd(&fd);
-	d->backend_fd = acquire(s, d->be->id, d->cfg->id);
+	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
 	if (d->backend_fd < 0)
 		return d->backend_fd;
 	/* The journal: two copies of the bitmap and the sizes, rounded up. */
@@ -564,7 +570,7 @@ static int start_pmem(struct sup *s, struct sup_dev *d)
 	struct ipc_msg *rep = NULL;
 	int fd;
 
-	fd = acquire(s, d->be->id, "core");
+	fd = sup_acquire(s, d->be->id, "core");
 	if (fd < 0)
 		return fd;
 	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly, NULL)) {
@@ -572,7 +578,7 @@ static int start_pmem(struct sup *s, struct sup_dev *d)
 		return -EIO;
 	}
 	close_fd(&fd);
-	d->backend_fd = acquire(s, d->be->id, d->cfg->id);
+	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
 	if (d->backend_fd < 0)
 		return d->backend_fd;
 	sc.device = d->cfg->id;
@@ -603,7 +609,7 @@ static int dimm_plug(struct sup *s, struct sup_dev *d)
 	int fd, slot;
 	uint64_t addr;
 
-	fd = acquire(s, d->be->id, "core");
+	fd = sup_acquire(s, d->be->id, "core");
 	if (fd < 0)
 		return fd;
 	p.fd_tag = ++s->next_core_tag;
@@ -669,7 +675,7 @@ static int start_devices(struct sup *s, bool after_resume)
 				continue;
 			/* Memory the guest has from boot: the whole region, mapped once. */
 			d->state = SUP_DEV_PASSIVE;
-			fd = acquire(s, d->be->id, "core");
+			fd = sup_acquire(s, d->be->id, "core");
 			if (fd < 0)
 				return fd;
 			r = region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly,
@@ -802,19 +808,22 @@ static void serve(struct sup *s)
 {
 	uint64_t next_poll = sup_now_ms() + SUP_STATUS_POLL_MS;
 	struct ipc_err err;
-	int ctl_fd = -1;
+	int ctl_fd = -1, ev_fd = -1;
 
 	if (ipc_chan_poll_fd(s->ctl, &ctl_fd, &err))
 		log_warnx("ctl: %s", err.text);
+	if (s->core_events && ipc_chan_poll_fd(s->core_events, &ev_fd, &err))
+		log_warnx("core-events: %s", err.text);
 	while (!s->stopping) {
-		struct pollfd p[2 + SUP_MAX_DEVS] = { { .fd = s->sigfd, .events = POLLIN },
-			                              { .fd = ctl_fd, .events = POLLIN } };
+		struct pollfd p[3 + SUP_MAX_DEVS] = { { .fd = s->sigfd, .events = POLLIN },
+			                              { .fd = ctl_fd, .events = POLLIN },
+			                              { .fd = ev_fd, .events = POLLIN } };
 		int due = sup_restart_due(s), timeout;
 		uint64_t now = sup_now_ms();
-		nfds_t n = 2;
+		nfds_t n = 3;
 
 		/* Device processes' stderr: forwarded, violations remembered. */
-		for (size_t i = 0; i < s->n_devs && n < 2 + SUP_MAX_DEVS; i++)
+		for (size_t i = 0; i < s->n_devs && n < 3 + SUP_MAX_DEVS; i++)
 			if (s->devs[i].stderr_fd >= 0)
 				p[n++] = (struct pollfd){ .fd = s->devs[i].stderr_fd,
 					                  .events = POLLIN };
@@ -830,6 +839,8 @@ static void serve(struct sup *s)
 			sup_dev_stderr_drain(&s->devs[i]);
 		if (p[0].revents & POLLIN)
 			handle_signals(s);
+		if (!s->stopping && (p[2].revents & POLLIN))
+			hmp_core_events(s);
 		if (!s->stopping && (p[1].revents & POLLIN))
 			sup_ctl_serve(s);
 		if (!s->stopping && sup_now_ms() >= next_poll) {
@@ -880,6 +891,8 @@ static void vm_stop(struct sup *s)
 		ipc_msg_free(rep);
 	}
 	wait_or_kill(&s->core, 3000);
+	ipc_chan_destroy(s->core_events);
+	s->core_events = NULL;
 	for (size_t i = 0; i < s->n_devs; i++)
 		if (s->devs[i].proc.pid > 0)
 			kill(s->devs[i].proc.pid, SIGTERM);

@@ -73,6 +73,7 @@ struct sup_dev {
 	uint64_t restart_hist[SUP_RESTART_HIST];
 	unsigned n_hist;
 	bool kill_requested; /* `restart ID`: not counted as a crash */
+	bool unplugging;     /* device_del asked; DEVICE_DELETED not yet seen */
 	/* The last status the device process gave (virtio-mem). */
 	uint64_t requested_size, plugged_size, block_size;
 	bool status_known;
@@ -90,6 +91,7 @@ struct sup {
 
 	struct sup_proc memsrv, core;
 	struct ipc_chan *memsrv_req, *core_req, *ctl, *events;
+	struct ipc_chan *core_events; /* SUB core-events: DIMM unplug, _OST */
 	struct ipc_fdchan *memsrv_fd, *core_fd;
 	uint64_t next_core_tag;
 	uint64_t devmem_base, devmem_size;
@@ -155,6 +157,9 @@ int sup_restart_due(struct sup *s);
  */
 int sup_proc_table(struct sup *s, bool json, char **out) SUP_WUR;
 
+/* BackendAcquire{@id, @user} on memsrv: the backend's fd, or -errno (logged). */
+int sup_acquire(struct sup *s, const char *id, const char *user) SUP_WUR;
+
 /* ---- events.c ------------------------------------------------------------ */
 
 int sup_events_open(struct sup *s) SUP_WUR;
@@ -194,6 +199,12 @@ void hmp_result_release(struct hmp_result *res);
 /* Sample every running virtio-mem device's status; publish size changes. */
 void hmp_poll_status(struct sup *s);
 struct sup_dev *sup_dev_find(struct sup *s, const char *id);
+/*
+ * Take every event waiting on core-events (never blocks): DEVICE_DELETED
+ * releases the DIMM's backend and drops the device; both it and
+ * ACPI_DEVICE_OST are published on `events`.
+ */
+void hmp_core_events(struct sup *s);
 /* Connect (once) device control of @d; NULL when it has no process. */
 struct ipc_chan *sup_devctl(struct sup *s, struct sup_dev *d);
 

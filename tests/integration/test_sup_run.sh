@@ -121,7 +121,7 @@ expect_err "is not a multiple of the block size" qom-set vm0 requested-size 3M
 expect_err "is larger than the device's memdev" qom-set vm0 requested-size 2G
 expect_err "only virtio-mem devices have requested-size" qom-set dimm0 requested-size 0
 expect_err "Property 'virtio-mem.bogus' not found" qom-get vm0 bogus
-expect_err "issue 8" device_add pc-dimm,id=d1,memdev=m1
+expect_err "Property 'pc-dimm.memdev' can't find value 'm1'" device_add pc-dimm,id=d1,memdev=m1
 
 # kill -9 of the device process in the middle of a resize to 1 GiB: the
 # successor serves the held request, the guest ends at the requested size.

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# DIMM hotplug under `splitvm run` (QEMU-style options) with the test
+# guest's scenario=dimm: object_add, device_add pc-dimm (the guest sees
+# the insert), info memory-devices, object_del refused while in use,
+# device_del (the guest ejects; DEVICE_DELETED), object_del then works,
+# and device_add's refusals (missing memdev, busy memdev, duplicate id, no
+# free slot, size over maxmem) with their texts, each changing nothing; a
+# slot freed by an unplug is reused.
+# usage: test_sup_dimm.sh SPLITVM SPLITVM_CTL GUEST_ELF
+set -u
+SUP=$1 CTL=$2 GUEST=$3
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	echo "SKIP: /dev/kvm is not usable here"
+	exit 77
+fi
+name="supdimm$$"
+tmp=$(mktemp -d)
+if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/splitvm/$name; fi
+sup=
+ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
+cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; rm -rf "$tmp"; }
+fail() { echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"; echo "--- console"; cat "$tmp/console.log"; cleanup; exit 1; }
+expect_err() { # expect_err TEXT ARGS...: fails with TEXT on one stderr line
+	local want=$1; shift
+	if ctl "$@" > "$tmp/out" 2> "$tmp/err"; then fail "ctl $* succeeded"; fi
+	[ "$(wc -l < "$tmp/err")" = 1 ] || fail "ctl $*: not one error line: $(cat "$tmp/err")"
+	grep -qF -- "$want" "$tmp/err" || fail "ctl $*: '$(cat "$tmp/err")' lacks '$want'"
+}
+wait_console() { # wait_console REGEX
+	for _ in $(seq 200); do grep -Eq -- "$1" "$tmp/console.log" && return 0; sleep 0.05; done
+	fail "the guest did not print '$1'"
+}
+wait_event() { # wait_event KIND
+	for _ in $(seq 200); do ctl --json events | grep -q "$1" && return 0; sleep 0.05; done
+	fail "no $1 event: $(ctl --json events)"
+}
+ndimms() { ctl info memory-devices | grep -c '^Memory device \[dimm\]'; }
+
+"$SUP" run --daemonize --pidfile "$tmp/pid" -name "$name" -m 512M,slots=4,maxmem=8G -smp 1 \
+	-kernel "$GUEST" -append "scenario=dimm dimm_slots=4" -serial "file:$tmp/console.log" \
+	> "$tmp/sup.out" 2> "$tmp/sup.log" || fail "splitvm run --daemonize exited $?"
+sup=$(cat "$tmp/pid")
+kill -0 "$sup" || fail "the daemon (pid $sup) is not running"
+[ "$(ndimms)" = 0 ] || fail "DIMMs before any device_add"
+
+# Plug: the guest finds slot 0 filled by a hotplug.
+ctl object_add memory-backend-ram,id=mem1,size=1G || fail "object_add mem1"
+expect_err "attempt to add duplicate property 'mem1'" object_add memory-backend-ram,id=mem1,size=1G
+expect_err "property 'size'" object_add memory-backend-ram,id=memx
+expect_err "'memdev' property is not set" device_add pc-dimm,id=dimmx
+expect_err "can't find value 'nope'" device_add pc-dimm,id=dimmx,memdev=nope
+ctl device_add pc-dimm,id=dimm1,memdev=mem1 || fail "device_add dimm1"
+wait_console "dimm slot 0 present addr 0x[0-9a-f]+ size 0x40000000 node 0 hotplug"
+ctl info memory-devices > "$tmp/info" || fail "info memory-devices"
+grep -qx 'Memory device \[dimm\]: "dimm1"' "$tmp/info" || fail "no dimm1: $(cat "$tmp/info")"
+grep -qx '  slot: 0' "$tmp/info" || fail "dimm1 not in slot 0"
+grep -qx '  size: 1073741824' "$tmp/info" || fail "dimm1 size"
+grep -qx '  memdev: /objects/mem1' "$tmp/info" || fail "dimm1 memdev"
+grep -qx '  hotplugged: true' "$tmp/info" || fail "dimm1 not hotplugged: true"
+wait_event ACPI_DEVICE_OST
+
+# Refusals that change nothing.
+expect_err "object 'mem1' is in use, can not be deleted" object_del mem1
+expect_err "Duplicate device ID 'dimm1'" device_add pc-dimm,id=dimm1,memdev=mem1
+expect_err "can't use already busy memdev: mem1" device_add pc-dimm,id=dimm2,memdev=mem1
+ctl object_add memory-backend-ram,id=big,size=7G || fail "object_add big"
+expect_err "not enough space" device_add pc-dimm,id=dimmbig,memdev=big
+ctl object_del big || fail "object_del big"
+[ "$(ndimms)" = 1 ] || fail "a refused device_add changed the devices"
+
+# Unplug: the guest ejects, DEVICE_DELETED, the backend is free again.
+ctl device_del dimm1 || fail "device_del dimm1"
+wait_console "dimm slot 0 ejected"
+wait_event DEVICE_DELETED
+ctl --json events | grep DEVICE_DELETED | grep -q dimm1 || fail "DEVICE_DELETED does not name dimm1"
+[ "$(ndimms)" = 0 ] || fail "dimm1 still listed after DEVICE_DELETED"
+expect_err "Device 'dimm1' not found" device_del dimm1
+ctl object_del mem1 || fail "object_del mem1 after the unplug"
+expect_err "object 'mem1' not found" object_del mem1
+
+# Fill every slot; the fifth is refused.
+for i in 1 2 3 4; do
+	ctl object_add memory-backend-ram,id=m$i,size=128M || fail "object_add m$i"
+	ctl device_add pc-dimm,id=d$i,memdev=m$i || fail "device_add d$i"
+done
+ctl object_add memory-backend-ram,id=m5,size=128M || fail "object_add m5"
+expect_err "no free slots available" device_add pc-dimm,id=d5,memdev=m5
+[ "$(ndimms)" = 4 ] || fail "not 4 DIMMs after filling the slots"
+# Unplugging one frees its slot for the next device_add.
+ctl device_del d2 || fail "device_del d2"
+wait_console "dimm slot 1 ejected"
+for _ in $(seq 200); do [ "$(ndimms)" = 3 ] && break; sleep 0.05; done
+[ "$(ndimms)" = 3 ] || fail "d2 still listed after its eject"
+ctl device_add pc-dimm,id=d5,memdev=m5 || fail "device_add d5 into the freed slot"
+ctl info memory-devices | grep -A2 '"d5"' | grep -qx '  slot: 1' || fail "d5 not in slot 1"
+
+ctl quit || fail "quit"
+for _ in $(seq 100); do kill -0 "$sup" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$sup" 2>/dev/null && fail "splitvm still runs after quit"
+sup=
+rm -rf "$tmp"
+echo "PASS"

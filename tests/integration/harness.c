@@ -27,6 +27,7 @@
 extern char **environ;
 
 static struct vm *current;
+static struct core *current_core;
 
 void vm_watch(struct vm *v)
 {
@@ -60,6 +61,12 @@ void dump_logs(void)
 	struct vm *v = current;
 	const char *p;
 
+	if (current_core) {
+		fprintf(stderr, "--- splitvm-core's log ---\n%s\n", core_log(current_core));
+		if (current_core->console[0])
+			fprintf(stderr, "--- the guest's console ---\n%s\n",
+			        read_console(current_core));
+	}
 	if (!v)
 		return;
 	slurp(v);
@@ -596,4 +603,148 @@ int core_exit_status(struct vm *v)
 	CHECK(r == v->core_pid, "the core did not exit after the guest's PASS");
 	v->core_pid = 0;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ---- the core alone ----------------------------------------------------- */
+
+const char *core_log(struct core *c)
+{
+	ssize_t n;
+
+	while (c->log_len < sizeof(c->log) - 1 &&
+	       (n = read(c->log_fd, c->log + c->log_len, sizeof(c->log) - 1 - c->log_len)) > 0)
+		c->log_len += (size_t)n;
+	c->log[c->log_len] = '\0';
+	return c->log;
+}
+
+char *read_console(struct core *c)
+{
+	static char buf[1 << 16];
+	FILE *f = fopen(c->console, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+void core_spawn(struct core *c, const char *bin, const char *tag, bool events)
+{
+	static const struct ipc_chan_opts opts = {
+		.planes = PROTO_PLANE_MACHINE,
+		.recv_timeout_ms = DEADLINE_MS,
+		.send_timeout_ms = DEADLINE_MS,
+	};
+	static const struct ipc_chan_opts ev_opts = {
+		.planes = PROTO_PLANE_EVENT,
+		.recv_timeout_ms = DEADLINE_MS,
+		.send_timeout_ms = DEADLINE_MS,
+	};
+	struct ipc_err err = { .code = IPC_OK };
+	int sv[2], logp[2];
+	pid_t parent = getpid();
+
+	memset(c, 0, sizeof(*c));
+	current_core = c;
+	snprintf(c->dir, sizeof(c->dir), "/tmp/splitvm-%s-XXXXXX", tag);
+	CHECK(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
+	CHECK(ipc_rundir_create(c->dir, &err) == 0, "run dir: %s", err.text);
+	snprintf(c->console, sizeof(c->console), "%s/console.txt", c->dir);
+	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
+	      strerror(errno));
+	c->pid = fork();
+	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
+	if (c->pid == 0) {
+		char fdnum[16];
+
+		/* The core must not outlive a failed test. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(logp[1], STDERR_FILENO);
+		/* Only the fd meant for the child loses CLOEXEC, just before exec. */
+		fcntl(sv[1], F_SETFD, 0);
+		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
+		execl(bin, bin, "--run-dir", c->dir, "--machine-chan", "machine", "--fd-chan-fd",
+		      fdnum, "--verbose", (char *)NULL);
+		_exit(127);
+	}
+	close(logp[1]);
+	close(sv[1]);
+	c->log_fd = logp[0];
+	fcntl(c->log_fd, F_SETFL, O_NONBLOCK);
+	CHECK(ipc_chan_connect(&c->req, IPC_ROLE_REQ, c->dir, "machine", &opts, &err) == 0,
+	      "connect: %s", err.text);
+	/* Connecting works before the core binds: the library reconnects. */
+	if (events)
+		CHECK(ipc_chan_connect(&c->events, IPC_ROLE_SUB, c->dir, "core-events", &ev_opts,
+		                       &err) == 0,
+		      "connect core-events: %s", err.text);
+	CHECK(ipc_fdchan_wrap(&c->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
+	c->next_tag = 1;
+}
+
+void core_cleanup(struct core *c)
+{
+	char cmd[128];
+
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+	}
+	ipc_chan_destroy(c->req);
+	ipc_chan_destroy(c->events);
+	ipc_fdchan_destroy(c->fdch);
+	close(c->log_fd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", c->dir);
+	current_core = NULL;
+}
+
+int core_call_raw(struct core *c, const ProtobufCMessage *req, struct ipc_msg **reply,
+                  struct ipc_err *err)
+{
+	return ipc_call(c->req, NULL, req, DEADLINE_MS, reply, err);
+}
+
+struct ipc_msg *core_call(struct core *c, const ProtobufCMessage *req)
+{
+	struct ipc_msg *reply = NULL;
+	struct ipc_err err = { .code = IPC_OK };
+
+	CHECK(core_call_raw(c, req, &reply, &err) == 0, "%s: %s (field '%s')",
+	      req->descriptor->short_name, err.text, err.field);
+	return reply;
+}
+
+void core_call_ok(struct core *c, const ProtobufCMessage *req)
+{
+	ipc_msg_free(core_call(c, req));
+}
+
+struct ipc_msg *query_map(struct core *c)
+{
+	Splitvm__MemoryMapQuery q = SPLITVM__MEMORY_MAP_QUERY__INIT;
+	struct ipc_msg *reply = core_call(c, &q.base);
+
+	CHECK(reply->type->type == SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, "reply %s",
+	      reply->type->name);
+	return reply;
+}
+
+const Splitvm__MemoryMapEntry *find_entry(const struct ipc_msg *map, const char *name)
+{
+	const Splitvm__MemoryMap *mm = (const void *)map->body;
+
+	for (size_t i = 0; i < mm->n_entries; i++) {
+		if (!strcmp(mm->entries[i]->name, name))
+			return mm->entries[i];
+	}
+	return NULL;
 }

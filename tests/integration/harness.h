@@ -60,6 +60,23 @@ struct vm {
 	size_t core_log_len;
 };
 
+/*
+ * The core alone, for the tests that drive the machine plane themselves
+ * (test_core_plane.c, test_dimm_hotplug.c): no device process.
+ */
+struct core {
+	pid_t pid;
+	int log_fd;
+	char dir[64];
+	char console[128];
+	struct ipc_chan *req;
+	struct ipc_chan *events; /* core-events, when core_spawn() was asked for it */
+	struct ipc_fdchan *fdch;
+	uint64_t next_tag;
+	char log[1 << 17];
+	size_t log_len;
+};
+
 /* dev_restart()'s answer when the core ended while the successor started. */
 #define CORE_ENDED UINT64_MAX
 
@@ -97,6 +114,26 @@ void vcpus_pause(struct vm *v);
 void vcpus_resume(struct vm *v);
 /* MachineStart, base RAM, the sparse device region, the device process, resume. */
 void vm_boot(struct vm *v, const char *cmdline, const char *requested);
+
+/*
+ * splitvm-core --verbose in a new run dir /tmp/splitvm-@tag-XXXXXX, its
+ * machine plane connected (and core-events when @events); dump_logs()
+ * shows its log, and its console when it has one, from now on.
+ */
+void core_spawn(struct core *c, const char *bin, const char *tag, bool events);
+/* Kill the core if it still runs, close its channels, remove its run dir. */
+void core_cleanup(struct core *c);
+/* What the core wrote to its stderr so far. */
+const char *core_log(struct core *c);
+/* The console file's text (a static buffer, up to 64 KiB). */
+char *read_console(struct core *c);
+/* Machine-plane calls: core_call_raw() as is, core_call() checked. */
+int core_call_raw(struct core *c, const ProtobufCMessage *req, struct ipc_msg **reply,
+                  struct ipc_err *err);
+struct ipc_msg *core_call(struct core *c, const ProtobufCMessage *req);
+void core_call_ok(struct core *c, const ProtobufCMessage *req);
+struct ipc_msg *query_map(struct core *c);
+const Splitvm__MemoryMapEntry *find_entry(const struct ipc_msg *map, const char *name);
 
 /* The console file's text (a static buffer, up to 64 KiB). */
 char *console_text(const struct vm *v);

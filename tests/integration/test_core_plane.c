@@ -34,114 +34,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "harness.h"
 
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
-
-#define RAM_SIZE    (256 * MIB)
 #define MAILBOX_GPA 0x4000000ull
-#define DEVMEM_BASE 0x100000000ull                   /* 4 GiB: RAM ends below the hole */
 #define DEVMEM_SIZE ((1 * GIB - RAM_SIZE) + 2 * GIB) /* maxmem - ram + slots GiB */
 #define DIMM_SIZE   (4 * MIB)
-#define DEADLINE_MS 20000
 #define PLANE_MAGIC 0x21736d7674696c70ull
 #define PAGE_WORDS  512
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			dump_log();                                                                \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-
-struct core {
-	pid_t pid;
-	int log_fd;
-	char dir[64];
-	struct ipc_chan *req;
-	struct ipc_fdchan *fdch;
-	uint64_t next_tag;
-	char log[1 << 16];
-	size_t log_len;
-};
-
-static struct core *current;
-
-static const char *core_log(struct core *c)
-{
-	ssize_t n;
-
-	while (c->log_len < sizeof(c->log) - 1 &&
-	       (n = read(c->log_fd, c->log + c->log_len, sizeof(c->log) - 1 - c->log_len)) > 0)
-		c->log_len += (size_t)n;
-	c->log[c->log_len] = '\0';
-	return c->log;
-}
-
-static void dump_log(void)
-{
-	if (current)
-		fprintf(stderr, "--- splitvm-core's log ---\n%s\n", core_log(current));
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void core_start(struct core *c, const char *bin)
-{
-	static const struct ipc_chan_opts opts = {
-		.planes = PROTO_PLANE_MACHINE,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
-	struct ipc_err err = { .code = IPC_OK };
-	int sv[2], logp[2];
-	pid_t parent = getpid();
-
-	memset(c, 0, sizeof(*c));
-	current = c;
-	snprintf(c->dir, sizeof(c->dir), "/tmp/splitvm-plane-XXXXXX");
-	CHECK(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
-	CHECK(ipc_rundir_create(c->dir, &err) == 0, "run dir: %s", err.text);
-	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
-	      strerror(errno));
-	c->pid = fork();
-	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
-	if (c->pid == 0) {
-		char fdnum[16];
-
-		/* The core must not outlive a failed test. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(logp[1], STDERR_FILENO);
-		/* Only the fd meant for the child loses CLOEXEC, just before exec. */
-		fcntl(sv[1], F_SETFD, 0);
-		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
-		execl(bin, bin, "--run-dir", c->dir, "--machine-chan", "machine", "--fd-chan-fd",
-		      fdnum, "--verbose", (char *)NULL);
-		_exit(127);
-	}
-	close(logp[1]);
-	close(sv[1]);
-	c->log_fd = logp[0];
-	fcntl(c->log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(&c->req, IPC_ROLE_REQ, c->dir, "machine", &opts, &err) == 0,
-	      "connect: %s", err.text);
-	CHECK(ipc_fdchan_wrap(&c->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
-	c->next_tag = 1;
-}
 
 static int core_wait(struct core *c)
 {
@@ -153,52 +52,14 @@ static int core_wait(struct core *c)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void core_cleanup(struct core *c)
-{
-	char cmd[128];
-
-	if (c->pid > 0) {
-		kill(c->pid, SIGKILL);
-		waitpid(c->pid, NULL, 0);
-	}
-	ipc_chan_destroy(c->req);
-	ipc_fdchan_destroy(c->fdch);
-	close(c->log_fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", c->dir);
-	current = NULL;
-}
-
-/* ---- calls: __x() raw, x() checked ------------------------------------- */
-
-static int __call(struct core *c, const ProtobufCMessage *req, struct ipc_msg **reply,
-                  struct ipc_err *err)
-{
-	return ipc_call(c->req, NULL, req, DEADLINE_MS, reply, err);
-}
-
-static struct ipc_msg *call(struct core *c, const ProtobufCMessage *req)
-{
-	struct ipc_msg *reply = NULL;
-	struct ipc_err err = { .code = IPC_OK };
-
-	CHECK(__call(c, req, &reply, &err) == 0, "%s: %s (field '%s')", req->descriptor->short_name,
-	      err.text, err.field);
-	return reply;
-}
-
-static void call_ok(struct core *c, const ProtobufCMessage *req)
-{
-	ipc_msg_free(call(c, req));
-}
+/* ---- calls: core_call_raw() raw, checked calls (harness.c) ------------- */
 
 static void call_fails(struct core *c, const ProtobufCMessage *req, int code, const char *field,
                        const char *text)
 {
 	struct ipc_msg *reply = NULL;
 	struct ipc_err err = { .code = IPC_OK };
-	int rc = __call(c, req, &reply, &err);
+	int rc = core_call_raw(c, req, &reply, &err);
 
 	CHECK(rc == -IPC_ERR_PEER, "%s: want an ErrorReply, got %d (%s)",
 	      req->descriptor->short_name, rc, err.text);
@@ -226,7 +87,7 @@ static int __map(struct core *c, const char *name, int fd, uint64_t offset, uint
 		if (rc < 0)
 			return rc;
 	}
-	rc = __call(c, &m.base, &reply, err);
+	rc = core_call_raw(c, &m.base, &reply, err);
 	ipc_msg_free(reply);
 	return rc;
 }
@@ -249,28 +110,7 @@ static void unmap(struct core *c, const char *name, int want_code, const char *f
 	if (want_code)
 		call_fails(c, &m.base, want_code, field, text);
 	else
-		call_ok(c, &m.base);
-}
-
-static struct ipc_msg *query_map(struct core *c)
-{
-	Splitvm__MemoryMapQuery q = SPLITVM__MEMORY_MAP_QUERY__INIT;
-	struct ipc_msg *reply = call(c, &q.base);
-
-	CHECK(reply->type->type == SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, "reply %s",
-	      reply->type->name);
-	return reply;
-}
-
-static const Splitvm__MemoryMapEntry *find_entry(const struct ipc_msg *map, const char *name)
-{
-	const Splitvm__MemoryMap *mm = (const void *)map->body;
-
-	for (size_t i = 0; i < mm->n_entries; i++) {
-		if (!strcmp(mm->entries[i]->name, name))
-			return mm->entries[i];
-	}
-	return NULL;
+		core_call_ok(c, &m.base);
 }
 
 static void expect_entry(const struct ipc_msg *map, const char *name, Splitvm__RegionKind kind,
@@ -284,7 +124,7 @@ static void expect_entry(const struct ipc_msg *map, const char *name, Splitvm__R
 	      e->size, e->slot);
 }
 
-static void machine_start(struct core *c, const char *kernel, const char *console)
+static void plane_machine_start(struct core *c, const char *kernel, const char *console)
 {
 	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
 	Splitvm__VmConfig vm = SPLITVM__VM_CONFIG__INIT;
@@ -310,7 +150,7 @@ static void machine_start(struct core *c, const char *kernel, const char *consol
 	           "slots specified but no max-size");
 	vm.maxmem = 1 * GIB;
 
-	reply = call(c, &s.base);
+	reply = core_call(c, &s.base);
 	CHECK(reply->type->type == SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, "MachineStart answered %s",
 	      reply->type->name);
 	/* Base RAM is expected, not mapped yet: slot -1. */
@@ -466,12 +306,12 @@ static void full_life(const char *core_bin, const char *kernel)
 	FILE *f;
 	size_t n;
 
-	core_start(&c, core_bin);
+	core_spawn(&c, core_bin, "plane", false);
 	snprintf(console, sizeof(console), "%s/console.txt", c.dir);
 
 	/* Nothing but MachineStart (and power-down) before MachineStart. */
 	call_fails(&c, &resume.base, E_INVAL, "", "send MachineStart first");
-	machine_start(&c, kernel, console);
+	plane_machine_start(&c, kernel, console);
 
 	ram_fd = sealed_memfd("plane-ram", RAM_SIZE, &ram);
 	mb = mailbox(ram);
@@ -480,7 +320,7 @@ static void full_life(const char *core_bin, const char *kernel)
 	           "mapped yet");
 	call_fails(&c, &dq.base, E_INVAL, "", "built at the first VcpusResume");
 	map(&c, "ram-low", ram_fd, 0, 0, RAM_SIZE);
-	call_ok(&c, &resume.base);
+	core_call_ok(&c, &resume.base);
 	p1 = wait_progress(mb, 0);
 	printf("guest running, progress %" PRIu64 "\n", p1);
 
@@ -498,7 +338,7 @@ static void full_life(const char *core_bin, const char *kernel)
 	ipc_msg_free(reply);
 
 	/* The FDT the guest got. */
-	reply = call(&c, &dq.base);
+	reply = core_call(&c, &dq.base);
 	dtb = (const void *)reply->body;
 	CHECK(dtb->blob.len > 40 && dtb->blob.data[0] == 0xd0 && dtb->blob.data[1] == 0x0d &&
 	              dtb->blob.data[2] == 0xfe && dtb->blob.data[3] == 0xed,
@@ -534,13 +374,13 @@ static void full_life(const char *core_bin, const char *kernel)
 	       sizeof(bad_maps) / sizeof(bad_maps[0]));
 
 	/* Pause: the counter stands still; resume: it moves on. */
-	call_ok(&c, &pause.base);
+	core_call_ok(&c, &pause.base);
 	p1 = mb[0];
 	usleep(200000);
 	p2 = mb[0];
 	CHECK(p1 == p2, "progress moved while paused: %" PRIu64 " -> %" PRIu64, p1, p2);
-	call_ok(&c, &pause.base); /* twice is fine */
-	call_ok(&c, &resume.base);
+	core_call_ok(&c, &pause.base); /* twice is fine */
+	core_call_ok(&c, &resume.base);
 	p2 = wait_progress(mb, p1);
 	printf("paused at %" PRIu64 ", resumed to %" PRIu64 "\n", p1, p2);
 
@@ -585,17 +425,17 @@ static void forced_powerdown(const char *core_bin, const char *kernel, bool with
 	struct core c;
 	int ram_fd = -1, status;
 
-	core_start(&c, core_bin);
+	core_spawn(&c, core_bin, "plane", false);
 	if (with_machine) {
 		snprintf(console, sizeof(console), "%s/console.txt", c.dir);
-		machine_start(&c, kernel, console);
+		plane_machine_start(&c, kernel, console);
 		ram_fd = sealed_memfd("plane-ram", RAM_SIZE, &ram);
 		map(&c, "ram-low", ram_fd, 0, 0, RAM_SIZE);
-		call_ok(&c, &resume.base);
+		core_call_ok(&c, &resume.base);
 		wait_progress(mailbox(ram), 0);
 	}
 	force.force = true;
-	call_ok(&c, &force.base);
+	core_call_ok(&c, &force.base);
 	status = core_wait(&c);
 	CHECK(status == 0, "forced power-down: exit status %d", status);
 	CHECK(strstr(c.log, "power-down (force)"), "no power-down line in the log");

@@ -37,20 +37,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "harness.h"
 
-#define MIB (1ull << 20)
-#define GIB (1ull << 30)
-
-#define RAM_SIZE    (256 * MIB)
 #define N_SLOTS     4
 #define MAXMEM      (8 * GIB)
-#define DEVMEM_BASE 0x100000000ull /* 4 GiB: RAM ends below the hole */
 #define DEVMEM_SIZE (MAXMEM - RAM_SIZE + N_SLOTS * GIB)
 #define COLD_SIZE   (128 * MIB)
 #define HOT_SIZE    (1 * GIB)
 #define SMALL_SIZE  (2 * MIB)
-#define DEADLINE_MS 20000
 #define DIMM_MAGIC  0x6d6d69642d6d7673ull /* tests/guest/scn_dimm.c */
 #define DIMM_STRIDE (2 * MIB)
 
@@ -65,30 +59,6 @@
 #define E_NOENT SPLITVM__ERROR_CODE__ERR_NOT_FOUND
 #define E_BUSY  SPLITVM__ERROR_CODE__ERR_BUSY
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			dump_log();                                                                \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-
-struct core {
-	pid_t pid;
-	int log_fd;
-	char dir[64];
-	char console[128];
-	struct ipc_chan *req;
-	struct ipc_chan *events;
-	struct ipc_fdchan *fdch;
-	uint64_t next_tag;
-	char log[1 << 17];
-	size_t log_len;
-};
-
 /* A DIMM's backend as memsrv would hand it over: a sealed memfd. */
 struct backend {
 	int fd;
@@ -96,112 +66,12 @@ struct backend {
 	uint64_t size;
 };
 
-static struct core *current;
-
-static const char *core_log(struct core *c)
-{
-	ssize_t n;
-
-	while (c->log_len < sizeof(c->log) - 1 &&
-	       (n = read(c->log_fd, c->log + c->log_len, sizeof(c->log) - 1 - c->log_len)) > 0)
-		c->log_len += (size_t)n;
-	c->log[c->log_len] = '\0';
-	return c->log;
-}
-
-static char *read_console(struct core *c)
-{
-	static char buf[1 << 16];
-	FILE *f = fopen(c->console, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-static void dump_log(void)
-{
-	if (!current)
-		return;
-	fprintf(stderr, "--- splitvm-core's log ---\n%s\n", core_log(current));
-	fprintf(stderr, "--- the guest's console ---\n%s\n", read_console(current));
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void core_start(struct core *c, const char *bin)
-{
-	static const struct ipc_chan_opts opts = {
-		.planes = PROTO_PLANE_MACHINE,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
-	static const struct ipc_chan_opts ev_opts = {
-		.planes = PROTO_PLANE_EVENT,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
-	struct ipc_err err = { .code = IPC_OK };
-	int sv[2], logp[2];
-	pid_t parent = getpid();
-
-	memset(c, 0, sizeof(*c));
-	current = c;
-	snprintf(c->dir, sizeof(c->dir), "/tmp/splitvm-dimm-XXXXXX");
-	CHECK(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
-	CHECK(ipc_rundir_create(c->dir, &err) == 0, "run dir: %s", err.text);
-	snprintf(c->console, sizeof(c->console), "%s/console.txt", c->dir);
-	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
-	      strerror(errno));
-	c->pid = fork();
-	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
-	if (c->pid == 0) {
-		char fdnum[16];
-
-		/* The core must not outlive a failed test. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(logp[1], STDERR_FILENO);
-		/* Only the fd meant for the child loses CLOEXEC, just before exec. */
-		fcntl(sv[1], F_SETFD, 0);
-		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
-		execl(bin, bin, "--run-dir", c->dir, "--machine-chan", "machine", "--fd-chan-fd",
-		      fdnum, "--verbose", (char *)NULL);
-		_exit(127);
-	}
-	close(logp[1]);
-	close(sv[1]);
-	c->log_fd = logp[0];
-	fcntl(c->log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(&c->req, IPC_ROLE_REQ, c->dir, "machine", &opts, &err) == 0,
-	      "connect: %s", err.text);
-	/* Connecting works before the core binds: the library reconnects. */
-	CHECK(ipc_chan_connect(&c->events, IPC_ROLE_SUB, c->dir, "core-events", &ev_opts, &err) ==
-	              0,
-	      "connect core-events: %s", err.text);
-	CHECK(ipc_fdchan_wrap(&c->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
-	c->next_tag = 1;
-}
-
 static void core_stop(struct core *c)
 {
 	Splitvm__MachinePowerdown force = SPLITVM__MACHINE_POWERDOWN__INIT;
 	struct ipc_msg *reply = NULL;
 	struct ipc_err err = { .code = IPC_OK };
 	int status = 0;
-	char cmd[128];
 
 	force.force = true;
 	CHECK(ipc_call(c->req, NULL, &force.base, DEADLINE_MS, &reply, &err) == 0,
@@ -211,38 +81,10 @@ static void core_stop(struct core *c)
 	c->pid = 0;
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "core exit status 0x%x", status);
 	CHECK(!strstr(read_console(c), "FAIL"), "the guest failed");
-	ipc_chan_destroy(c->req);
-	ipc_chan_destroy(c->events);
-	ipc_fdchan_destroy(c->fdch);
-	close(c->log_fd);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", c->dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", c->dir);
-	current = NULL;
+	core_cleanup(c);
 }
 
-/* ---- calls: __x() raw, x() checked ------------------------------------- */
-
-static int __call(struct core *c, const ProtobufCMessage *req, struct ipc_msg **reply,
-                  struct ipc_err *err)
-{
-	return ipc_call(c->req, NULL, req, DEADLINE_MS, reply, err);
-}
-
-static struct ipc_msg *call(struct core *c, const ProtobufCMessage *req)
-{
-	struct ipc_msg *reply = NULL;
-	struct ipc_err err = { .code = IPC_OK };
-
-	CHECK(__call(c, req, &reply, &err) == 0, "%s: %s (field '%s')", req->descriptor->short_name,
-	      err.text, err.field);
-	return reply;
-}
-
-static void call_ok(struct core *c, const ProtobufCMessage *req)
-{
-	ipc_msg_free(call(c, req));
-}
+/* ---- calls: core_call_raw() raw, checked calls (harness.c) ------------- */
 
 static void expect_refusal(int rc, const struct ipc_err *err, const char *what, int code,
                            const char *field, const char *text)
@@ -293,7 +135,7 @@ static int __dimm_plug(struct core *c, const char *id, const char *memdev, int s
 	rc = ipc_fdchan_send(c->fdch, req.fd_tag, &fd, 1, err);
 	if (rc < 0)
 		return rc;
-	rc = __call(c, &req.base, &reply, err);
+	rc = core_call_raw(c, &req.base, &reply, err);
 	if (rc == 0 && text) {
 		const Splitvm__OkReply *ok = (const void *)reply->body;
 
@@ -333,7 +175,7 @@ static int __dimm_unplug(struct core *c, const char *id, struct ipc_err *err)
 	int rc;
 
 	req.device = (char *)id;
-	rc = __call(c, &req.base, &reply, err);
+	rc = core_call_raw(c, &req.base, &reply, err);
 	ipc_msg_free(reply);
 	return rc;
 }
@@ -343,27 +185,6 @@ static void dimm_unplug(struct core *c, const char *id)
 	struct ipc_err err = { .code = IPC_OK };
 
 	CHECK(__dimm_unplug(c, id, &err) == 0, "DimmUnplugRequest %s: %s", id, err.text);
-}
-
-static struct ipc_msg *query_map(struct core *c)
-{
-	Splitvm__MemoryMapQuery q = SPLITVM__MEMORY_MAP_QUERY__INIT;
-	struct ipc_msg *reply = call(c, &q.base);
-
-	CHECK(reply->type->type == SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, "reply %s",
-	      reply->type->name);
-	return reply;
-}
-
-static const Splitvm__MemoryMapEntry *find_entry(const struct ipc_msg *map, const char *name)
-{
-	const Splitvm__MemoryMap *mm = (const void *)map->body;
-
-	for (size_t i = 0; i < mm->n_entries; i++) {
-		if (!strcmp(mm->entries[i]->name, name))
-			return mm->entries[i];
-	}
-	return NULL;
 }
 
 /* The memory map in one line: "name@gpa+size/slot ..." to compare. */
@@ -403,7 +224,7 @@ static void expect_mapped(struct core *c, const char *memdev, uint64_t gpa, uint
 
 /* ---- the guest's side ---------------------------------------------------- */
 
-static void wait_console(struct core *c, const char *text)
+static void dimm_wait_console(struct core *c, const char *text)
 {
 	uint64_t end = now_ms() + DEADLINE_MS;
 
@@ -468,7 +289,7 @@ static void wait_event(struct core *c, const char *id, uint32_t source, uint32_t
 
 /* ---- a machine --------------------------------------------------------- */
 
-static void machine_start(struct core *c, const char *kernel, const char *extra,
+static void dimm_machine_start(struct core *c, const char *kernel, const char *extra,
                           struct backend *ram)
 {
 	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
@@ -490,7 +311,7 @@ static void machine_start(struct core *c, const char *kernel, const char *extra,
 	vm.serial = SPLITVM__SERIAL_TYPE__SERIAL_FILE;
 	vm.serial_path = c->console;
 	s.config = &vm;
-	reply = call(c, &s.base);
+	reply = core_call(c, &s.base);
 	CHECK(reply->type->type == SPLITVM__MSG_TYPE__MSG_MEMORY_MAP, "MachineStart answered %s",
 	      reply->type->name);
 	ipc_msg_free(reply);
@@ -501,21 +322,21 @@ static void machine_start(struct core *c, const char *kernel, const char *extra,
 	m.fd_tag = c->next_tag++;
 	fd = ram->fd;
 	CHECK(ipc_fdchan_send(c->fdch, m.fd_tag, &fd, 1, &err) == 0, "send: %s", err.text);
-	call_ok(c, &m.base);
+	core_call_ok(c, &m.base);
 }
 
 static void resume(struct core *c)
 {
 	Splitvm__VcpusResume r = SPLITVM__VCPUS_RESUME__INIT;
 
-	call_ok(c, &r.base);
+	core_call_ok(c, &r.base);
 }
 
 static void pause_vcpus(struct core *c)
 {
 	Splitvm__VcpusPause p = SPLITVM__VCPUS_PAUSE__INIT;
 
-	call_ok(c, &p.base);
+	core_call_ok(c, &p.base);
 }
 
 /* ---- the table of refused requests ----------------------------------- */
@@ -597,8 +418,8 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 	struct core c;
 	int rc;
 
-	core_start(&c, core_bin);
-	machine_start(&c, kernel, "", &ram);
+	core_spawn(&c, core_bin, "dimm", true);
+	dimm_machine_start(&c, kernel, "", &ram);
 
 	/* Cold plug: before the first VcpusResume, present at boot. */
 	backend_new(&cold, "dimm-cold", COLD_SIZE);
@@ -608,8 +429,8 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 	resume(&c);
 	snprintf(line, sizeof(line), "dimm slot 0 present addr 0x%llx size 0x%llx node 0 boot",
 	         DEVMEM_BASE, COLD_SIZE);
-	wait_console(&c, line);
-	wait_console(&c, "dimm ready, 4 slots");
+	dimm_wait_console(&c, line);
+	dimm_wait_console(&c, "dimm ready, 4 slots");
 	expect_pattern(&cold, DEVMEM_BASE, "cold dimm0");
 	printf("cold-plugged dimm0 present at boot, pattern seen by the host\n");
 
@@ -621,7 +442,7 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 	         "dimm slot 1 present addr 0x%" PRIx64 " size 0x%llx node 0 "
 	         "hotplug",
 	         hot_addr, HOT_SIZE);
-	wait_console(&c, line);
+	dimm_wait_console(&c, line);
 	expect_pattern(&hot, hot_addr, "hot dimm1");
 	expect_mapped(&c, "mem1", hot_addr, HOT_SIZE, true);
 	printf("hot-plugged dimm1 (1 GiB at 0x%" PRIx64 "): _OST(1, 0), pattern seen\n", hot_addr);
@@ -652,7 +473,7 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 		struct ipc_msg *reply = NULL;
 
 		um.region = (char *)"mem1";
-		rc = __call(&c, &um.base, &reply, &err);
+		rc = core_call_raw(&c, &um.base, &reply, &err);
 		ipc_msg_free(reply);
 		expect_refusal(rc, &err, "RegionUnmap of a DIMM", E_INUSE, "region",
 		               "'mem1' is the memory of dimm dimm1");
@@ -671,7 +492,7 @@ static void plug_unplug(const char *core_bin, const char *kernel)
 
 	/* The guest ejects: DEVICE_DELETED, the region gone, the slot free. */
 	wait_event(&c, "dimm1", 0, 0);
-	wait_console(&c, "dimm slot 1 ejected");
+	dimm_wait_console(&c, "dimm slot 1 ejected");
 	expect_mapped(&c, "mem1", 0, 0, false);
 	expect_mapped(&c, "mem0", DEVMEM_BASE, COLD_SIZE, true);
 	rc = __dimm_unplug(&c, "dimm1", &err);
@@ -698,10 +519,10 @@ static void refused_eject(const char *core_bin, const char *kernel)
 	uint64_t addr;
 	struct core c;
 
-	core_start(&c, core_bin);
-	machine_start(&c, kernel, "dimm_refuse=1", &ram);
+	core_spawn(&c, core_bin, "dimm", true);
+	dimm_machine_start(&c, kernel, "dimm_refuse=1", &ram);
 	resume(&c);
-	wait_console(&c, "dimm ready, 4 slots, refusing ejects");
+	dimm_wait_console(&c, "dimm ready, 4 slots, refusing ejects");
 
 	backend_new(&hot, "dimm-hot", 32 * MIB);
 	addr = dimm_plug(&c, "dimm1", "mem1", &hot, 0);

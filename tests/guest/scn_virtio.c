@@ -17,69 +17,12 @@
  */
 #include "guest.h"
 #include "gfdt.h"
+#include "virtio.h"
 
-#define REG_MAGIC        0x000
-#define REG_VERSION      0x004
-#define REG_DEVICE_ID    0x008
-#define REG_DEV_FEAT     0x010
-#define REG_DEV_FEAT_SEL 0x014
-#define REG_DRV_FEAT     0x020
-#define REG_DRV_FEAT_SEL 0x024
-#define REG_QUEUE_SEL    0x030
-#define REG_QUEUE_MAX    0x034
-#define REG_QUEUE_NUM    0x038
-#define REG_QUEUE_READY  0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_INT_STATUS   0x060
-#define REG_INT_ACK      0x064
-#define REG_STATUS       0x070
-#define REG_DESC_LO      0x080
-#define REG_DESC_HI      0x084
-#define REG_AVAIL_LO     0x090
-#define REG_AVAIL_HI     0x094
-#define REG_USED_LO      0x0a0
-#define REG_USED_HI      0x0a4
-
-#define ST_ACK         1u
-#define ST_DRIVER      2u
-#define ST_DRIVER_OK   4u
-#define ST_FEATURES_OK 8u
-#define ST_NEEDS_RESET 0x40u
-
-#define D_NEXT  1
-#define D_WRITE 2
-
-#define QSIZE 16
 /* Polls of the used ring with PAUSE: long enough for a device process to
  * die and its successor to attach. */
 #define SPIN_MAX        4000000000ull
 #define VIRTIO_MAX_DEVS 8
-
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vq {
-	struct vdesc desc[QSIZE];
-	struct {
-		uint16_t flags;
-		uint16_t idx;
-		uint16_t ring[QSIZE];
-		uint16_t used_event;
-	} avail __attribute__((aligned(2)));
-	struct {
-		uint16_t flags;
-		uint16_t idx;
-		struct {
-			uint32_t id;
-			uint32_t len;
-		} ring[QSIZE];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4096)));
-};
 
 static struct vq vq __attribute__((aligned(4096)));
 static uint8_t req_buf[256] __attribute__((aligned(64)));
@@ -97,19 +40,14 @@ struct finder {
 	unsigned n;
 };
 
-static inline void barrier(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
 static uint32_t rd(const struct vdev *d, uint32_t off)
 {
-	return *(volatile uint32_t *)(uintptr_t)(d->base + off);
+	return virtio_rd(d->base, off);
 }
 
 static void wr(const struct vdev *d, uint32_t off, uint32_t v)
 {
-	*(volatile uint32_t *)(uintptr_t)(d->base + off) = v;
+	virtio_wr(d->base, off, v);
 }
 
 static int find_cb(void *ctx, const struct gfdt_node *node)
@@ -182,13 +120,7 @@ static int dev_init(struct vdev *d)
 	memset(&vq, 0, sizeof(vq));
 	d->last_used = 0;
 	d->avail_idx = 0;
-	wr(d, REG_QUEUE_NUM, QSIZE);
-	wr(d, REG_DESC_LO, (uint32_t)(uintptr_t)vq.desc);
-	wr(d, REG_DESC_HI, (uint32_t)((uint64_t)(uintptr_t)vq.desc >> 32));
-	wr(d, REG_AVAIL_LO, (uint32_t)(uintptr_t)&vq.avail);
-	wr(d, REG_AVAIL_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.avail >> 32));
-	wr(d, REG_USED_LO, (uint32_t)(uintptr_t)&vq.used);
-	wr(d, REG_USED_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.used >> 32));
+	virtio_queue_rings(d->base, &vq);
 	wr(d, REG_QUEUE_READY, 1);
 	if (rd(d, REG_QUEUE_READY) != 1)
 		return fail("virtio 0x%lx: queue 0 refused (status 0x%x)", d->base,

@@ -35,43 +35,11 @@
  */
 #include "guest.h"
 #include "gfdt.h"
+#include "virtio.h"
 #include "virtio_mem.h"
-
-#define REG_MAGIC        0x000
-#define REG_VERSION      0x004
-#define REG_DEVICE_ID    0x008
-#define REG_DEV_FEAT     0x010
-#define REG_DEV_FEAT_SEL 0x014
-#define REG_DRV_FEAT     0x020
-#define REG_DRV_FEAT_SEL 0x024
-#define REG_QUEUE_SEL    0x030
-#define REG_QUEUE_MAX    0x034
-#define REG_QUEUE_NUM    0x038
-#define REG_QUEUE_READY  0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_INT_STATUS   0x060
-#define REG_INT_ACK      0x064
-#define REG_STATUS       0x070
-#define REG_DESC_LO      0x080
-#define REG_DESC_HI      0x084
-#define REG_AVAIL_LO     0x090
-#define REG_AVAIL_HI     0x094
-#define REG_USED_LO      0x0a0
-#define REG_USED_HI      0x0a4
-#define REG_CONFIG_GEN   0x0fc
-#define REG_CONFIG       0x100
-
-#define ST_ACK         1u
-#define ST_DRIVER      2u
-#define ST_DRIVER_OK   4u
-#define ST_FEATURES_OK 8u
-#define ST_NEEDS_RESET 0x40u
 
 #define INT_VRING  1u
 #define INT_CONFIG 2u
-
-#define D_NEXT  1
-#define D_WRITE 2
 
 #define VIRTIO_ID_MEM 24
 #define F_ACPI_PXM    (1u << 0)
@@ -93,7 +61,6 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
 #define REQ_LEN  24
 #define RESP_LEN 10
 
-#define QSIZE 16
 /* Linux's memory-block size on x86_64: its unit of plugging. */
 #define MEMORY_BLOCK (128ull << 20)
 /* The most blocks the guest tracks: 8 GiB of 2 MiB blocks, twice over. */
@@ -105,32 +72,6 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
 #define SPIN_MAX  4000000000ull
 #define BUSY_MAX  100000u
 #define PAT_WORDS 8
-
-struct vdesc {
-	uint64_t addr;
-	uint32_t len;
-	uint16_t flags;
-	uint16_t next;
-};
-
-struct vq {
-	struct vdesc desc[QSIZE];
-	struct {
-		uint16_t flags;
-		uint16_t idx;
-		uint16_t ring[QSIZE];
-		uint16_t used_event;
-	} avail __attribute__((aligned(2)));
-	struct {
-		uint16_t flags;
-		uint16_t idx;
-		struct {
-			uint32_t id;
-			uint32_t len;
-		} ring[QSIZE];
-		uint16_t avail_event;
-	} used __attribute__((aligned(4096)));
-};
 
 static struct vq vq __attribute__((aligned(4096)));
 static uint8_t req_buf[64] __attribute__((aligned(64)));
@@ -155,24 +96,14 @@ struct vmem {
 
 static struct vmem vmem;
 
-static inline void barrier(void)
-{
-	__asm__ volatile("" ::: "memory");
-}
-
-static inline void cpu_relax(void)
-{
-	__asm__ volatile("pause" ::: "memory");
-}
-
 static uint32_t rd(uint32_t off)
 {
-	return *(volatile uint32_t *)(uintptr_t)(vmem.base + off);
+	return virtio_rd(vmem.base, off);
 }
 
 static void wr(uint32_t off, uint32_t v)
 {
-	*(volatile uint32_t *)(uintptr_t)(vmem.base + off) = v;
+	virtio_wr(vmem.base, off, v);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -194,50 +125,14 @@ static uint16_t get16(const uint8_t *p)
 
 /* ---- finding and negotiating -------------------------------------------- */
 
-struct finder {
-	uint64_t bases[8];
-	unsigned n;
-};
-
-static int find_cb(void *ctx, const struct gfdt_node *node)
-{
-	struct finder *f = ctx;
-	uint64_t addr, size;
-
-	if (!gfdt_node_is_compatible(node, "virtio,mmio") || f->n >= ARRAY_SIZE(f->bases))
-		return 0;
-	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
-		return 0;
-	f->bases[f->n++] = addr;
-	return 0;
-}
-
 static int find_device(const struct guest_boot *b)
 {
-	struct finder f = { .n = 0 };
-	int err;
-
-	if (!b->dtb)
-		return fail("virtio-mem: no device tree was handed over");
-	err = gfdt_nodes(b->dtb, b->dtb_size, find_cb, &f);
-	if (err)
-		return fail("virtio-mem: device tree: %s", gfdt_strerror(err));
-	for (unsigned i = 0; i < f.n; i++) {
-		if (mmu_map(f.bases[i], 0x200, MMU_UNCACHED))
-			return fail("virtio-mem: cannot map the window at 0x%lx", f.bases[i]);
-		vmem.base = f.bases[i];
-		if (rd(REG_MAGIC) == 0x74726976 && rd(REG_VERSION) == 2 &&
-		    rd(REG_DEVICE_ID) == VIRTIO_ID_MEM)
-			return 0;
-	}
-	return fail("virtio-mem: none of %u virtio,mmio nodes is a virtio-mem device", f.n);
+	return virtio_find(b, "virtio-mem", VIRTIO_ID_MEM, &vmem.base);
 }
 
 static uint64_t cfg64(uint32_t off)
 {
-	uint32_t lo = rd(REG_CONFIG + off), hi = rd(REG_CONFIG + off + 4);
-
-	return (uint64_t)hi << 32 | lo;
+	return virtio_cfg64(vmem.base, off);
 }
 
 /* The config as one consistent copy (ConfigGeneration unchanged around it). */
@@ -276,7 +171,7 @@ static int negotiate(uint32_t lo)
 /* Linux's probe: features, config, queue 0, DRIVER_OK. */
 static int dev_init(void)
 {
-	uint32_t lo, v;
+	uint32_t lo;
 
 	wr(REG_STATUS, 0);
 	if (rd(REG_STATUS) != 0)
@@ -306,23 +201,10 @@ static int dev_init(void)
 		return fail("virtio-mem: cannot map the region 0x%lx+0x%lx", vmem.addr,
 		            vmem.region_size);
 
-	wr(REG_QUEUE_SEL, 0);
-	if (rd(REG_QUEUE_READY))
-		return fail("virtio-mem: queue 0 ready after a reset");
-	v = rd(REG_QUEUE_MAX);
-	if (v < QSIZE)
-		return fail("virtio-mem: QueueNumMax %u < %u", v, QSIZE);
-	memset(&vq, 0, sizeof(vq));
+	if (virtio_queue0(vmem.base, &vq, "virtio-mem"))
+		return 1;
 	vmem.last_used = 0;
 	vmem.avail_idx = 0;
-	wr(REG_QUEUE_NUM, QSIZE);
-	wr(REG_DESC_LO, (uint32_t)(uintptr_t)vq.desc);
-	wr(REG_DESC_HI, (uint32_t)((uint64_t)(uintptr_t)vq.desc >> 32));
-	wr(REG_AVAIL_LO, (uint32_t)(uintptr_t)&vq.avail);
-	wr(REG_AVAIL_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.avail >> 32));
-	wr(REG_USED_LO, (uint32_t)(uintptr_t)&vq.used);
-	wr(REG_USED_HI, (uint32_t)((uint64_t)(uintptr_t)&vq.used >> 32));
-	wr(REG_QUEUE_READY, 1);
 	wr(REG_STATUS, ST_ACK | ST_DRIVER | ST_FEATURES_OK | ST_DRIVER_OK);
 	return 0;
 }

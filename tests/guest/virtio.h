@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The guest's virtio-mmio driver pieces (virtio 1.2, 4.2.2) shared by the
+ * virtio scenarios: the register map, one split virtqueue of QSIZE, finding
+ * a device in the FDT and handing queue 0 to it.  Polled: the guest has no
+ * interrupt controller driver.
+ */
+#ifndef SPLITVM_GUEST_VIRTIO_H
+#define SPLITVM_GUEST_VIRTIO_H
+
+#include "guest.h"
+
+#define REG_MAGIC        0x000
+#define REG_VERSION      0x004
+#define REG_DEVICE_ID    0x008
+#define REG_DEV_FEAT     0x010
+#define REG_DEV_FEAT_SEL 0x014
+#define REG_DRV_FEAT     0x020
+#define REG_DRV_FEAT_SEL 0x024
+#define REG_QUEUE_SEL    0x030
+#define REG_QUEUE_MAX    0x034
+#define REG_QUEUE_NUM    0x038
+#define REG_QUEUE_READY  0x044
+#define REG_QUEUE_NOTIFY 0x050
+#define REG_INT_STATUS   0x060
+#define REG_INT_ACK      0x064
+#define REG_STATUS       0x070
+#define REG_DESC_LO      0x080
+#define REG_DESC_HI      0x084
+#define REG_AVAIL_LO     0x090
+#define REG_AVAIL_HI     0x094
+#define REG_USED_LO      0x0a0
+#define REG_USED_HI      0x0a4
+#define REG_CONFIG_GEN   0x0fc
+#define REG_CONFIG       0x100
+
+#define ST_ACK         1u
+#define ST_DRIVER      2u
+#define ST_DRIVER_OK   4u
+#define ST_FEATURES_OK 8u
+#define ST_NEEDS_RESET 0x40u
+
+#define D_NEXT  1
+#define D_WRITE 2
+
+#define QSIZE 16
+
+struct vdesc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+struct vq {
+	struct vdesc desc[QSIZE];
+	struct {
+		uint16_t flags;
+		uint16_t idx;
+		uint16_t ring[QSIZE];
+		uint16_t used_event;
+	} avail __attribute__((aligned(2)));
+	struct {
+		uint16_t flags;
+		uint16_t idx;
+		struct {
+			uint32_t id;
+			uint32_t len;
+		} ring[QSIZE];
+		uint16_t avail_event;
+	} used __attribute__((aligned(4096)));
+};
+
+static inline void barrier(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+static inline void cpu_relax(void)
+{
+	__asm__ volatile("pause" ::: "memory");
+}
+
+static inline uint32_t virtio_rd(uint64_t base, uint32_t off)
+{
+	return *(volatile uint32_t *)(uintptr_t)(base + off);
+}
+
+static inline void virtio_wr(uint64_t base, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(uintptr_t)(base + off) = v;
+}
+
+/*
+ * The first virtio,mmio node of the FDT whose window (mapped uncached on
+ * the way) holds a version 2 device @device_id: its base in *@base.
+ * Failures print "@name: ..." and return 1.
+ */
+int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id,
+                uint64_t *base) GUEST_MUST_CHECK;
+/* The config space's le64 at @off, read as two le32. */
+uint64_t virtio_cfg64(uint64_t base, uint32_t off);
+/*
+ * Queue 0 of QSIZE on @q (zeroed here), after a reset: checked not ready
+ * and at least QSIZE long, its rings told, QueueReady set.  Failures print
+ * "@name: ..." and return 1.
+ */
+int virtio_queue0(uint64_t base, struct vq *q, const char *name) GUEST_MUST_CHECK;
+/* QueueNum and the three ring addresses of @q to the selected queue. */
+void virtio_queue_rings(uint64_t base, const struct vq *q);
+
+#endif

@@ -78,6 +78,12 @@ struct sandbox_policy;
  */
 struct devproc_model_ops {
 	const char *name; /* "virtio-mem" */
+	/*
+	 * The core serves the device itself (pc-dimm): no dev-<id> to connect,
+	 * no DeviceAttach; decl/placed/request/reset/driver_ready never come.
+	 * The process keeps its sandbox and device control.
+	 */
+	bool no_device_plane;
 	/* Parse and check @config (QemuOpts syntax); no fd, no syscall. */
 	int (*create)(struct devproc_model **out, const char *config, char *errbuf,
 		      size_t errlen);
@@ -129,6 +135,10 @@ const char *devproc_model_name(size_t i);
 /* Each model's table, defined at the end of its file. */
 const struct devproc_model_ops *devproc_virtio_mem(void);
 const struct devproc_model_ops *devproc_virtio_pmem(void);
+const struct devproc_model_ops *devproc_dimm(void);
+
+/* dimm_seccomp.c: pc-dimm's discard, fallocate(PUNCH_HOLE) on @backend_fd only. */
+int devproc_dimm_seccomp(struct sandbox_policy *policy, int backend_fd) DEVPROC_WUR;
 
 /*
  * virtio_pmem_seccomp.c: virtio-pmem's syscalls on top of the common list,

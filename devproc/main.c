@@ -90,13 +90,14 @@ struct devproc {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: splitvm-devproc --model=MODEL --id ID --run-dir DIR --epoch N\n"
-		   "         --backend-fd N --state-fd N --config STRING\n"
+		   "         --backend-fd N [--state-fd N] --config STRING\n"
 		   "         [--sandbox=enforce|audit|off] [--verbose]\n"
-		   "  --model       the device model (virtio-mem)\n"
+		   "  --model       the device model (virtio-mem, virtio-pmem, pc-dimm)\n"
 		   "  --id          the device id; sockets dev-ID and devctl-ID in DIR\n"
 		   "  --epoch       this process's incarnation: 1, then +1 per restart\n"
 		   "  --backend-fd  inherited fd of the device's memory backend\n"
-		   "  --state-fd    inherited fd of the device's state memfd (journal)\n"
+		   "  --state-fd    inherited fd of the device's state memfd (journal);\n"
+		   "                pc-dimm, which has no device plane, takes none\n"
 		   "  --config      the -device string: virtio-mem,id=vm0,memdev=mem0,\n"
 		   "                requested-size=0,block-size=2M[,node=N][,prealloc=on]\n");
 }
@@ -609,7 +610,8 @@ static void devproc_poll_fds(struct devproc *d, struct pollfd pfd[2])
 	struct ipc_err err;
 
 	pfd[0].events = pfd[1].events = POLLIN;
-	if (ipc_chan_poll_fd(d->dev, &pfd[0].fd, &err) < 0 ||
+	pfd[0].fd = -1; /* poll() skips it: a model with no device plane */
+	if ((d->dev && ipc_chan_poll_fd(d->dev, &pfd[0].fd, &err) < 0) ||
 	    ipc_chan_poll_fd(d->ctl, &pfd[1].fd, &err) < 0)
 		log_fatalx("poll fds: %s", err.text);
 }
@@ -728,8 +730,10 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!model || !d.id || !rundir || !config || res.backend_fd < 0 || res.state_fd < 0 ||
-	    epoch < 1 || epoch > UINT32_MAX || optind != argc) {
+	d.ops = model ? devproc_model_lookup(model) : NULL;
+	if (!model || !d.id || !rundir || !config || res.backend_fd < 0 ||
+	    (res.state_fd < 0 && !(d.ops && d.ops->no_device_plane)) || epoch < 1 ||
+	    epoch > UINT32_MAX || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
@@ -746,7 +750,6 @@ int main(int argc, char **argv)
 	snprintf(tag, sizeof(tag), "devproc/%s/%s", model, d.id);
 	log_init(tag);
 
-	d.ops = devproc_model_lookup(model);
 	if (!d.ops)
 		log_fatalx("--model: '%s' is not a device model", model);
 	if (d.ops->create(&d.m, config, errbuf, sizeof(errbuf)) < 0)
@@ -757,13 +760,17 @@ int main(int argc, char **argv)
 	sb = devproc_sandbox_isolate(&d, mode, rundir);
 
 	snprintf(name, sizeof(name), "dev-%s", d.id);
-	if (ipc_chan_connect(&d.dev, IPC_ROLE_PAIR, rundir, name, &copts, &err) < 0)
+	if (!d.ops->no_device_plane &&
+	    ipc_chan_connect(&d.dev, IPC_ROLE_PAIR, rundir, name, &copts, &err) < 0)
 		log_fatalx("%s: %s", name, err.text);
 	snprintf(name, sizeof(name), "devctl-%s", d.id);
 	devproc_bind_ctl(&d, rundir, name, &ctlopts);
 	devproc_poll_fds(&d, pfd);
-	devproc_attach_core(&d);
-	devproc_watch_core(&d);
+	/* No device plane: the supervisor's SIGTERM (or PDEATHSIG) ends it. */
+	if (!d.ops->no_device_plane) {
+		devproc_attach_core(&d);
+		devproc_watch_core(&d);
+	}
 	devproc_sandbox_lock(sb, mode);
 	devproc_run(&d, pfd);
 }

@@ -804,22 +804,25 @@ static void device_add(struct sup *s, const char *str, struct hmp_result *res)
 		fail(res, SPLITVM__ERROR_CODE__ERR_INTERNAL, "", "device_add: %s", err.text);
 		goto fail_release;
 	}
-	close_fd(&fd);
 	p.device = dc;
 	p.size = be->size;
 	machine_call(s, &p.base, "device_add", res, &rep);
-	if (!rep || res->code != SPLITVM__ERROR_CODE__ERR_NONE)
+	if (!rep || res->code != SPLITVM__ERROR_CODE__ERR_NONE) {
+		close_fd(&fd);
 		goto fail_release;
+	}
 	d = &s->devs[s->n_devs];
 	memset(d, 0, sizeof(*d));
 	d->cfg = dc;
 	d->be = be;
 	d->size = be->size;
 	d->slot = -1;
-	d->backend_fd = d->state_fd = d->stderr_fd = -1;
+	d->state_fd = d->stderr_fd = -1;
+	/* The same fd as the core's: the device process discards through it. */
+	d->backend_fd = take_fd(&fd);
 	d->violation = -1;
 	d->state = SUP_DEV_PASSIVE;
-	d->proc.model = "dimm";
+	d->proc.model = "pc-dimm";
 	splitvm__process_exit__init(&d->reported_exit);
 	text = ((const Splitvm__OkReply *)rep->body)->text;
 	if (rep->type->type == SPLITVM__MSG_TYPE__MSG_OK_REPLY && text &&
@@ -831,6 +834,12 @@ static void device_add(struct sup *s, const char *str, struct hmp_result *res)
 	ipc_msg_free(rep);
 	s->cfg->n_devices++;
 	s->n_devs++;
+	/*
+	 * The DIMM is the guest's already; a process that does not start
+	 * only means no discard after the unplug (restarted as any device).
+	 */
+	if (sup_dev_spawn(s, d))
+		log_warnx("device %s: its pc-dimm process did not start", dc->id);
 	log_info("device %s: pc-dimm plugged, slot %d addr 0x%" PRIx64, dc->id, d->slot, d->gpa);
 	res->out_text = strdup("");
 	return;
@@ -880,12 +889,40 @@ static void device_del(struct sup *s, const char *id, struct hmp_result *res)
 	res->out_text = strdup("");
 }
 
+/*
+ * The DIMM's process punches the backend out (its memory goes back to the
+ * host while the object lives on, until object_del), then stops.
+ */
+static void dimm_discard(struct sup *s, struct sup_dev *d)
+{
+	Splitvm__DevicePropSet ps = SPLITVM__DEVICE_PROP_SET__INIT;
+	struct ipc_chan *c = sup_devctl(s, d);
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+
+	if (c) {
+		ps.name = (char *)"discard";
+		ps.value = (char *)"on";
+		if (ipc_call(c, &(struct ipc_hdr){ .device = d->cfg->id, .epoch = d->epoch },
+		             &ps.base, SUP_DEVCTL_MS, &rep, &err))
+			log_warnx("device %s: discard: %s", d->cfg->id, err.text);
+		ipc_msg_free(rep);
+	}
+	/* What it logged came before its answer: pass it on before the pipe closes. */
+	sup_dev_stderr_drain(d);
+	/* Its exit is reaped and ignored: the device is gone from the table. */
+	if (d->proc.pid > 0)
+		kill(d->proc.pid, SIGTERM);
+	d->proc.pid = 0;
+}
+
 /* The guest ejected DIMM @d and the core unmapped it: forget it. */
 static void dimm_deleted(struct sup *s, struct sup_dev *d)
 {
 	size_t i = (size_t)(d - s->devs);
 	Splitvm__DeviceConfig *dc = (Splitvm__DeviceConfig *)d->cfg;
 
+	dimm_discard(s, d);
 	release(s, d->be->id, d->cfg->id);
 	for (size_t k = 0; k < s->cfg->n_devices; k++)
 		if (s->cfg->devices[k] == dc) {

@@ -76,6 +76,11 @@ static void dev_config_string(const struct sup_dev *d, char *buf, size_t len)
 	const Splitvm__DeviceConfig *c = d->cfg;
 	int n;
 
+	if (c->model == SPLITVM__DEVICE_MODEL__MODEL_DIMM) {
+		/* The core placed and serves it: the process only holds the backend. */
+		snprintf(buf, len, "pc-dimm,id=%s,memdev=%s", c->id, c->memdev);
+		return;
+	}
 	if (c->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM) {
 		/* The core chose the address: the process checks what it is told. */
 		snprintf(buf, len, "virtio-pmem,id=%s,memdev=%s,memaddr=%" PRIu64, c->id, c->memdev,
@@ -114,8 +119,11 @@ int sup_dev_spawn(struct sup *s, struct sup_dev *d)
 	argv[argc++] = epoch;
 	argv[argc++] = (char *)"--backend-fd";
 	argv[argc++] = bfd;
-	argv[argc++] = (char *)"--state-fd";
-	argv[argc++] = sfd;
+	/* A pc-dimm process keeps no state: it has no --state-fd. */
+	if (d->state_fd >= 0) {
+		argv[argc++] = (char *)"--state-fd";
+		argv[argc++] = sfd;
+	}
 	argv[argc++] = (char *)"--config";
 	argv[argc++] = cfgs;
 	argv[argc++] = sandbox;
@@ -130,7 +138,7 @@ int sup_dev_spawn(struct sup *s, struct sup_dev *d)
 		log_warn("device %s: stderr pipe", d->cfg->id);
 		return -errno;
 	}
-	r = sup_spawn_err(&d->proc.pid, argv, keep, 2, pipe_fds[1]);
+	r = sup_spawn_err(&d->proc.pid, argv, keep, d->state_fd >= 0 ? 2 : 1, pipe_fds[1]);
 	close(pipe_fds[1]);
 	if (r) {
 		close(pipe_fds[0]);

@@ -3,7 +3,8 @@
 # DIMM hotplug under `splitvm run` (QEMU-style options) with the test
 # guest's scenario=dimm: object_add, device_add pc-dimm (the guest sees
 # the insert), info memory-devices, object_del refused while in use,
-# device_del (the guest ejects; DEVICE_DELETED), object_del then works,
+# device_del (the guest ejects; DEVICE_DELETED; the DIMM's own process
+# discards the backend and stops), object_del then works,
 # and device_add's refusals (missing memdev, busy memdev, duplicate id, no
 # free slot, size over maxmem) with their texts, each changing nothing; a
 # slot freed by an unplug is reused.
@@ -59,6 +60,10 @@ grep -qx '  size: 1073741824' "$tmp/info" || fail "dimm1 size"
 grep -qx '  memdev: /objects/mem1' "$tmp/info" || fail "dimm1 memdev"
 grep -qx '  hotplugged: true' "$tmp/info" || fail "dimm1 not hotplugged: true"
 wait_event ACPI_DEVICE_OST
+# dimm1's process holds the backend for the discard after its unplug.
+ctl info processes | grep -q ' dimm1 *pc-dimm' || fail "no pc-dimm process: $(ctl info processes)"
+dimm_pid=$(ctl info processes | awk '$2 == "dimm1" { print $1 }')
+kill -0 "$dimm_pid" || fail "dimm1's process $dimm_pid is not running"
 
 # Refusals that change nothing.
 expect_err "object 'mem1' is in use, can not be deleted" object_del mem1
@@ -75,6 +80,10 @@ wait_console "dimm slot 0 ejected"
 wait_event DEVICE_DELETED
 ctl --json events | grep DEVICE_DELETED | grep -q dimm1 || fail "DEVICE_DELETED does not name dimm1"
 [ "$(ndimms)" = 0 ] || fail "dimm1 still listed after DEVICE_DELETED"
+grep -q 'dimm1.*backend discarded (1073741824 bytes)' "$tmp/sup.log" || fail "dimm1's backend was not discarded"
+for _ in $(seq 100); do kill -0 "$dimm_pid" 2>/dev/null || break; sleep 0.05; done
+kill -0 "$dimm_pid" 2>/dev/null && fail "dimm1's process still runs after DEVICE_DELETED"
+ctl info processes | grep -q ' dimm1 ' && fail "info processes still lists dimm1"
 expect_err "Device 'dimm1' not found" device_del dimm1
 ctl object_del mem1 || fail "object_del mem1 after the unplug"
 expect_err "object 'mem1' not found" object_del mem1

@@ -576,7 +576,7 @@ static void object_add(struct sup *s, const char *str, struct hmp_result *res)
 		return;
 	}
 	c.config = b;
-	memsrv_call(s, &c.base, "object_add", res);
+	memsrv_call(s, &c.base, "splitvm-memsrv", res);
 	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE) {
 		backend_config_free(b);
 		return;
@@ -617,7 +617,7 @@ static void object_del(struct sup *s, const char *id, struct hmp_result *res)
 		return;
 	}
 	d.id = (char *)id;
-	memsrv_call(s, &d.base, "object_del", res);
+	memsrv_call(s, &d.base, "splitvm-memsrv", res);
 	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE)
 		return;
 	memmove(&s->cfg->backends[idx], &s->cfg->backends[idx + 1],
@@ -806,7 +806,7 @@ static void device_add(struct sup *s, const char *str, struct hmp_result *res)
 	}
 	p.device = dc;
 	p.size = be->size;
-	machine_call(s, &p.base, "device_add", res, &rep);
+	machine_call(s, &p.base, "splitvm-core", res, &rep);
 	if (!rep || res->code != SPLITVM__ERROR_CODE__ERR_NONE) {
 		close_fd(&fd);
 		goto fail_release;
@@ -880,7 +880,7 @@ static void device_del(struct sup *s, const char *id, struct hmp_result *res)
 		return;
 	}
 	u.device = d->cfg->id;
-	machine_call(s, &u.base, "device_del", res, &rep);
+	machine_call(s, &u.base, "splitvm-core", res, &rep);
 	ipc_msg_free(rep);
 	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE)
 		return;

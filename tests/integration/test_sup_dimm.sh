@@ -72,6 +72,13 @@ expect_err "can't use already busy memdev: mem1" device_add pc-dimm,id=dimm2,mem
 ctl object_add memory-backend-ram,id=big,size=7G || fail "object_add big"
 expect_err "not enough space" device_add pc-dimm,id=dimmbig,memdev=big
 ctl object_del big || fail "object_del big"
+# Refused by the core: the backend is released again (object_del works).
+ctl object_add memory-backend-ram,id=mbad,size=128M || fail "object_add mbad"
+expect_err "splitvm-core: dimm dbad: [0x1000, +0x8000000) is outside the device-memory area" \
+	device_add pc-dimm,id=dbad,memdev=mbad,addr=0x1000
+expect_err "invalid slot number 7, valid range is [0-3]" device_add pc-dimm,id=dbad,memdev=mbad,slot=7
+expect_err "cannot be hot-plugged" device_add virtio-mem-pci,id=dbad,memdev=mbad
+ctl object_del mbad || fail "object_del mbad after refused device_adds"
 [ "$(ndimms)" = 1 ] || fail "a refused device_add changed the devices"
 
 # Unplug: the guest ejects, DEVICE_DELETED, the backend is free again.

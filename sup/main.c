@@ -609,7 +609,8 @@ static int dimm_plug(struct sup *s, struct sup_dev *d)
 	int fd, slot;
 	uint64_t addr;
 
-	fd = sup_acquire(s, d->be->id, "core");
+	/* In the DIMM's name: DEVICE_DELETED releases it as device_add's are. */
+	fd = sup_acquire(s, d->be->id, d->cfg->id);
 	if (fd < 0)
 		return fd;
 	p.fd_tag = ++s->next_core_tag;
@@ -618,7 +619,8 @@ static int dimm_plug(struct sup *s, struct sup_dev *d)
 		close_fd(&fd);
 		return -EIO;
 	}
-	close_fd(&fd);
+	/* The DIMM's process keeps it, for the discard after an unplug. */
+	d->backend_fd = take_fd(&fd);
 	p.device = (Splitvm__DeviceConfig *)d->cfg;
 	p.size = d->size;
 	snprintf(what, sizeof(what), "DimmPlug %s", d->cfg->id);
@@ -696,7 +698,11 @@ static int start_devices(struct sup *s, bool after_resume)
 		if (d->cfg->model != SPLITVM__DEVICE_MODEL__MODEL_DIMM)
 			continue;
 		d->state = SUP_DEV_PASSIVE;
+		d->proc.model = "pc-dimm";
 		r = dimm_plug(s, d);
+		if (r)
+			return r;
+		r = sup_dev_spawn(s, d);
 		if (r)
 			return r;
 	}

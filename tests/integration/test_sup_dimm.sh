@@ -39,23 +39,28 @@ wait_event() { # wait_event KIND
 ndimms() { ctl info memory-devices | grep -c '^Memory device \[dimm\]'; }
 
 "$SUP" run --daemonize --pidfile "$tmp/pid" -name "$name" -m 512M,slots=4,maxmem=8G -smp 1 \
+	-object memory-backend-ram,id=mem0,size=256M -device pc-dimm,id=dimm0,memdev=mem0 \
 	-kernel "$GUEST" -append "scenario=dimm dimm_slots=4" -serial "file:$tmp/console.log" \
 	> "$tmp/sup.out" 2> "$tmp/sup.log" || fail "splitvm run --daemonize exited $?"
 sup=$(cat "$tmp/pid")
 kill -0 "$sup" || fail "the daemon (pid $sup) is not running"
-[ "$(ndimms)" = 0 ] || fail "DIMMs before any device_add"
+# dimm0 is cold-plugged: the guest finds it at boot, with a process of its own.
+wait_console "dimm slot 0 present addr 0x[0-9a-f]+ size 0x10000000 node 0 boot"
+[ "$(ndimms)" = 1 ] || fail "not one DIMM before any device_add"
+ctl info memory-devices | grep -qx '  hotplugged: false' || fail "dimm0 not hotplugged: false"
+ctl info processes | grep -q ' dimm0 *pc-dimm' || fail "no pc-dimm process for dimm0"
 
-# Plug: the guest finds slot 0 filled by a hotplug.
+# Plug: the guest finds slot 1 filled by a hotplug.
 ctl object_add memory-backend-ram,id=mem1,size=1G || fail "object_add mem1"
 expect_err "attempt to add duplicate property 'mem1'" object_add memory-backend-ram,id=mem1,size=1G
 expect_err "property 'size'" object_add memory-backend-ram,id=memx
 expect_err "'memdev' property is not set" device_add pc-dimm,id=dimmx
 expect_err "can't find value 'nope'" device_add pc-dimm,id=dimmx,memdev=nope
 ctl device_add pc-dimm,id=dimm1,memdev=mem1 || fail "device_add dimm1"
-wait_console "dimm slot 0 present addr 0x[0-9a-f]+ size 0x40000000 node 0 hotplug"
-ctl info memory-devices > "$tmp/info" || fail "info memory-devices"
-grep -qx 'Memory device \[dimm\]: "dimm1"' "$tmp/info" || fail "no dimm1: $(cat "$tmp/info")"
-grep -qx '  slot: 0' "$tmp/info" || fail "dimm1 not in slot 0"
+wait_console "dimm slot 1 present addr 0x[0-9a-f]+ size 0x40000000 node 0 hotplug"
+ctl info memory-devices | sed -n '/"dimm1"/,$p' > "$tmp/info" || fail "info memory-devices"
+[ -s "$tmp/info" ] || fail "no dimm1: $(ctl info memory-devices)"
+grep -qx '  slot: 1' "$tmp/info" || fail "dimm1 not in slot 1"
 grep -qx '  size: 1073741824' "$tmp/info" || fail "dimm1 size"
 grep -qx '  memdev: /objects/mem1' "$tmp/info" || fail "dimm1 memdev"
 grep -qx '  hotplugged: true' "$tmp/info" || fail "dimm1 not hotplugged: true"
@@ -79,14 +84,14 @@ expect_err "splitvm-core: dimm dbad: [0x1000, +0x8000000) is outside the device-
 expect_err "invalid slot number 7, valid range is [0-3]" device_add pc-dimm,id=dbad,memdev=mbad,slot=7
 expect_err "cannot be hot-plugged" device_add virtio-mem-pci,id=dbad,memdev=mbad
 ctl object_del mbad || fail "object_del mbad after refused device_adds"
-[ "$(ndimms)" = 1 ] || fail "a refused device_add changed the devices"
+[ "$(ndimms)" = 2 ] || fail "a refused device_add changed the devices"
 
 # Unplug: the guest ejects, DEVICE_DELETED, the backend is free again.
 ctl device_del dimm1 || fail "device_del dimm1"
-wait_console "dimm slot 0 ejected"
+wait_console "dimm slot 1 ejected"
 wait_event DEVICE_DELETED
 ctl --json events | grep DEVICE_DELETED | grep -q dimm1 || fail "DEVICE_DELETED does not name dimm1"
-[ "$(ndimms)" = 0 ] || fail "dimm1 still listed after DEVICE_DELETED"
+[ "$(ndimms)" = 1 ] || fail "dimm1 still listed after DEVICE_DELETED"
 grep -q 'dimm1.*backend discarded (1073741824 bytes)' "$tmp/sup.log" || fail "dimm1's backend was not discarded"
 for _ in $(seq 100); do kill -0 "$dimm_pid" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$dimm_pid" 2>/dev/null && fail "dimm1's process still runs after DEVICE_DELETED"
@@ -94,6 +99,14 @@ ctl info processes | grep -q ' dimm1 ' && fail "info processes still lists dimm1
 expect_err "Device 'dimm1' not found" device_del dimm1
 ctl object_del mem1 || fail "object_del mem1 after the unplug"
 expect_err "object 'mem1' not found" object_del mem1
+
+# The cold-plugged DIMM unplugs the same way, and frees its backend.
+ctl device_del dimm0 || fail "device_del dimm0"
+wait_console "dimm slot 0 ejected"
+for _ in $(seq 200); do [ "$(ndimms)" = 0 ] && break; sleep 0.05; done
+[ "$(ndimms)" = 0 ] || fail "dimm0 still listed after its eject"
+grep -q 'dimm0.*backend discarded (268435456 bytes)' "$tmp/sup.log" || fail "dimm0's backend was not discarded"
+ctl object_del mem0 || fail "object_del mem0 after dimm0's unplug"
 
 # Fill every slot; the fifth is refused.
 for i in 1 2 3 4; do

@@ -39,12 +39,14 @@ static const struct verb_help verbs[] = {
 	  "DEVICE_PROCESS_RESTARTED, GUEST_SHUTDOWN, ...); --follow waits "
 	  "for more" },
 	{ "dump-dtb", "FILE", "write the guest's flattened device tree to FILE (dtc -I dtb)" },
-	{ "system_powerdown", "", "press the ACPI power button" },
+	{ "system_powerdown", "", "stop the machine (forced: the GED power button is not there yet)" },
 	{ "quit", "", "stop the VM and every process" },
-	{ "object_add", "...", "not in this build (memory hotplug is issue 8)" },
-	{ "object_del", "ID", "not in this build (memory hotplug is issue 8)" },
-	{ "device_add", "...", "not in this build (memory hotplug is issue 8)" },
-	{ "device_del", "ID", "not in this build (memory hotplug is issue 8)" },
+	{ "object_add", "memory-backend-TYPE,id=ID,size=SIZE[,...]",
+	  "create a memory backend (QEMU's properties)" },
+	{ "object_del", "ID", "delete a backend no device uses" },
+	{ "device_add", "pc-dimm,id=ID,memdev=ID[,addr=A,slot=N,node=N]",
+	  "hot-plug a DIMM through the ACPI memory-hotplug controller" },
+	{ "device_del", "ID", "ask the guest to eject a DIMM (DEVICE_DELETED when it has)" },
 };
 
 static void usage(FILE *f)

@@ -102,7 +102,12 @@ int memfd(const char *name, uint64_t size)
 
 /* ---- processes ---------------------------------------------------------- */
 
-void core_start(struct vm *v)
+/*
+ * splitvm-core on the run dir @dir (--verbose when @verbose), its stderr
+ * into *log_fd (non-blocking), its machine plane and fd channel connected.
+ */
+static void core_exec(const char *bin, const char *dir, bool verbose, pid_t *pid, int *log_fd,
+                      struct ipc_chan **req, struct ipc_fdchan **fdch)
 {
 	static const struct ipc_chan_opts opts = {
 		.planes = PROTO_PLANE_MACHINE,
@@ -116,28 +121,35 @@ void core_start(struct vm *v)
 	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
 	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
 	      strerror(errno));
-	v->core_pid = fork();
-	CHECK(v->core_pid >= 0, "fork: %s", strerror(errno));
-	if (v->core_pid == 0) {
+	*pid = fork();
+	CHECK(*pid >= 0, "fork: %s", strerror(errno));
+	if (*pid == 0) {
 		char fdnum[16];
 
+		/* The core must not outlive a failed test. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
 		dup2(logp[1], STDERR_FILENO);
+		/* Only the fd meant for the child loses CLOEXEC, just before exec. */
 		fcntl(sv[1], F_SETFD, 0);
 		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
-		execl(v->core_bin, v->core_bin, "--run-dir", v->dir, "--machine-chan", "machine",
-		      "--fd-chan-fd", fdnum, (char *)NULL);
+		execl(bin, bin, "--run-dir", dir, "--machine-chan", "machine", "--fd-chan-fd",
+		      fdnum, verbose ? "--verbose" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(logp[1]);
 	close(sv[1]);
-	v->core_log_fd = logp[0];
-	fcntl(v->core_log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(&v->req, IPC_ROLE_REQ, v->dir, "machine", &opts, &err) == 0,
+	*log_fd = logp[0];
+	fcntl(*log_fd, F_SETFL, O_NONBLOCK);
+	CHECK(ipc_chan_connect(req, IPC_ROLE_REQ, dir, "machine", &opts, &err) == 0,
 	      "connect: %s", err.text);
-	CHECK(ipc_fdchan_wrap(&v->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
+	CHECK(ipc_fdchan_wrap(fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
+}
+
+void core_start(struct vm *v)
+{
+	core_exec(v->core_bin, v->dir, false, &v->core_pid, &v->core_log_fd, &v->req, &v->fdch);
 	v->next_tag = 1;
 }
 
@@ -146,7 +158,7 @@ void core_start(struct vm *v)
  * exit-time check needs ptrace and a new thread, which the sandbox kills).
  * Made before fork(): this process has threads, the child may only exec.
  */
-char **devproc_env(void)
+static char **devproc_env(void)
 {
 	const char *asan = getenv("ASAN_OPTIONS");
 	size_t n = 0, k = 0;
@@ -165,7 +177,7 @@ char **devproc_env(void)
 	return env;
 }
 
-void devproc_env_free(char **env)
+static void devproc_env_free(char **env)
 {
 	size_t k = 0;
 
@@ -213,8 +225,7 @@ static bool pid_alive(pid_t pid)
 	return alive;
 }
 
-/* Start splitvm-devproc with the next epoch; its devctl channel connected. */
-void dev_start(struct vm *v, const char *requested)
+void dev_spawn(struct vm *v, const char *model, const char *id, const char *config)
 {
 	static const struct ipc_chan_opts opts = {
 		.planes = PROTO_PLANE_DEVCTL,
@@ -224,15 +235,18 @@ void dev_start(struct vm *v, const char *requested)
 	struct ipc_err err = { .code = IPC_OK };
 	pid_t parent = getpid();
 	char **env = devproc_env();
+	char model_arg[64], devctl[80];
 	int logfd;
 
+	snprintf(model_arg, sizeof(model_arg), "--model=%s", model);
+	snprintf(devctl, sizeof(devctl), "devctl-%s", id);
 	v->epoch++;
 	logfd = open(v->devlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	CHECK(logfd >= 0, "%s: %s", v->devlog, strerror(errno));
 	v->dev_pid = fork();
 	CHECK(v->dev_pid >= 0, "fork: %s", strerror(errno));
 	if (v->dev_pid == 0) {
-		char epoch[16], bfd[16], sfd[16], config[160];
+		char epoch[16], bfd[16], sfd[16];
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
@@ -243,21 +257,27 @@ void dev_start(struct vm *v, const char *requested)
 		snprintf(epoch, sizeof(epoch), "%u", v->epoch);
 		snprintf(bfd, sizeof(bfd), "%d", v->backend_fd);
 		snprintf(sfd, sizeof(sfd), "%d", v->state_fd);
-		snprintf(config, sizeof(config),
-		         "virtio-mem,id=" DEV_ID ",memdev=" MEMDEV
-		         ",requested-size=%s,block-size=%" PRIu64,
-		         requested, v->block_size);
-		execle(v->devproc_bin, v->devproc_bin, "--model=virtio-mem", "--id", DEV_ID,
-		       "--run-dir", v->dir, "--epoch", epoch, "--backend-fd", bfd, "--state-fd",
-		       sfd, "--config", config, "--sandbox=enforce", (char *)NULL, env);
+		execle(v->devproc_bin, v->devproc_bin, model_arg, "--id", id, "--run-dir", v->dir,
+		       "--epoch", epoch, "--backend-fd", bfd, "--state-fd", sfd, "--config",
+		       config, "--sandbox=enforce", (char *)NULL, env);
 		_exit(127);
 	}
 	devproc_env_free(env);
 	close(logfd);
 	ipc_chan_destroy(v->ctl);
 	v->ctl = NULL;
-	CHECK(ipc_chan_connect(&v->ctl, IPC_ROLE_REQ, v->dir, "devctl-" DEV_ID, &opts, &err) == 0,
+	CHECK(ipc_chan_connect(&v->ctl, IPC_ROLE_REQ, v->dir, devctl, &opts, &err) == 0,
 	      "devctl connect: %s", err.text);
+}
+
+void dev_start(struct vm *v, const char *requested)
+{
+	char config[160];
+
+	snprintf(config, sizeof(config),
+	         "virtio-mem,id=" DEV_ID ",memdev=" MEMDEV ",requested-size=%s,block-size=%" PRIu64,
+	         requested, v->block_size);
+	dev_spawn(v, "virtio-mem", DEV_ID, config);
 }
 
 /* kill -9 the reaper; its death must take the device process along. */
@@ -634,19 +654,12 @@ char *read_console(struct core *c)
 
 void core_spawn(struct core *c, const char *bin, const char *tag, bool events)
 {
-	static const struct ipc_chan_opts opts = {
-		.planes = PROTO_PLANE_MACHINE,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
 	static const struct ipc_chan_opts ev_opts = {
 		.planes = PROTO_PLANE_EVENT,
 		.recv_timeout_ms = DEADLINE_MS,
 		.send_timeout_ms = DEADLINE_MS,
 	};
 	struct ipc_err err = { .code = IPC_OK };
-	int sv[2], logp[2];
-	pid_t parent = getpid();
 
 	memset(c, 0, sizeof(*c));
 	current_core = c;
@@ -654,38 +667,12 @@ void core_spawn(struct core *c, const char *bin, const char *tag, bool events)
 	CHECK(mkdtemp(c->dir), "mkdtemp: %s", strerror(errno));
 	CHECK(ipc_rundir_create(c->dir, &err) == 0, "run dir: %s", err.text);
 	snprintf(c->console, sizeof(c->console), "%s/console.txt", c->dir);
-	CHECK(pipe2(logp, O_CLOEXEC) == 0, "pipe2: %s", strerror(errno));
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
-	      strerror(errno));
-	c->pid = fork();
-	CHECK(c->pid >= 0, "fork: %s", strerror(errno));
-	if (c->pid == 0) {
-		char fdnum[16];
-
-		/* The core must not outlive a failed test. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(logp[1], STDERR_FILENO);
-		/* Only the fd meant for the child loses CLOEXEC, just before exec. */
-		fcntl(sv[1], F_SETFD, 0);
-		snprintf(fdnum, sizeof(fdnum), "%d", sv[1]);
-		execl(bin, bin, "--run-dir", c->dir, "--machine-chan", "machine", "--fd-chan-fd",
-		      fdnum, "--verbose", (char *)NULL);
-		_exit(127);
-	}
-	close(logp[1]);
-	close(sv[1]);
-	c->log_fd = logp[0];
-	fcntl(c->log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(&c->req, IPC_ROLE_REQ, c->dir, "machine", &opts, &err) == 0,
-	      "connect: %s", err.text);
+	core_exec(bin, c->dir, true, &c->pid, &c->log_fd, &c->req, &c->fdch);
 	/* Connecting works before the core binds: the library reconnects. */
 	if (events)
 		CHECK(ipc_chan_connect(&c->events, IPC_ROLE_SUB, c->dir, "core-events", &ev_opts,
 		                       &err) == 0,
 		      "connect core-events: %s", err.text);
-	CHECK(ipc_fdchan_wrap(&c->fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
 	c->next_tag = 1;
 }
 

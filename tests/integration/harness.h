@@ -90,12 +90,14 @@ int memfd(const char *name, uint64_t size);
 
 /* dump_logs() shows @v's logs from now on (vm_boot() does this itself). */
 void vm_watch(struct vm *v);
-/* The environment a device process runs with (LeakSanitizer off), and its release. */
-char **devproc_env(void);
-void devproc_env_free(char **env);
 
 void core_start(struct vm *v);
-/* splitvm-devproc with the next epoch and @requested as its requested-size=. */
+/*
+ * splitvm-devproc --model=@model --id=@id --config=@config, sandboxed, with
+ * the next epoch and v's backend and state fds; its devctl channel connected.
+ */
+void dev_spawn(struct vm *v, const char *model, const char *id, const char *config);
+/* The virtio-mem device process with @requested as its requested-size=. */
 void dev_start(struct vm *v, const char *requested);
 /* kill -9 the device process's reaper and wait for both to be gone. */
 void dev_kill(struct vm *v);

@@ -69,45 +69,7 @@ static uint64_t pmem_word(uint64_t off)
 /* Start splitvm-devproc with the next epoch; its devctl channel connected. */
 static void pmem_dev_start(struct vm *v)
 {
-	static const struct ipc_chan_opts opts = {
-		.planes = PROTO_PLANE_DEVCTL,
-		.recv_timeout_ms = DEADLINE_MS,
-		.send_timeout_ms = DEADLINE_MS,
-	};
-	struct ipc_err err = { .code = IPC_OK };
-	pid_t parent = getpid();
-	char **env = devproc_env();
-	int logfd;
-
-	v->epoch++;
-	logfd = open(v->devlog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	CHECK(logfd >= 0, "%s: %s", v->devlog, strerror(errno));
-	v->dev_pid = fork();
-	CHECK(v->dev_pid >= 0, "fork: %s", strerror(errno));
-	if (v->dev_pid == 0) {
-		char epoch[16], bfd[16], sfd[16];
-
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(logfd, STDERR_FILENO);
-		fcntl(v->backend_fd, F_SETFD, 0);
-		fcntl(v->state_fd, F_SETFD, 0);
-		snprintf(epoch, sizeof(epoch), "%u", v->epoch);
-		snprintf(bfd, sizeof(bfd), "%d", v->backend_fd);
-		snprintf(sfd, sizeof(sfd), "%d", v->state_fd);
-		execle(v->devproc_bin, v->devproc_bin, "--model=virtio-pmem", "--id", DEV_ID,
-		       "--run-dir", v->dir, "--epoch", epoch, "--backend-fd", bfd, "--state-fd",
-		       sfd, "--config", "virtio-pmem,id=" DEV_ID ",memdev=" MEMDEV,
-		       "--sandbox=enforce", (char *)NULL, env);
-		_exit(127);
-	}
-	devproc_env_free(env);
-	close(logfd);
-	ipc_chan_destroy(v->ctl);
-	v->ctl = NULL;
-	CHECK(ipc_chan_connect(&v->ctl, IPC_ROLE_REQ, v->dir, "devctl-" DEV_ID, &opts, &err) == 0,
-	      "devctl connect: %s", err.text);
+	dev_spawn(v, "virtio-pmem", DEV_ID, "virtio-pmem,id=" DEV_ID ",memdev=" MEMDEV);
 }
 
 /* ---- the machine plane -------------------------------------------------- */

@@ -76,6 +76,16 @@ void dump_logs(void)
 	tail_file("splitvm-devproc's log", v->devlog);
 }
 
+void test_setup(void)
+{
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
+		exit(77);
+	}
+	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -342,8 +352,8 @@ void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **o
 		ipc_msg_free(reply);
 }
 
-void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
-                const char *owner)
+void region_map_opts(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
+                     const char *owner, bool readonly)
 {
 	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
 	struct ipc_err err = { .code = IPC_OK };
@@ -351,11 +361,18 @@ void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t s
 	m.region = (char *)name;
 	m.gpa = gpa;
 	m.size = size;
+	m.readonly = readonly;
 	m.sparse = owner != NULL;
 	m.owner_device = (char *)(owner ? owner : "");
 	m.fd_tag = v->next_tag++;
 	CHECK(ipc_fdchan_send(v->fdch, m.fd_tag, &fd, 1, &err) == 0, "fd send: %s", err.text);
 	call_ok(v->req, &m.base, NULL);
+}
+
+void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
+                const char *owner)
+{
+	region_map_opts(v, name, fd, gpa, size, owner, false);
 }
 
 void machine_start(struct vm *v, const char *cmdline)

@@ -84,6 +84,8 @@ struct core {
 void dump_logs(void);
 /* Appends what the core wrote to its stderr since to v->core_log. */
 void slurp(struct vm *v);
+/* Exits 77 (SKIP) without a usable /dev/kvm; stdout unbuffered, SIGPIPE ignored. */
+void test_setup(void);
 uint64_t now_ms(void);
 void sleep_ms(unsigned ms);
 int memfd(const char *name, uint64_t size);
@@ -108,8 +110,12 @@ void vm_cleanup(struct vm *v);
 pid_t dev_child(pid_t reaper);
 
 void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **out);
+/* RegionMap of @fd: sparse and owned by device @owner unless NULL. */
 void region_map(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
                 const char *owner);
+/* The same, read-only when @readonly. */
+void region_map_opts(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
+                     const char *owner, bool readonly);
 void machine_start(struct vm *v, const char *cmdline);
 /* VcpusPause (every vCPU out of KVM_RUN when it answers) and VcpusResume. */
 void vcpus_pause(struct vm *v);

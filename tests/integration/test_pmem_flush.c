@@ -74,22 +74,6 @@ static void pmem_dev_start(struct vm *v)
 
 /* ---- the machine plane -------------------------------------------------- */
 
-static void region_map_ro(struct vm *v, const char *name, int fd, uint64_t gpa, uint64_t size,
-                       bool readonly)
-{
-	Splitvm__RegionMap m = SPLITVM__REGION_MAP__INIT;
-	struct ipc_err err = { .code = IPC_OK };
-
-	m.region = (char *)name;
-	m.gpa = gpa;
-	m.size = size;
-	m.readonly = readonly;
-	m.owner_device = (char *)"";
-	m.fd_tag = v->next_tag++;
-	CHECK(ipc_fdchan_send(v->fdch, m.fd_tag, &fd, 1, &err) == 0, "fd send: %s", err.text);
-	call_ok(v->req, &m.base, NULL);
-}
-
 static void pmem_machine_start(struct vm *v, const char *cmdline)
 {
 	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
@@ -151,8 +135,8 @@ static void pmem_vm_boot(struct vm *v, const char *cmdline)
 	v->state_fd = memfd("state-" DEV_ID, 0);
 	core_start(v);
 	pmem_machine_start(v, cmdline);
-	region_map_ro(v, "ram-low", v->ram_fd, 0, RAM_SIZE, false);
-	region_map_ro(v, MEMDEV, v->backend_fd, DEVMEM_BASE, PMEM_SIZE, v->readonly);
+	region_map_opts(v, "ram-low", v->ram_fd, 0, RAM_SIZE, NULL, false);
+	region_map_opts(v, MEMDEV, v->backend_fd, DEVMEM_BASE, PMEM_SIZE, NULL, v->readonly);
 	pmem_dev_start(v);
 	call_ok(v->req, &r.base, NULL);
 }
@@ -368,12 +352,7 @@ int main(int argc, char **argv)
 		        argv[0]);
 		return 2;
 	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
-		return 77;
-	}
-	setvbuf(stdout, NULL, _IONBF, 0);
-	signal(SIGPIPE, SIG_IGN);
+	test_setup();
 	/* A file on a disk-backed filesystem where TMPDIR is one: write-back is real there. */
 	snprintf(file, sizeof(file), "%s/splitvm-pmem-%d.img", tmp ? tmp : "/var/tmp",
 	         (int)getpid());

@@ -188,12 +188,7 @@ int main(int argc, char **argv)
 		        argv[0]);
 		return 2;
 	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		printf("SKIP: /dev/kvm is not usable: %s\n", strerror(errno));
-		return 77;
-	}
-	setvbuf(stdout, NULL, _IONBF, 0);
-	signal(SIGPIPE, SIG_IGN);
+	test_setup();
 	if (!strcmp(which, "all") || !strcmp(which, "bad"))
 		test_bad(argv[1], argv[2], argv[3]);
 	if (!strcmp(which, "all") || !strcmp(which, "resize"))

@@ -458,10 +458,11 @@ void vm_boot(struct vm *v, const char *cmdline, const char *requested)
 
 /* ---- observing the guest and the device --------------------------------- */
 
-char *console_text(const struct vm *v)
+/* The file @path's text (a static buffer, up to 64 KiB; empty when none). */
+static char *file_text(const char *path)
 {
 	static char buf[1 << 16];
-	FILE *f = fopen(v->console, "r");
+	FILE *f = fopen(path, "r");
 	size_t n = 0;
 
 	if (f) {
@@ -470,6 +471,11 @@ char *console_text(const struct vm *v)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+char *console_text(const struct vm *v)
+{
+	return file_text(v->console);
 }
 
 unsigned count(const char *text, const char *what)
@@ -657,16 +663,7 @@ const char *core_log(struct core *c)
 
 char *read_console(struct core *c)
 {
-	static char buf[1 << 16];
-	FILE *f = fopen(c->console, "r");
-	size_t n = 0;
-
-	if (f) {
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-	}
-	buf[n] = '\0';
-	return buf;
+	return file_text(c->console);
 }
 
 void core_spawn(struct core *c, const char *bin, const char *tag, bool events)

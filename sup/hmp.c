@@ -128,6 +128,9 @@ static int dev_status(struct sup *s, struct sup_dev *d, int deadline_ms, struct 
 	return 0;
 }
 
+/* Status polls (SUP_STATUS_POLL_MS apart) a stalled plugged size must last to be reported. */
+#define SUP_SIZE_SETTLE_POLLS 5
+
 void hmp_poll_status(struct sup *s)
 {
 	for (size_t i = 0; i < s->n_devs; i++) {
@@ -141,8 +144,17 @@ void hmp_poll_status(struct sup *s)
 			continue;
 		if (dev_status(s, d, 500, &err))
 			continue;
-		/* Settled: the same plugged size twice in a row, not yet told. */
-		if (d->plugged_size == before && d->plugged_size != d->reported_size) {
+		d->stable_polls = d->plugged_size == before ? d->stable_polls + 1 : 0;
+		/*
+		 * Settled, and not yet told: the driver reached the requested
+		 * size, or it stopped short of it for a whole second (a guest
+		 * that cannot or will not plug more).  A slow guest pauses
+		 * between requests on the way; two equal samples are not
+		 * enough to call that settled.
+		 */
+		if (d->plugged_size != d->reported_size &&
+		    (d->plugged_size == d->requested_size ||
+		     d->stable_polls >= SUP_SIZE_SETTLE_POLLS)) {
 			d->reported_size = d->plugged_size;
 			sup_event_size_change(s, d, d->plugged_size);
 		}

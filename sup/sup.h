@@ -78,6 +78,7 @@ struct sup_dev {
 	uint64_t requested_size, plugged_size, block_size;
 	bool status_known;
 	uint64_t reported_size;             /* the last MEMORY_DEVICE_SIZE_CHANGE */
+	unsigned stable_polls;              /* status polls with plugged_size unchanged */
 	Splitvm__ProcessExit reported_exit; /* why the last process ended */
 };
 

@@ -161,18 +161,24 @@ static int fd_socketpair(int *ours, int *child)
 	return 0;
 }
 
-static int start_memsrv(struct sup *s)
+/*
+ * Start one of the VM's services (memsrv, the core): fork+exec BIN with the
+ * run dir, its channel's name after CHAN_FLAG and the child's end of a fresh
+ * fd-channel socketpair after FD_FLAG; our end becomes *fdch.
+ */
+static int start_service(struct sup *s, struct sup_proc *p, const char *model, char *bin,
+                         const char *chan_flag, const char *chan, const char *fd_flag,
+                         struct ipc_fdchan **fdch)
 {
-	struct ipc_chan_opts o = { .planes = PROTO_PLANE_MEMORY };
 	int ours = -1, child = -1, r;
 	struct ipc_err err;
 	char fdnum[16];
-	char *argv[] = { s->memsrv_bin,
+	char *argv[] = { bin,
 		         (char *)"--run-dir",
 		         s->run_dir,
-		         (char *)"--channel",
-		         (char *)"memsrv",
-		         (char *)"--fd-channel-fd",
+		         (char *)chan_flag,
+		         (char *)chan,
+		         (char *)fd_flag,
 		         fdnum,
 		         s->verbose ? (char *)"--verbose" : NULL,
 		         NULL };
@@ -181,16 +187,32 @@ static int start_memsrv(struct sup *s)
 	if (r)
 		return r;
 	snprintf(fdnum, sizeof(fdnum), "%d", child);
-	r = sup_spawn(&s->memsrv.pid, argv, &child, 1);
+	r = sup_spawn(&p->pid, argv, &child, 1);
 	close_fd(&child);
 	if (r) {
 		close_fd(&ours);
 		return r;
 	}
-	s->memsrv.model = "memsrv";
-	s->memsrv.started_ms = sup_now_ms();
-	if (ipc_fdchan_wrap(&s->memsrv_fd, take_fd(&ours), getuid(), &err) ||
-	    ipc_chan_connect(&s->memsrv_req, IPC_ROLE_REQ, s->run_dir, "memsrv", &o, &err)) {
+	p->model = model;
+	p->started_ms = sup_now_ms();
+	if (ipc_fdchan_wrap(fdch, take_fd(&ours), getuid(), &err)) {
+		log_warnx("%s: %s", model, err.text);
+		return -EIO;
+	}
+	return 0;
+}
+
+static int start_memsrv(struct sup *s)
+{
+	struct ipc_chan_opts o = { .planes = PROTO_PLANE_MEMORY };
+	struct ipc_err err;
+	int r;
+
+	r = start_service(s, &s->memsrv, "memsrv", s->memsrv_bin, "--channel", "memsrv",
+	                  "--fd-channel-fd", &s->memsrv_fd);
+	if (r)
+		return r;
+	if (ipc_chan_connect(&s->memsrv_req, IPC_ROLE_REQ, s->run_dir, "memsrv", &o, &err)) {
 		log_warnx("memsrv: %s", err.text);
 		return -EIO;
 	}
@@ -200,39 +222,21 @@ static int start_memsrv(struct sup *s)
 static int start_core(struct sup *s)
 {
 	struct ipc_chan_opts o = { .planes = PROTO_PLANE_MACHINE };
-	int ours = -1, child = -1, r;
+	struct ipc_chan_opts ev = { .planes = PROTO_PLANE_EVENT };
 	struct ipc_err err;
-	char fdnum[16];
-	char *argv[] = { s->core_bin,
-		         (char *)"--run-dir",
-		         s->run_dir,
-		         (char *)"--machine-chan",
-		         (char *)"machine",
-		         (char *)"--fd-chan-fd",
-		         fdnum,
-		         s->verbose ? (char *)"--verbose" : NULL,
-		         NULL };
+	int r;
 
-	r = fd_socketpair(&ours, &child);
+	r = start_service(s, &s->core, "core", s->core_bin, "--machine-chan", "machine",
+	                  "--fd-chan-fd", &s->core_fd);
 	if (r)
 		return r;
-	snprintf(fdnum, sizeof(fdnum), "%d", child);
-	r = sup_spawn(&s->core.pid, argv, &child, 1);
-	close_fd(&child);
-	if (r) {
-		close_fd(&ours);
-		return r;
-	}
-	s->core.model = "core";
-	s->core.started_ms = sup_now_ms();
 	/*
 	 * core-events carries DEVICE_DELETED and ACPI_DEVICE_OST of DIMMs; a
 	 * SUB connects before the core binds (the library reconnects).
 	 */
-	if (ipc_fdchan_wrap(&s->core_fd, take_fd(&ours), getuid(), &err) ||
-	    ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err) ||
-	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events",
-	                     &(struct ipc_chan_opts){ .planes = PROTO_PLANE_EVENT }, &err)) {
+	if (ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err) ||
+	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events", &ev,
+	                     &err)) {
 		log_warnx("core: %s", err.text);
 		return -EIO;
 	}

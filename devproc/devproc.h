@@ -132,6 +132,18 @@ const struct devproc_model_ops *devproc_model_lookup(const char *name);
 /* "virtio-mem" ...; for --help. */
 const char *devproc_model_name(size_t i);
 
+struct opts;
+struct opts_error;
+/*
+ * The start a virtio model's create shares: parse CONFIG (implied key
+ * "driver"), check that the driver, if given, is DRIVER, DRIVER-pci or
+ * DRIVER-device, copy id= into ID and take memdev= (the supervisor already
+ * turned it into the backend fd).  0 with *out the caller's, or -errno with
+ * oe->msg set and nothing left allocated.
+ */
+int devproc_config_parse(const char *config, const char *driver, struct opts **out, char *id,
+                         size_t idlen, struct opts_error *oe) __attribute__((warn_unused_result));
+
 /* Each model's table, defined at the end of its file. */
 const struct devproc_model_ops *devproc_virtio_mem(void);
 const struct devproc_model_ops *devproc_virtio_pmem(void);

@@ -268,7 +268,6 @@ static int vmem_create(struct devproc_model **out, const char *config, char *err
 	struct opts_error oe = { { 0 } };
 	struct opts *o = NULL;
 	struct vmem *v;
-	const char *s;
 	uint64_t node;
 	int ret;
 
@@ -279,19 +278,9 @@ static int vmem_create(struct devproc_model **out, const char *config, char *err
 	v->backend_fd = -1;
 	v->state_fd = -1;
 	v->node = -1;
-	ret = opts_parse(config, "driver", &o, &oe);
+	ret = devproc_config_parse(config, "virtio-mem", &o, v->id, sizeof(v->id), &oe);
 	if (ret < 0)
 		goto fail_msg;
-	s = opts_get(o, "driver");
-	if (s && strcmp(s, "virtio-mem") && strcmp(s, "virtio-mem-pci") &&
-	    strcmp(s, "virtio-mem-device")) {
-		snprintf(oe.msg, sizeof(oe.msg), "driver: '%s' is not virtio-mem", s);
-		ret = -EINVAL;
-		goto fail_msg;
-	}
-	s = opts_get(o, "id");
-	snprintf(v->id, sizeof(v->id), "%s", s ? s : "");
-	(void)opts_get(o, "memdev"); /* the supervisor resolved it to our backend fd */
 	ret = opts_get_size(o, "block-size", 0, &v->block_size, &oe);
 	if (ret < 0)
 		goto fail_msg;

@@ -122,7 +122,6 @@ static int vpmem_create(struct devproc_model **out, const char *config, char *er
 	struct opts_error oe = { { 0 } };
 	struct opts *o = NULL;
 	struct vpmem *p;
-	const char *s;
 	int ret;
 
 	*out = NULL;
@@ -131,19 +130,9 @@ static int vpmem_create(struct devproc_model **out, const char *config, char *er
 		return -ENOMEM;
 	p->backend_fd = -1;
 	p->flush = do_fdatasync;
-	ret = opts_parse(config, "driver", &o, &oe);
+	ret = devproc_config_parse(config, "virtio-pmem", &o, p->id, sizeof(p->id), &oe);
 	if (ret < 0)
 		goto fail_msg;
-	s = opts_get(o, "driver");
-	if (s && strcmp(s, "virtio-pmem") && strcmp(s, "virtio-pmem-pci") &&
-	    strcmp(s, "virtio-pmem-device")) {
-		snprintf(oe.msg, sizeof(oe.msg), "driver: '%s' is not virtio-pmem", s);
-		ret = -EINVAL;
-		goto fail_msg;
-	}
-	s = opts_get(o, "id");
-	snprintf(p->id, sizeof(p->id), "%s", s ? s : "");
-	(void)opts_get(o, "memdev"); /* the supervisor resolved it to our backend fd */
 	ret = opts_get_size(o, "memaddr", 0, &p->memaddr, &oe);
 	if (ret < 0)
 		goto fail_msg;

@@ -197,44 +197,6 @@ static void devproc_env_free(char **env)
 	free(env);
 }
 
-/* The sandboxed device process: its reaper's only child, or -1. */
-pid_t dev_child(pid_t reaper)
-{
-	char path[96];
-	long child = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)reaper, (int)reaper);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &child) != 1)
-		child = 0;
-	fclose(f);
-	return child > 0 ? (pid_t)child : -1;
-}
-
-/* Alive: not gone and not a zombie (a zombie has closed its sockets). */
-static bool pid_alive(pid_t pid)
-{
-	char path[64], line[256];
-	bool alive = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "State:", 6)) {
-			alive = !strchr(line, 'Z') && !strchr(line, 'X');
-			break;
-		}
-	}
-	fclose(f);
-	return alive;
-}
-
 void dev_spawn(struct vm *v, const char *model, const char *id, const char *config)
 {
 	static const struct ipc_chan_opts opts = {
@@ -301,10 +263,7 @@ void dev_kill(struct vm *v)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	      "the device process ended with status 0x%x before the kill", status);
 	v->dev_pid = 0;
-	for (int i = 0; i < 5000 && child > 0 && pid_alive(child); i++)
-		sleep_ms(1);
-	CHECK(child <= 0 || !pid_alive(child), "device process %d outlived its reaper by 5 s",
-	      (int)child);
+	CHECK(dev_wait_gone(child), "device process %d outlived its reaper by 5 s", (int)child);
 }
 
 void vm_cleanup(struct vm *v)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
+#include "devproc_pid.h"
 #include "ipc.h"
 
 #define MIB (1ull << 20)
@@ -106,8 +107,6 @@ void dev_kill(struct vm *v);
 /* The successor's plugged_size once it serves, or CORE_ENDED; see harness.c. */
 uint64_t dev_restart(struct vm *v, unsigned *failed);
 void vm_cleanup(struct vm *v);
-/* The sandboxed device process: the reaper @reaper's only child, or -1. */
-pid_t dev_child(pid_t reaper);
 
 void call_ok(struct ipc_chan *c, const ProtobufCMessage *req, struct ipc_msg **out);
 /* RegionMap of @fd: sparse and owned by device @owner unless NULL. */

@@ -18,6 +18,7 @@ extern char **environ;
 
 #include "ipc_check.h"
 #include "test_devproc_fakecore.h"
+#include "devproc_pid.h"
 
 #define ATTACH_WAIT_MS   10000
 #define RESPONSE_WAIT_MS 10000
@@ -174,52 +175,12 @@ static void apply_slot_map(struct fcore *fc, const Splitvm__DeviceSlotMap *sm, u
 
 pid_t fc_device_pid(const struct fcore *fc)
 {
-	char path[96];
-	long child = 0;
-	FILE *f;
-
-	if (fc->pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)fc->pid, (int)fc->pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	if (fscanf(f, "%ld", &child) != 1)
-		child = 0;
-	fclose(f);
-	return child > 0 ? (pid_t)child : -1;
-}
-
-/* Alive: not gone, not a zombie (a zombie has closed its sockets). */
-static bool pid_alive(pid_t pid)
-{
-	char path[64], line[256];
-	bool alive = false;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "State:", 6)) {
-			alive = !strchr(line, 'Z') && !strchr(line, 'X');
-			break;
-		}
-	}
-	fclose(f);
-	return alive;
+	return dev_child(fc->pid);
 }
 
 void fc_wait_gone(pid_t pid)
 {
-	struct timespec step = { 0, 1000000L };
-
-	if (pid <= 0)
-		return;
-	for (int i = 0; i < 5000 && pid_alive(pid); i++)
-		nanosleep(&step, NULL);
-	CHECK(!pid_alive(pid), "pid %d still runs 5 s after its reaper was killed", (int)pid);
+	CHECK(dev_wait_gone(pid), "pid %d still runs 5 s after its reaper was killed", (int)pid);
 }
 
 void fc_kill(struct fcore *fc)

@@ -66,6 +66,8 @@ struct devplane_dev {
 	/* Loop thread only, but for attached/epoch: also under dp->lock. */
 	uint32_t epoch;
 	bool attached;
+	/* attached, and the config the guest reads is whole (DeviceAttach.config_follows) */
+	bool ready;
 	uint64_t next_seq;
 	struct devplane_req *reqs, **reqs_tail;
 	/* Set by the machine plane's thread (RegionMap sparse): under dp->lock. */
@@ -576,6 +578,8 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 	pthread_mutex_lock(&d->dp->lock);
 	d->epoch = msg->epoch;
 	d->attached = true;
+	/* A successor's config is its predecessor's, whole already (see above). */
+	d->ready = !(first && a->config_follows);
 	pthread_cond_broadcast(&d->dp->cond);
 	pthread_mutex_unlock(&d->dp->lock);
 
@@ -664,10 +668,18 @@ static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE: {
 		const Splitvm__DeviceConfigUpdate *u = (const void *)msg->body;
 
-		if (vmmio_config_update(&d->t, u->config.data, u->config.len, u->notify))
+		if (vmmio_config_update(&d->t, u->config.data, u->config.len, u->notify)) {
 			log_warnx_ratelimited(&d->rl,
 			                      "device %s: config update of %zu bytes refused",
 			                      d->id, u->config.len);
+			break;
+		}
+		if (!d->ready) {
+			pthread_mutex_lock(&d->dp->lock);
+			d->ready = true;
+			pthread_cond_broadcast(&d->dp->cond);
+			pthread_mutex_unlock(&d->dp->lock);
+		}
 		break;
 	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_SLOT_MAP:
@@ -804,7 +816,7 @@ int devplane_wait_attached(struct devplane *dp, int timeout_ms)
 		unsigned missing = 0;
 
 		for (unsigned i = 0; i < dp->n; i++)
-			missing += !dp->devs[i]->attached;
+			missing += !dp->devs[i]->ready;
 		if (!missing)
 			break;
 		r = pthread_cond_timedwait(&dp->cond, &dp->lock, &until);
@@ -816,6 +828,11 @@ int devplane_wait_attached(struct devplane *dp, int timeout_ms)
 					          "within %d ms",
 					          dp->devs[i]->id, dp->rundir, dp->devs[i]->id,
 					          timeout_ms);
+				else if (!dp->devs[i]->ready)
+					log_warnx("device %s: attached, but its config (which "
+					          "names the region's address) did not follow "
+					          "within %d ms",
+					          dp->devs[i]->id, timeout_ms);
 			}
 			r = -ETIMEDOUT;
 			break;

@@ -55,6 +55,7 @@ struct devproc_decl {
 	uint8_t config[64];
 	size_t config_len;
 	uint64_t region_size;
+	bool config_follows; /* config embeds the region address: restated once placed */
 };
 
 /* DeviceStatus, without the strings the caller owns. */

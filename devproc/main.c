@@ -291,6 +291,7 @@ static void devproc_attach_core(struct devproc *d)
 	at.config.data = decl.config;
 	at.config.len = decl.config_len;
 	at.region_size = decl.region_size;
+	at.config_follows = decl.config_follows;
 	for (uint32_t i = 0; i < decl.nqueues && i < 4; i++) {
 		splitvm__virt_queue_decl__init(&q[i]);
 		q[i].max_size = decl.queue_size[i];

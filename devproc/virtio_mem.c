@@ -468,6 +468,7 @@ static void vmem_decl(const struct devproc_model *m, struct devproc_decl *d)
 	vmem_config(v, d->config);
 	d->config_len = VMEM_CONFIG_LEN;
 	d->region_size = v->region_size;
+	d->config_follows = true; /* addr is the region's address */
 }
 
 /* ---- requests ------------------------------------------------------------ */

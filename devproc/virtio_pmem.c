@@ -227,6 +227,7 @@ static void vpmem_decl(const struct devproc_model *m, struct devproc_decl *d)
 	vpmem_config(p, d->config);
 	d->config_len = VPMEM_CONFIG_LEN;
 	d->region_size = p->size;
+	d->config_follows = true; /* start is the region's address */
 }
 
 /* ---- requests ------------------------------------------------------------ */

@@ -8,7 +8,9 @@
  *   virtio       finds the virtio,mmio nodes of the FDT, negotiates
  *                VERSION_1, sets up queue 0 and sends requests=N requests
  *                (default 4) to the first device; each answer must be the
- *                test echo device's: le32 sum of the bytes, le32 count.
+ *                test echo device's: le32 sum of the bytes, le32 count;
+ *                with virtio_id= the device's config must read "echo" and
+ *                version 1 (never the 0 a late-restating device declares).
  *   virtio-bad   for each broken chain of a table (loop, head out of range,
  *                next out of range, buffer outside RAM, readable after
  *                writable, zero length): send it, wait for NEEDS_RESET and
@@ -211,6 +213,14 @@ static int virtio_run(const struct guest_boot *b)
 	if (want_id && rd(&f.devs[0], REG_DEVICE_ID) != want_id)
 		return fail("virtio: device id %u, want %lu", rd(&f.devs[0], REG_DEVICE_ID),
 		            want_id);
+	if (want_id) {
+		uint32_t magic = rd(&f.devs[0], REG_CONFIG), ver = rd(&f.devs[0], REG_CONFIG + 4);
+
+		if (magic != 0x6f686365u || ver != 1)
+			return fail("virtio: config 0x%x version %u, want \"echo\" version 1", magic,
+			            ver);
+		say("virtio: config \"echo\" version %u", ver);
+	}
 	if (dev_init(&f.devs[0]))
 		return 1;
 	for (unsigned i = 0; i < n; i++) {

@@ -54,14 +54,25 @@ static inline bool dev_pid_alive(pid_t pid)
 	return alive;
 }
 
-/* Wait up to 5 s for @pid to be gone; false if it still runs. */
+/*
+ * Wait for @pid to be gone; false if it still runs after 30 s.  Generous on
+ * purpose: SIGKILL waits for an fsync in flight, which a loaded disk can hold
+ * for seconds; what is checked is that it goes, not how fast.
+ */
 static inline bool dev_wait_gone(pid_t pid)
 {
-	struct timespec step = { 0, 1000000L };
+	struct timespec step = { 0, 1000000L }, now, until;
 
-	for (int i = 0; i < 5000 && pid > 0 && dev_pid_alive(pid); i++)
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 30;
+	while (pid > 0 && dev_pid_alive(pid)) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > until.tv_sec ||
+		    (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+			return false;
 		nanosleep(&step, NULL);
-	return pid <= 0 || !dev_pid_alive(pid);
+	}
+	return true;
 }
 
 #endif

@@ -263,7 +263,7 @@ void dev_kill(struct vm *v)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
 	      "the device process ended with status 0x%x before the kill", status);
 	v->dev_pid = 0;
-	CHECK(dev_wait_gone(child), "device process %d outlived its reaper by 5 s", (int)child);
+	CHECK(dev_wait_gone(child), "device process %d outlived its reaper by 30 s", (int)child);
 }
 
 void vm_cleanup(struct vm *v)

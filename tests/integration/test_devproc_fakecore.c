@@ -180,7 +180,7 @@ pid_t fc_device_pid(const struct fcore *fc)
 
 void fc_wait_gone(pid_t pid)
 {
-	CHECK(dev_wait_gone(pid), "pid %d still runs 5 s after its reaper was killed", (int)pid);
+	CHECK(dev_wait_gone(pid), "pid %d still runs 30 s after its reaper was killed", (int)pid);
 }
 
 void fc_kill(struct fcore *fc)

@@ -7,6 +7,9 @@
 #             used ring (scenario virtio)
 #   bad       broken descriptor chains put the device into NEEDS_RESET with a
 #             config interrupt; after a reset it serves again (virtio-bad)
+#   late      the device attaches with its config to follow and restates it
+#             200 ms later: the core holds the vCPUs until then, so the
+#             guest reads the restated config, never the placeholder
 #   replay    the device process dies holding a request; a successor with
 #             epoch 2 attaches and the core re-sends it: the guest sees its
 #             answer, never an error
@@ -62,6 +65,13 @@ pids+=($!)
 run echo scenario=virtio requests=8 virtio_id=$((0xffe0))
 check echo $? && grep -q "virtio: 8 requests answered" "$dir/echo.out" ||
 	fail "echo: no '8 requests answered' line"
+
+# late: the config follows the attach; the guest checks its version.
+"$echo_dev" "$dir/run-late" echo0 1 --idle-exit 30 --config-late 200 2>"$dir/late.dev" &
+pids+=($!)
+run late scenario=virtio requests=2 virtio_id=$((0xffe0))
+check late $? && grep -q 'config "echo" version 1' "$dir/late.out" ||
+	fail "late: the guest did not read the restated config"
 
 # bad: every broken chain of the guest's table, and recovery after each.
 "$echo_dev" "$dir/run-bad" echo0 1 --idle-exit 30 2>"$dir/bad.dev" &

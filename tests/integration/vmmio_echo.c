@@ -7,28 +7,35 @@
  * "virtio" scenario checks).
  *
  *   vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] [--idle-exit SECONDS]
+ *              [--config-late MS]
  *
  * --die-at SEQ exits with status 9 on receiving request SEQ without
  * answering it: the crash that the core's replay must cover, by re-sending
  * SEQ to a successor started with EPOCH + 1.
+ *
+ * --config-late MS attaches with config version 0 and config_follows, and
+ * restates the config (version 1) with DeviceConfigUpdate MS milliseconds
+ * after DeviceAttached, as virtio-mem and virtio-pmem do once they know
+ * their region's address: the guest must never read version 0.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ipc.h"
 
 #define VMMIO_ECHO_ID 0xffe0
 
-static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch)
+static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch, long config_late_ms)
 {
 	Splitvm__DeviceAttach a = SPLITVM__DEVICE_ATTACH__INIT;
 	Splitvm__VirtQueueDecl q = SPLITVM__VIRT_QUEUE_DECL__INIT;
 	Splitvm__VirtQueueDecl *qs[1] = { &q };
 	struct ipc_hdr h = { .correlation_id = 1, .device = id, .epoch = epoch };
-	static const uint8_t config[8] = { 'e', 'c', 'h', 'o', 1, 0, 0, 0 };
+	uint8_t config[8] = { 'e', 'c', 'h', 'o', 1, 0, 0, 0 };
 	struct ipc_msg *reply = NULL;
 	struct ipc_err err;
 
@@ -39,6 +46,10 @@ static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch)
 	a.queues = qs;
 	a.config.data = (uint8_t *)config;
 	a.config.len = sizeof(config);
+	if (config_late_ms >= 0) {
+		config[4] = 0;
+		a.config_follows = true;
+	}
 	if (ipc_send(chan, &h, &a.base, &err)) {
 		fprintf(stderr, "vmmio_echo: DeviceAttach: %s\n", err.text);
 		return -1;
@@ -54,6 +65,20 @@ static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch)
 	}
 	ipc_msg_free(reply);
 	fprintf(stderr, "vmmio_echo: %s attached, epoch %u\n", id, epoch);
+	if (config_late_ms >= 0) {
+		Splitvm__DeviceConfigUpdate u = SPLITVM__DEVICE_CONFIG_UPDATE__INIT;
+		struct timespec ts = { config_late_ms / 1000, (config_late_ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		config[4] = 1;
+		u.config.data = config;
+		u.config.len = sizeof(config);
+		if (ipc_send(chan, &h, &u.base, &err)) {
+			fprintf(stderr, "vmmio_echo: DeviceConfigUpdate: %s\n", err.text);
+			return -1;
+		}
+		fprintf(stderr, "vmmio_echo: config restated after %ld ms\n", config_late_ms);
+	}
 	return 0;
 }
 
@@ -86,13 +111,13 @@ int main(int argc, char **argv)
 	struct ipc_err err;
 	char name[96];
 	unsigned long long die_at = 0;
-	long idle_exit = 60, idle = 0;
+	long idle_exit = 60, idle = 0, config_late_ms = -1;
 	uint32_t epoch;
 	int status = 1;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] "
-		                "[--idle-exit SECONDS]\n");
+		                "[--idle-exit SECONDS] [--config-late MS]\n");
 		return 2;
 	}
 	epoch = (uint32_t)strtoul(argv[3], NULL, 10);
@@ -101,13 +126,15 @@ int main(int argc, char **argv)
 			die_at = strtoull(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--idle-exit"))
 			idle_exit = strtol(argv[i + 1], NULL, 10);
+		else if (!strcmp(argv[i], "--config-late"))
+			config_late_ms = strtol(argv[i + 1], NULL, 10);
 	}
 	snprintf(name, sizeof(name), "dev-%s", argv[2]);
 	if (ipc_chan_connect(&chan, IPC_ROLE_PAIR, argv[1], name, &opts, &err)) {
 		fprintf(stderr, "vmmio_echo: connect %s/%s: %s\n", argv[1], name, err.text);
 		return 1;
 	}
-	if (attach(chan, argv[2], epoch))
+	if (attach(chan, argv[2], epoch, config_late_ms))
 		goto out;
 	/* Serve until the core has been quiet for idle_exit seconds. */
 	while (idle < idle_exit) {

@@ -149,6 +149,37 @@ int devproc_config_parse(const char *config, const char *driver, struct opts **o
 const struct devproc_model_ops *devproc_virtio_mem(void);
 const struct devproc_model_ops *devproc_virtio_pmem(void);
 const struct devproc_model_ops *devproc_dimm(void);
+const struct devproc_model_ops *devproc_nvdimm(void);
+
+/*
+ * nvdimm's DSM interface (QEMU's hw/acpi/nvdimm.c; Intel's NVDIMM DSM
+ * Interface, revision 1): the 4 KiB page the AML fills, the functions of an
+ * NVDIMM device's _DSM that QEMU serves, and their status codes.
+ */
+#define NVDIMM_DSM_PAGE_SIZE          4096u
+#define NVDIMM_DSM_ARG3_OFF           12u /* after le32 handle, revision, function */
+#define NVDIMM_DSM_GET_LABEL_SIZE     4u
+#define NVDIMM_DSM_GET_LABEL_DATA     5u
+#define NVDIMM_DSM_SET_LABEL_DATA     6u
+#define NVDIMM_DSM_STATUS_SUCCESS     0u
+#define NVDIMM_DSM_STATUS_UNSUPPORTED 1u
+#define NVDIMM_DSM_STATUS_NOMEMDEV    2u
+#define NVDIMM_DSM_STATUS_INVALID     3u
+#define NVDIMM_DSM_STATUS_HW_ERROR    4u
+/*
+ * QEMU's nvdimm_get_max_xfer_label_size(): the smaller of what one Get
+ * (page - 8 bytes of out header) and one Set (page - 12 - 8) can carry.
+ */
+#define NVDIMM_DSM_MAX_XFER (NVDIMM_DSM_PAGE_SIZE - NVDIMM_DSM_ARG3_OFF - 8u)
+/* QEMU's MIN_NAMESPACE_LABEL_SIZE. */
+#define NVDIMM_MIN_LABEL_SIZE 0x20000u
+
+/*
+ * nvdimm_seccomp.c: pread of the label area on @backend_fd, and pwrite when
+ * @writable (a read-only backend has none).
+ */
+int devproc_nvdimm_seccomp(struct sandbox_policy *policy, int backend_fd,
+                           bool writable) DEVPROC_WUR;
 
 /* dimm_seccomp.c: pc-dimm's discard, fallocate(PUNCH_HOLE) on @backend_fd only. */
 int devproc_dimm_seccomp(struct sandbox_policy *policy, int backend_fd) DEVPROC_WUR;

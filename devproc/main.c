@@ -92,7 +92,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: splitvm-devproc --model=MODEL --id ID --run-dir DIR --epoch N\n"
 		   "         --backend-fd N [--state-fd N] --config STRING\n"
 		   "         [--sandbox=enforce|audit|off] [--verbose]\n"
-		   "  --model       the device model (virtio-mem, virtio-pmem, pc-dimm)\n"
+		   "  --model       the device model (virtio-mem, virtio-pmem, pc-dimm, nvdimm)\n"
 		   "  --id          the device id; sockets dev-ID and devctl-ID in DIR\n"
 		   "  --epoch       this process's incarnation: 1, then +1 per restart\n"
 		   "  --backend-fd  inherited fd of the device's memory backend\n"
@@ -135,7 +135,8 @@ static bool is_answer(const struct ipc_msg *msg)
  */
 static bool is_stale_request(const struct devproc *d, const struct ipc_msg *msg)
 {
-	return msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST &&
+	return (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST ||
+		msg->type->type == SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM) &&
 	       (!d->attached || msg->epoch != d->epoch);
 }
 
@@ -527,6 +528,28 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 		rs.data.len = outlen;
 		if (ipc_send(d->dev, &hdr, &rs.base, &err) < 0)
 			log_warnx("response to seq %" PRIu64 ": %s", msg->seq, err.text);
+		break;
+	}
+	case SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM: {
+		/*
+		 * An nvdimm _DSM call: the page in, NvdimmDsmOut back, through
+		 * the model's request handler (queue 0: it has no virtqueues).
+		 * Re-sent duplicates are served again: a DSM call is idempotent.
+		 */
+		Splitvm__NvdimmDsm *rq = (Splitvm__NvdimmDsm *)msg->body;
+		Splitvm__NvdimmDsmReply rs = SPLITVM__NVDIMM_DSM_REPLY__INIT;
+		static uint8_t dsm_out[4096];
+		size_t outlen = 0;
+
+		if (is_stale_request(d, msg))
+			break;
+		if (d->ops->request(d->m, 0, msg->seq, rq->page.data, rq->page.len,
+				    sizeof(dsm_out), dsm_out, sizeof(dsm_out), &outlen) < 0)
+			log_fatalx("seq %" PRIu64 ": the DSM call failed", msg->seq);
+		rs.out.data = dsm_out;
+		rs.out.len = outlen;
+		if (ipc_send(d->dev, &hdr, &rs.base, &err) < 0)
+			log_warnx("DSM answer to seq %" PRIu64 ": %s", msg->seq, err.text);
 		break;
 	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_RESET:

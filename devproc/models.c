@@ -14,6 +14,7 @@ static const struct devproc_model_ops *(*const models[])(void) = {
 	devproc_virtio_mem,
 	devproc_virtio_pmem,
 	devproc_dimm,
+	devproc_nvdimm,
 };
 
 const struct devproc_model_ops *devproc_model_lookup(const char *name)

@@ -41,6 +41,8 @@ static const struct proto_msg_type msg_types[] = {
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_SLOT_MAP, "DEVICE_SLOT_MAP", &splitvm__device_slot_map__descriptor, PROTO_PLANE_DEVICE },
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_RESET, "DEVICE_RESET", &splitvm__device_reset__descriptor, PROTO_PLANE_DEVICE },
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_DRIVER_READY, "DEVICE_DRIVER_READY", &splitvm__device_driver_ready__descriptor, PROTO_PLANE_DEVICE },
+	{ SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM, "NVDIMM_DSM", &splitvm__nvdimm_dsm__descriptor, PROTO_PLANE_DEVICE },
+	{ SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM_REPLY, "NVDIMM_DSM_REPLY", &splitvm__nvdimm_dsm_reply__descriptor, PROTO_PLANE_DEVICE },
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_SET, "DEVICE_PROP_SET", &splitvm__device_prop_set__descriptor, PROTO_PLANE_DEVCTL },
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_GET, "DEVICE_PROP_GET", &splitvm__device_prop_get__descriptor, PROTO_PLANE_DEVCTL },
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_VALUE, "DEVICE_PROP_VALUE", &splitvm__device_prop_value__descriptor, PROTO_PLANE_DEVCTL },

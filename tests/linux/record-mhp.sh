@@ -7,15 +7,19 @@
 # the QMP traffic, which places the plug and the unplug request among them)
 # written to a log, then over QMP: object_add a RAM backend + device_add a
 # pc-dimm, wait until the guest's MemTotal has grown by its size, device_del
-# it, wait for DEVICE_DELETED and for MemTotal to fall back, quit.  The log,
+# it, wait for DEVICE_DELETED and for MemTotal to fall back, quit.  With
+# several DIMMs (MHP_DIMMS) each is plugged in turn, then each is removed
+# in reverse order; with MHP_NODES the 1 GiB of boot RAM is split over that
+# many NUMA nodes and DIMM i goes to node i % MHP_NODES.  The log,
 # behind a "# " header with the QEMU version and command line, is what
 # tests/tools/mhp_replay reads.
 #
 # usage: record-mhp.sh OUT.log [LINUXDIR]
 #   LINUXDIR holds vmlinuz + initramfs.cpio.gz (made by build-initramfs.sh
 #   when missing; default $TMPDIR/splitvm-linux).
-# env: MHP_SLOTS (4), MHP_MAXMEM (8G), MHP_DIMM_SIZE (1G),
-#      MHP_SETTLE_S (600: how long to wait for each MemTotal change)
+# env: MHP_SLOTS (4), MHP_MAXMEM (8G), MHP_DIMMS ("1G": the DIMMs' sizes),
+#      MHP_NODES (0: no -numa), MHP_SETTLE_S (600: how long to wait for
+#      each MemTotal change)
 #
 # The guest runs build-initramfs.sh's /init with splitvm.memwatch=1: it
 # prints "memtotal_kb=N" at boot and whenever MemTotal changes.  Hotplugged
@@ -27,7 +31,8 @@ out=$(realpath -m "${1:?usage: record-mhp.sh OUT.log [LINUXDIR]}")
 linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
 slots=${MHP_SLOTS:-4}
 maxmem=${MHP_MAXMEM:-8G}
-dimm=${MHP_DIMM_SIZE:-1G}
+dimms=${MHP_DIMMS:-1G}
+nodes=${MHP_NODES:-0}
 settle=${MHP_SETTLE_S:-600}
 
 if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
@@ -43,8 +48,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
+numa=()
+for ((n = 0; n < nodes; n++)); do
+	numa+=(-object "memory-backend-ram,id=ram$n,size=$((1024 / nodes))M"
+		-numa "node,nodeid=$n,memdev=ram$n")
+done
 qemu=(qemu-system-x86_64 -accel tcg -M q35 -nodefaults -nographic -no-reboot
-	-m "1G,slots=$slots,maxmem=$maxmem" -smp 1
+	-m "1G,slots=$slots,maxmem=$maxmem" -smp 1 "${numa[@]}"
 	-kernel "$linux/vmlinuz" -initrd "$linux/initramfs.cpio.gz"
 	-append "console=ttyS0 quiet memhp_default_state=online_movable splitvm.memwatch=1"
 	-serial file:"$work/serial.log"
@@ -54,12 +64,13 @@ qemu=(qemu-system-x86_64 -accel tcg -M q35 -nodefaults -nographic -no-reboot
 "${qemu[@]}" &
 qpid=$!
 
-python3 - "$work/qmp.sock" "$work/serial.log" "$settle" "$dimm" <<'PY'
+python3 - "$work/qmp.sock" "$work/serial.log" "$settle" "$nodes" $dimms <<'PY'
 import json, re, socket, sys, time
 
-sock_path, serial, settle, dimm = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+sock_path, serial, settle = sys.argv[1], sys.argv[2], float(sys.argv[3])
+nodes = int(sys.argv[4])
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-dimm_bytes = int(dimm[:-1]) * UNITS[dimm[-1]] if dimm[-1] in UNITS else int(dimm)
+sizes = [int(d[:-1]) * UNITS[d[-1]] if d[-1] in UNITS else int(d) for d in sys.argv[5:]]
 
 def wait_for(pred, what, limit):
     end = time.time() + limit
@@ -105,7 +116,7 @@ def read_msg(timeout=None):
     line, buf = buf.split(b"\n", 1)
     r = json.loads(line)
     if "event" in r:
-        events.append(r["event"])
+        events.append((r["event"], r.get("data", {}).get("device")))
     return r
 
 def cmd(name, **args):
@@ -120,30 +131,38 @@ def cmd(name, **args):
 
 read_msg()  # greeting
 cmd("qmp_capabilities")
-cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "mem1", "size": dimm_bytes})
-t0 = time.time()
-cmd("device_add", driver="pc-dimm", id="dimm1", memdev="mem1")
-want = boot_kb + dimm_bytes // 1024
-wait_for(lambda: memtotal_kb() == want, "MemTotal %d kB after device_add" % want, settle)
-print("record: MemTotal %d kB %.0f s after device_add" % (want, time.time() - t0))
-# The DIMM's address and slot go into the log through monitor_qmp_respond:
-# the replay plugs the same DIMM at the same place.
-cmd("query-memory-devices")
-time.sleep(2)  # let the guest's _OST and any follow-up scans finish
+t_kb = boot_kb
+for i, size in enumerate(sizes, 1):
+    cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "mem%d" % i, "size": size})
+    t0 = time.time()
+    args = {"driver": "pc-dimm", "id": "dimm%d" % i, "memdev": "mem%d" % i}
+    if nodes:
+        args["node"] = (i - 1) % nodes
+    cmd("device_add", **args)
+    t_kb += size // 1024
+    wait_for(lambda: memtotal_kb() == t_kb, "MemTotal %d kB after device_add" % t_kb, settle)
+    print("record: MemTotal %d kB %.0f s after device_add dimm%d" % (t_kb, time.time() - t0, i))
+    # The DIMM's address and slot go into the log through
+    # monitor_qmp_respond: the replay plugs the same DIMM at the same place.
+    cmd("query-memory-devices")
+    time.sleep(2)  # let the guest's _OST and any follow-up scans finish
 
-t0 = time.time()
-cmd("device_del", id="dimm1")
-
-def deleted():
+def deleted(dev):
     while read_msg(0.5):
         pass
-    return "DEVICE_DELETED" in events
+    return ("DEVICE_DELETED", dev) in events
 
-wait_for(deleted, "DEVICE_DELETED", settle)
-print("record: DEVICE_DELETED %.0f s after device_del" % (time.time() - t0))
-wait_for(lambda: memtotal_kb() == boot_kb, "MemTotal %d kB after the eject" % boot_kb, settle)
-cmd("query-memory-devices")
-cmd("object-del", id="mem1")
+for i in range(len(sizes), 0, -1):
+    t0 = time.time()
+    cmd("device_del", id="dimm%d" % i)
+    wait_for(lambda: deleted("dimm%d" % i), "DEVICE_DELETED of dimm%d" % i, settle)
+    print("record: DEVICE_DELETED %.0f s after device_del dimm%d" % (time.time() - t0, i))
+    t_kb -= sizes[i - 1] // 1024
+    wait_for(lambda: memtotal_kb() == t_kb, "MemTotal %d kB after the eject" % t_kb, settle)
+    cmd("query-memory-devices")
+    time.sleep(2)
+for i in range(1, len(sizes) + 1):
+    cmd("object-del", id="mem%d" % i)
 time.sleep(2)
 cmd("quit")
 PY
@@ -155,7 +174,7 @@ mkdir -p "$(dirname "$out")"
 {
 	echo "# $(qemu-system-x86_64 --version | head -n 1)"
 	echo "# kernel: $(cat "$linux/kernel-version" 2>/dev/null || echo unknown)"
-	echo "# recorded by tests/linux/record-mhp.sh: device_add pc-dimm $dimm, device_del"
+	echo "# recorded by tests/linux/record-mhp.sh: device_add pc-dimm $dimms, device_del; nodes $nodes"
 	echo "# command: ${qemu[*]}" | sed "s|$work|WORK|g; s|$linux|LINUX|g"
 	cat "$work/trace.log"
 } >"$out"

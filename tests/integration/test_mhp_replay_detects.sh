@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# mhp_replay must fail on a recording that differs from what the core's
+# controller does: take a committed recording, change one thing at a time
+# (a value QEMU read, a register write, the eject, an _OST report) and
+# demand exit status 1 with the difference named.
+#
+# usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log
+set -u
+replay=${1:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
+rec=${2:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failed=0
+
+"$replay" "$rec" >"$work/out" 2>&1 || { cat "$work/out"; echo "FAIL: the recording itself"; exit 1; }
+
+# expect_fail NAME SED-SCRIPT WORDS: the mutated recording fails, naming WORDS.
+expect_fail() {
+	local name=$1 script=$2 words=$3
+	sed -e "$script" "$rec" >"$work/$name.log"
+	if cmp -s "$rec" "$work/$name.log"; then
+		echo "FAIL: $name: the edit changed nothing (has the recording changed?)"
+		failed=1
+		return
+	fi
+	"$replay" "$work/$name.log" >"$work/$name.out" 2>&1
+	rc=$?
+	if [ $rc -ne 1 ] || ! grep -q -- "$words" "$work/$name.out"; then
+		echo "FAIL: $name: exit $rc, wanted 1 with '$words':"
+		cat "$work/$name.out"
+		failed=1
+	else
+		echo "ok: $name: $(tail -n 1 "$work/$name.out")"
+	fi
+}
+
+# The insert event QEMU showed (flags 0x3), claimed to be absent.
+expect_fail flags '0,/flags: 0x3/s//flags: 0x1/' 'the controller reads 0x3, QEMU read 0x1'
+# The DIMM's address as QEMU read it, moved up by 4 GiB.
+expect_fail addr '0,/addr hi: 0x1/s//addr hi: 0x2/' 'the controller reads 0x1, QEMU read 0x2'
+# A different slot selected: every later access disagrees.
+expect_fail selector '0,/set active slot: 0x1/s//set active slot: 0x2/' 'QEMU had slot'
+# Linux never ejects: the slot still reads enabled where QEMU's was empty.
+expect_fail eject '/mhp_acpi_pc_dimm_deleted/d' 'the controller reads 0x1, QEMU read 0x0'
+# QEMU never says DEVICE_DELETED: the controller's eject has no match.
+expect_fail deleted '/"event": "DEVICE_DELETED"/d' 'QEMU deleted 0 DIMMs, the controller ejected 1'
+# An _OST status the controller did not report.
+expect_fail ost '0,/"status": 132/s//"status": 133/' '_OST #2'
+# No clear of the insert event: the next scan sees it still set.
+expect_fail insert '/mhp_acpi_clear_insert_evt/d' 'the controller reads 0x3'
+# Without the header the slot count is unknown: refused, not guessed.
+expect_fail header '/^# command:/d' "no '# command:' header"
+exit $failed

@@ -7,6 +7,7 @@
  * legacy scan finds it too) and boot_params.acpi_rsdp_addr points there.
  */
 #include "core.h"
+#include "nfit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -199,6 +200,10 @@ static void build_dsdt(struct machine *m, struct aml *a)
 		acpi_dsdt_memory_hotplug(a, m->cfg->slots, MEMMAP_MHP_BASE);
 		acpi_dsdt_ged(a, MHP_GED_GSI, MEMMAP_GED_BASE, ACPI_GED_MEM_HOTPLUG_EVT);
 	}
+
+	/* NVDIMMs: QEMU's root device and an NVxx per slot (core/nfit.c). */
+	if (m->cfg->n_nvdimm)
+		nfit_dsdt(a, m->cfg->slots, NFIT_DSM_PAGE_GPA);
 
 	aml_block_end(a, sb);
 
@@ -393,8 +398,10 @@ static uint64_t align8(uint64_t v)
 
 int acpi_build(struct machine *m, struct acpi_blob *out)
 {
-	struct aml dsdt, fadt, madt, srat, xsdt, rsdp;
-	uint64_t gpa, dsdt_gpa, fadt_gpa, madt_gpa, srat_gpa = 0, xsdt_gpa;
+	struct aml dsdt, fadt, madt, srat, nfit, xsdt, rsdp;
+	uint64_t gpa, dsdt_gpa, fadt_gpa, madt_gpa, srat_gpa = 0, nfit_gpa = 0, xsdt_gpa;
+	/* With NVDIMMs the area's last page is their _DSM page. */
+	uint64_t acpi_max = m->cfg->n_nvdimm ? NFIT_DSM_PAGE_GPA - BOOT_ACPI_GPA : BOOT_ACPI_MAX;
 	struct acpi_rsdp r;
 	int err = 0;
 
@@ -403,6 +410,7 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 	aml_init(&fadt);
 	aml_init(&madt);
 	aml_init(&srat);
+	aml_init(&nfit);
 	aml_init(&xsdt);
 	aml_init(&rsdp);
 
@@ -422,17 +430,27 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 		build_srat(m, &srat);
 		gpa = align8(gpa + srat.len);
 	}
+	if (m->cfg->n_nvdimm) {
+		err = nfit_build(m, &nfit);
+		if (err)
+			goto out;
+		nfit_gpa = gpa;
+		gpa = align8(gpa + nfit.len);
+	}
 	xsdt_gpa = gpa;
 	table_begin(&xsdt, "XSDT", 1);
 	aml_bytes(&xsdt, &fadt_gpa, 8);
 	aml_bytes(&xsdt, &madt_gpa, 8);
 	if (srat_gpa)
 		aml_bytes(&xsdt, &srat_gpa, 8);
+	if (nfit_gpa)
+		aml_bytes(&xsdt, &nfit_gpa, 8);
 	table_finish(&xsdt);
 	gpa = gpa + xsdt.len;
-	if (gpa - BOOT_ACPI_GPA > BOOT_ACPI_MAX) {
+	if (gpa - BOOT_ACPI_GPA > acpi_max) {
 		log_warnx("ACPI: tables of %llu bytes exceed the 0x%llx bytes at 0x%llx",
-		          (unsigned long long)(gpa - BOOT_ACPI_GPA), BOOT_ACPI_MAX, BOOT_ACPI_GPA);
+		          (unsigned long long)(gpa - BOOT_ACPI_GPA), (unsigned long long)acpi_max,
+		          BOOT_ACPI_GPA);
 		err = -E2BIG;
 		goto out;
 	}
@@ -453,7 +471,8 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 			struct aml *a;
 			uint64_t gpa;
 		} place[] = { { &rsdp, BOOT_ACPI_GPA }, { &dsdt, dsdt_gpa }, { &fadt, fadt_gpa },
-			      { &madt, madt_gpa },      { &srat, srat_gpa }, { &xsdt, xsdt_gpa } };
+			      { &madt, madt_gpa },      { &srat, srat_gpa }, { &nfit, nfit_gpa },
+			      { &xsdt, xsdt_gpa } };
 
 		for (size_t i = 0; i < sizeof(place) / sizeof(place[0]); i++) {
 			void *dst;
@@ -481,6 +500,8 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 		err = blob_add(out, "DSDT", &dsdt);
 	if (!err && srat.len)
 		err = blob_add(out, "SRAT", &srat);
+	if (!err && nfit.len)
+		err = blob_add(out, "NFIT", &nfit);
 	if (err)
 		log_warnx("ACPI: building the tables failed: %s", strerror(-err));
 out:
@@ -488,6 +509,7 @@ out:
 	aml_free(&fadt);
 	aml_free(&madt);
 	aml_free(&srat);
+	aml_free(&nfit);
 	aml_free(&xsdt);
 	aml_free(&rsdp);
 	if (err)

@@ -5,6 +5,7 @@
  * hw/core/numa.c), so that a machine that QEMU refuses is refused here too.
  */
 #include "core.h"
+#include "nfit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -700,16 +701,20 @@ int core_config_from_vm(struct core_config *cfg, const Splitvm__VmConfig *vm,
 	r = vm_numa(cfg, vm, err);
 	if (!r)
 		r = vm_virtio(cfg, vm, err);
+	if (!r)
+		r = nfit_config_from_vm(cfg, vm, err);
+	if (!r && cfg->n_nvdimm && (!vm->run_dir || !vm->run_dir[0]))
+		r = core_cfg_fail(err, "run_dir", "NVDIMMs need a run directory");
 	if (r)
 		return r;
-	cfg->run_dir = cfg->n_virtio ? keep_string(cfg, vm->run_dir) : NULL;
+	cfg->run_dir = cfg->n_virtio || cfg->n_nvdimm ? keep_string(cfg, vm->run_dir) : NULL;
 	cfg->kernel = keep_string(cfg, vm->kernel);
 	cfg->initrd = vm->initrd && vm->initrd[0] ? keep_string(cfg, vm->initrd) : NULL;
 	cfg->cmdline = keep_string(cfg, vm->cmdline);
 	cfg->serial_path =
 	        cfg->serial == CORE_SERIAL_FILE ? keep_string(cfg, vm->serial_path) : NULL;
 	if (!cfg->kernel || !cfg->cmdline || (vm->initrd && vm->initrd[0] && !cfg->initrd) ||
-	    (cfg->n_virtio && !cfg->run_dir) ||
+	    ((cfg->n_virtio || cfg->n_nvdimm) && !cfg->run_dir) ||
 	    (cfg->serial == CORE_SERIAL_FILE && !cfg->serial_path)) {
 		core_config_release(cfg);
 		return -ENOMEM;

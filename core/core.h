@@ -61,6 +61,21 @@ struct core_virtio_cfg {
 	char memdev[64]; /* backend id, "" when none */
 };
 
+/*
+ * An NVDIMM of the machine (VmConfig.devices, model nvdimm): its NFIT
+ * entries, its NVxx device and its label _DSM (core/nfit.c).
+ */
+#define CORE_MAX_NVDIMM 16
+
+struct core_nvdimm_cfg {
+	char id[64];
+	char memdev[64]; /* the RegionMap that maps its PMEM region */
+	uint32_t slot;   /* as nfit_config_from_vm() assigns it */
+	uint32_t node;
+	uint64_t label_size;
+	bool unarmed;
+};
+
 struct core_config {
 	char name[64];
 	uint64_t ram_size;
@@ -82,6 +97,9 @@ struct core_config {
 	/* virtio-mmio devices, in window order (-device / VmConfig.devices). */
 	struct core_virtio_cfg virtio[CORE_MAX_VIRTIO];
 	unsigned n_virtio;
+	/* NVDIMMs, in config order (VmConfig.devices). */
+	struct core_nvdimm_cfg nvdimm[CORE_MAX_NVDIMM];
+	unsigned n_nvdimm;
 	const char *run_dir;                /* where dev-<id> sockets are bound */
 	char *strings[CORE_CONFIG_STRINGS]; /* owned; see core_config_from_vm() */
 };
@@ -671,6 +689,21 @@ struct vmmio *devplane_transport(struct devplane *dp, unsigned i);
 /* The device's region (DeviceAttached.region_gpa, DeviceSlotMap bounds). */
 int devplane_set_region(struct devplane *dp, const char *id, uint64_t gpa, uint64_t size) WUR;
 void devplane_set_slot_map(struct devplane *dp, devplane_slot_map_fn fn, void *opaque);
+/*
+ * A device with a device plane and no virtio transport (an nvdimm): dev-<id>
+ * and attach/epoch handling only; its process declares virtio id 0 and no
+ * queues.  Add after every virtio device.  Before devplane_start() only.
+ */
+int devplane_add_plain(struct devplane *dp, const char *id) WUR;
+/*
+ * From any thread but the plane's: send @in (NvdimmDsm) to plain device
+ * @id's process and wait for its answer (NvdimmDsmReply) into @out.  While
+ * no process is attached the call waits for one, and a successor gets it
+ * again; one call per device at a time.  -ETIMEDOUT after @timeout_ms,
+ * -ENOENT no such device, -EMSGSIZE an answer longer than @outcap.
+ */
+int devplane_call(struct devplane *dp, const char *id, const void *in, size_t len, void *out,
+                  size_t outcap, size_t *outlen, int timeout_ms) WUR;
 /* Stop the thread, close the sockets and fds.  NULL is a no-op. */
 void devplane_destroy(struct devplane *dp);
 /*

@@ -19,6 +19,7 @@
  * it are never answered into the new rings.
  */
 #include "core.h"
+#include "nfit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,6 +45,24 @@
 
 /* A device process has this long to take a message before we keep it. */
 #define DEVPLANE_SEND_TIMEOUT_MS 200
+/* The largest call (an nvdimm's DSM page) and answer devplane_call() carries. */
+#define DEVPLANE_CALL_MAX 4096
+
+/*
+ * A plain device's call in flight (devplane_call()), under dp->lock.  The
+ * caller (a vCPU) waits on dp->cond for done; the loop thread sends it to
+ * the attached process, again to a successor, and stores the answer.
+ */
+struct devplane_call {
+	bool pending; /* a caller waits */
+	bool sent;    /* sent to the process of epoch sent_epoch */
+	bool done;
+	uint32_t sent_epoch;
+	uint64_t seq;
+	size_t in_len, out_len;
+	uint8_t in[DEVPLANE_CALL_MAX];
+	uint8_t out[DEVPLANE_CALL_MAX];
+};
 
 struct devplane_req {
 	struct devplane_req *next;
@@ -57,6 +76,10 @@ struct devplane_dev {
 	struct devplane *dp;
 	unsigned index;
 	char id[64];
+	/* No virtio transport (devplane_add_plain): t is unused, calls instead. */
+	bool plain;
+	struct devplane_call *call;
+	pthread_mutex_t call_mu; /* one caller at a time (plain only) */
 	struct vmmio t;
 	bool t_init;
 	struct ipc_chan *chan;
@@ -80,7 +103,7 @@ struct devplane {
 	struct machine *m;
 	const struct memmap *mm;
 	char rundir[256];
-	struct devplane_dev *devs[VMMIO_MAX_DEVICES];
+	struct devplane_dev *devs[VMMIO_MAX_DEVICES + CORE_MAX_NVDIMM];
 	unsigned n;
 	int epoll_fd;
 	int wake_fd;
@@ -262,6 +285,135 @@ int devplane_add(struct devplane *dp, const char *id)
 	return 0;
 }
 
+int devplane_add_plain(struct devplane *dp, const char *id)
+{
+	struct ipc_chan_opts opts = {
+		.planes = PROTO_PLANE_DEVICE,
+		.send_timeout_ms = DEVPLANE_SEND_TIMEOUT_MS,
+		.recv_timeout_ms = DEVPLANE_SEND_TIMEOUT_MS,
+	};
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct devplane_dev *d;
+	struct ipc_err err;
+	char name[80];
+	int fd, r;
+
+	if (dp->started || dp->n >= VMMIO_MAX_DEVICES + CORE_MAX_NVDIMM) {
+		log_warnx("device %s: the device plane is started or full", id);
+		return -EBUSY;
+	}
+	if (strlen(id) == 0 || strlen(id) >= sizeof(d->id) - 4) {
+		log_warnx("device: id '%s' is empty or longer than %zu bytes", id,
+		          sizeof(d->id) - 5);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < dp->n; i++) {
+		if (!strcmp(dp->devs[i]->id, id)) {
+			log_warnx("device %s: duplicate id", id);
+			return -EEXIST;
+		}
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->call = calloc(1, sizeof(*d->call));
+	if (!d->call) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->dp = dp;
+	d->index = dp->n;
+	d->plain = true;
+	pthread_mutex_init(&d->call_mu, NULL);
+	d->irq_fd = -1;
+	for (unsigned q = 0; q < VMMIO_MAX_QUEUES; q++)
+		d->notify_fd[q] = -1;
+	d->next_seq = 1;
+	d->reqs_tail = &d->reqs;
+	d->rl = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000, 5);
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	dp->devs[dp->n++] = d; /* owned by dp from here: devplane_destroy frees it */
+
+	snprintf(name, sizeof(name), "dev-%s", id);
+	if (ipc_chan_bind(&d->chan, IPC_ROLE_PAIR, dp->rundir, name, &opts, &err) ||
+	    ipc_chan_poll_fd(d->chan, &fd, &err)) {
+		log_warnx("device %s: %s", id, err.text);
+		return -EIO;
+	}
+	ev.data.u64 = EV_DATA(EV_CHAN, d->index, 0);
+	if (epoll_ctl(dp->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		log_warn("device %s: epoll_ctl", id);
+		return r;
+	}
+	log_debug("device %s: no transport, socket %s/%s", id, dp->rundir, name);
+	return 0;
+}
+
+static void deadline_after(struct timespec *t, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, t);
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+int devplane_call(struct devplane *dp, const char *id, const void *in, size_t len, void *out,
+                  size_t outcap, size_t *outlen, int timeout_ms)
+{
+	struct devplane_dev *d = NULL;
+	struct timespec until;
+	uint64_t one = 1;
+	int r = 0;
+
+	*outlen = 0;
+	for (unsigned i = 0; dp && i < dp->n && !d; i++)
+		if (dp->devs[i]->plain && !strcmp(dp->devs[i]->id, id))
+			d = dp->devs[i];
+	if (!d)
+		return -ENOENT;
+	if (len > DEVPLANE_CALL_MAX)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&d->call_mu);
+	pthread_mutex_lock(&dp->lock);
+	memcpy(d->call->in, in, len);
+	d->call->in_len = len;
+	d->call->seq = d->next_seq++;
+	d->call->pending = true;
+	d->call->sent = false;
+	d->call->done = false;
+	pthread_mutex_unlock(&dp->lock);
+	/* The loop thread sends it (it owns the socket's ordering). */
+	if (write(dp->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is non-zero, the loop wakes anyway */
+	}
+	deadline_after(&until, timeout_ms);
+	pthread_mutex_lock(&dp->lock);
+	while (!d->call->done && !r) {
+		r = pthread_cond_timedwait(&dp->cond, &dp->lock, &until);
+		if (r && r != ETIMEDOUT)
+			r = 0;
+	}
+	if (d->call->done) {
+		r = 0;
+		if (d->call->out_len > outcap) {
+			r = -EMSGSIZE;
+		} else {
+			memcpy(out, d->call->out, d->call->out_len);
+			*outlen = d->call->out_len;
+		}
+	} else {
+		r = -ETIMEDOUT;
+	}
+	d->call->pending = false;
+	pthread_mutex_unlock(&dp->lock);
+	pthread_mutex_unlock(&d->call_mu);
+	return r;
+}
+
 /* KVM ioeventfds on QueueNotify, one per queue with the index as datamatch. */
 static int notify_setup(struct devplane_dev *d)
 {
@@ -361,6 +513,9 @@ static void dev_free(struct devplane_dev *d)
 	reqs_drop_all(d);
 	if (d->t_init)
 		vmmio_destroy(&d->t);
+	if (d->plain)
+		pthread_mutex_destroy(&d->call_mu);
+	free(d->call);
 	free(d);
 }
 
@@ -503,6 +658,87 @@ static void reply_error(struct devplane_dev *d, const struct ipc_msg *msg, Split
 		log_debug("device %s: error reply not delivered: %s", d->id, err.text);
 }
 
+/* Send the pending call to the attached process, once per epoch. */
+static void call_send(struct devplane_dev *d)
+{
+	static uint8_t buf[DEVPLANE_CALL_MAX]; /* the loop thread's alone */
+	Splitvm__NvdimmDsm msg = SPLITVM__NVDIMM_DSM__INIT;
+	struct ipc_hdr h = { .device = d->id };
+	struct ipc_err err;
+	size_t len;
+
+	pthread_mutex_lock(&d->dp->lock);
+	if (!d->call || !d->call->pending || d->call->done || !d->attached ||
+	    (d->call->sent && d->call->sent_epoch == d->epoch)) {
+		pthread_mutex_unlock(&d->dp->lock);
+		return;
+	}
+	/* Copied: the caller may give up and start another call meanwhile. */
+	len = d->call->in_len;
+	memcpy(buf, d->call->in, len);
+	h.seq = d->call->seq;
+	h.epoch = d->epoch;
+	d->call->sent = true;
+	d->call->sent_epoch = d->epoch;
+	pthread_mutex_unlock(&d->dp->lock);
+	msg.page.data = buf;
+	msg.page.len = len;
+	if (ipc_send(d->chan, &h, &msg.base, &err))
+		/* Kept: a successor gets it when it attaches. */
+		log_debug("device %s: call seq %" PRIu64 " not sent: %s", d->id, h.seq, err.text);
+}
+
+static void handle_call_reply(struct devplane_dev *d, const struct ipc_msg *msg)
+{
+	const Splitvm__NvdimmDsmReply *rep = (const Splitvm__NvdimmDsmReply *)msg->body;
+	bool matched = false;
+
+	pthread_mutex_lock(&d->dp->lock);
+	if (d->call && d->call->pending && !d->call->done && d->call->seq == msg->seq) {
+		size_t n = rep->out.len;
+
+		/* Longer than any answer: kept as an error for the caller to see. */
+		d->call->out_len = n;
+		if (n <= sizeof(d->call->out))
+			memcpy(d->call->out, rep->out.data, n);
+		d->call->done = true;
+		matched = true;
+		pthread_cond_broadcast(&d->dp->cond);
+	}
+	pthread_mutex_unlock(&d->dp->lock);
+	if (!matched)
+		log_warnx_ratelimited(&d->rl,
+		                      "device %s: answer to call seq %" PRIu64
+		                      " answers nothing outstanding; dropped",
+		                      d->id, msg->seq);
+}
+
+/* A plain device's process: no transport to declare, only the attach. */
+static void handle_attach_plain(struct devplane_dev *d, const struct ipc_msg *msg)
+{
+	const Splitvm__DeviceAttach *a = (const Splitvm__DeviceAttach *)msg->body;
+	Splitvm__DeviceAttached out = SPLITVM__DEVICE_ATTACHED__INIT;
+	struct ipc_err err;
+
+	if (a->virtio_id || a->n_queues) {
+		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "virtio_id",
+		            "this device has no virtio transport: virtio id 0 and no queues");
+		return;
+	}
+	pthread_mutex_lock(&d->dp->lock);
+	d->epoch = msg->epoch;
+	d->attached = true;
+	d->ready = true;
+	out.region_gpa = d->region_gpa;
+	pthread_cond_broadcast(&d->dp->cond);
+	pthread_mutex_unlock(&d->dp->lock);
+	if (ipc_reply(d->chan, msg, &out.base, &err))
+		log_warnx("device %s: DeviceAttached not delivered: %s", d->id, err.text);
+	log_info("device %s: process attached, epoch %u%s", d->id, d->epoch,
+	         d->call && d->call->pending ? ", re-sending the call in flight" : "");
+	call_send(d);
+}
+
 static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 {
 	const Splitvm__DeviceAttach *a = (const Splitvm__DeviceAttach *)msg->body;
@@ -520,6 +756,10 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 		snprintf(text, sizeof(text), "epoch %u is not above the last attached %u",
 		         msg->epoch, d->epoch);
 		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "epoch", text);
+		return;
+	}
+	if (d->plain) {
+		handle_attach_plain(d, msg);
 		return;
 	}
 	if (a->n_queues == 0 || a->n_queues > VMMIO_MAX_QUEUES) {
@@ -661,6 +901,14 @@ static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
 		                      d->id, msg->type->name, msg->epoch, d->epoch);
 		return;
 	}
+	if (d->plain) {
+		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM_REPLY)
+			handle_call_reply(d, msg);
+		else
+			log_warnx_ratelimited(&d->rl, "device %s: unexpected %s ignored", d->id,
+			                      msg->type->name);
+		return;
+	}
 	switch (msg->type->type) {
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_RESPONSE:
 		handle_response(d, msg);
@@ -767,8 +1015,12 @@ static void *devplane_thread(void *arg)
 				if (read(dp->wake_fd, &cnt, sizeof(cnt)) < 0) {
 					/* EAGAIN: another wake took it */
 				}
-				for (unsigned k = 0; k < dp->n; k++)
-					serve_pending(dp->devs[k]);
+				for (unsigned k = 0; k < dp->n; k++) {
+					if (dp->devs[k]->plain)
+						call_send(dp->devs[k]);
+					else
+						serve_pending(dp->devs[k]);
+				}
 			} else if (di < dp->n && kind == EV_NOTIFY) {
 				struct devplane_dev *d = dp->devs[di];
 
@@ -850,7 +1102,7 @@ unsigned devplane_count(const struct devplane *dp)
 
 struct vmmio *devplane_transport(struct devplane *dp, unsigned i)
 {
-	return dp && i < dp->n ? &dp->devs[i]->t : NULL;
+	return dp && i < dp->n && !dp->devs[i]->plain ? &dp->devs[i]->t : NULL;
 }
 
 int devplane_set_region(struct devplane *dp, const char *id, uint64_t gpa, uint64_t size)
@@ -902,7 +1154,7 @@ int core_virtio_start(struct machine *m, int timeout_ms)
 	uint64_t next = m->mm.devmem_base;
 	int r;
 
-	if (!cfg->n_virtio)
+	if (!cfg->n_virtio && !cfg->n_nvdimm)
 		return 0;
 	r = devplane_create(&m->devplane, m, &m->mm, cfg->run_dir);
 	if (r)
@@ -928,9 +1180,24 @@ int core_virtio_start(struct machine *m, int timeout_ms)
 			next = (next + size + GIB - 1) & ~(GIB - 1);
 		}
 	}
+	/* NVDIMMs: a channel each for their label _DSM calls, and the port. */
+	for (unsigned i = 0; i < cfg->n_nvdimm; i++) {
+		r = devplane_add_plain(m->devplane, cfg->nvdimm[i].id);
+		if (r)
+			return r;
+	}
+	if (cfg->n_nvdimm) {
+		r = io_register_pio(NVDIMM_ACPI_IO_BASE, NVDIMM_ACPI_IO_LEN, nfit_dsm_io, m);
+		if (r) {
+			log_warnx("nvdimm: the _DSM port 0x%x: %s", NVDIMM_ACPI_IO_BASE,
+			          strerror(-r));
+			return r;
+		}
+	}
 	r = devplane_start(m->devplane);
 	if (r || timeout_ms <= 0)
 		return r;
-	log_info("waiting for %u device process(es) in %s", cfg->n_virtio, cfg->run_dir);
+	log_info("waiting for %u device process(es) in %s", cfg->n_virtio + cfg->n_nvdimm,
+	         cfg->run_dir);
 	return devplane_wait_attached(m->devplane, timeout_ms);
 }

@@ -36,6 +36,7 @@
  * one is answered ErrorReply{code, field, rule}, logged, and changes nothing.
  */
 #include "core.h"
+#include "nfit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -362,6 +363,9 @@ static void do_machine_start(struct machine_plane *p, const Splitvm__MachineStar
 		r = core_virtio_start(m, 0);
 	if (!r)
 		r = mhp_setup(p);
+	/* NVDIMMs hold their DIMM slots: a DIMM never gets one of them. */
+	if (!r)
+		r = nfit_reserve_slots(&p->cfg, p->mhp);
 	if (r) {
 		/* Logged by the step that failed; leave nothing half made. */
 		mhp_destroy(p->mhp);

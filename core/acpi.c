@@ -465,8 +465,12 @@ int acpi_build(struct machine *m, struct acpi_blob *out)
 	r.extended_checksum = acpi_checksum(&r, sizeof(r));
 	aml_bytes(&rsdp, &r, sizeof(r));
 
-	/* Into guest RAM when there is one (--dump-acpi alone has none). */
-	if (m->ram) {
+	/*
+	 * Into guest RAM when it is mapped: m->ram standalone, the supervisor's
+	 * RegionMaps when supervised (m->ram is NULL there); --dump-acpi alone
+	 * has no RAM at all.
+	 */
+	if (memmap_gpa_to_host(&m->mm, BOOT_ACPI_GPA, BOOT_ACPI_MAX)) {
 		struct {
 			struct aml *a;
 			uint64_t gpa;

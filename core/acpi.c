@@ -3,7 +3,8 @@
  * ACPI tables of a hardware-reduced x86 machine, written in C: RSDP (v2),
  * XSDT, FADT (HW_REDUCED_ACPI, reset and sleep registers), MADT (a LAPIC per
  * vCPU, the IOAPIC, ISA IRQ0 -> GSI2, LINT1 NMI), DSDT (from the AML
- * builder) and, with -numa, SRAT.  They live at 0xe0000 (RSDP first, so the
+ * builder: COM1, virtio-mmio, the GED with its power button, the DIMM
+ * slots) and, with -numa, SRAT.  They live at 0xe0000 (RSDP first, so the
  * legacy scan finds it too) and boot_params.acpi_rsdp_addr points there.
  */
 #include "core.h"
@@ -195,11 +196,14 @@ static void build_dsdt(struct machine *m, struct aml *a)
 		acpi_dsdt_virtio_mmio(a, i, MEMMAP_VIRTIO_MMIO_BASE + i * MEMMAP_VIRTIO_MMIO_SLOT,
 		                      (uint32_t)MEMMAP_VIRTIO_MMIO_SLOT, VMMIO_GSI_BASE + i);
 
-	/* DIMM slots: QEMU's memory-hotplug devices, signalled by the GED. */
-	if (m->cfg->slots) {
+	/*
+	 * The GED on every machine, for the power button (system_powerdown);
+	 * with DIMM slots also QEMU's memory-hotplug devices it signals.
+	 */
+	if (m->cfg->slots)
 		acpi_dsdt_memory_hotplug(a, m->cfg->slots, MEMMAP_MHP_BASE);
-		acpi_dsdt_ged(a, MHP_GED_GSI, MEMMAP_GED_BASE, ACPI_GED_MEM_HOTPLUG_EVT);
-	}
+	acpi_dsdt_ged(a, MHP_GED_GSI, MEMMAP_GED_BASE,
+	              ACPI_GED_PWR_DOWN_EVT | (m->cfg->slots ? ACPI_GED_MEM_HOTPLUG_EVT : 0));
 
 	/* NVDIMMs: QEMU's root device and an NVxx per slot (core/nfit.c). */
 	if (m->cfg->n_nvdimm)

@@ -4,7 +4,9 @@
  * register files the DIMMs' AML drives (QEMU's layout and semantics, see
  * core.h) and that AML itself.  Linux's acpi_memhotplug and its GED driver
  * were written against QEMU's, so keeping to it keeps them working: the
- * same registers, the same order of accesses, the same answers.
+ * same registers, the same order of accesses, the same answers.  The GED
+ * also carries the ACPI power button (QEMU's ACPI_GED_PWR_DOWN_EVT), so
+ * every machine has one, with or without DIMM slots.
  *
  * The guest's writes never block: an eject or an _OST status is queued for
  * the machine plane's thread, which unmaps the memory and tells the
@@ -342,6 +344,24 @@ void mhp_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_w
 	pthread_mutex_unlock(&h->lock);
 	if (queued && h->notify)
 		h->notify(h->opaque);
+}
+
+void ged_power_button(struct acpi_hotplug *h)
+{
+	pthread_mutex_lock(&h->lock);
+	ged_set_locked(h, ACPI_GED_PWR_DOWN_EVT);
+	pthread_mutex_unlock(&h->lock);
+	ged_pulse(h);
+}
+
+int mhp_register(struct acpi_hotplug *h)
+{
+	int r;
+
+	r = io_register_mmio(MEMMAP_GED_BASE, MEMMAP_GED_SIZE, ged_mmio, h);
+	if (!r && h->n_slots)
+		r = io_register_mmio(MEMMAP_MHP_BASE, MEMMAP_MHP_SIZE, mhp_mmio, h);
+	return r;
 }
 
 void ged_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
@@ -699,9 +719,37 @@ void acpi_dsdt_memory_hotplug(struct aml *a, unsigned n_slots, uint64_t base)
 	aml_block_end(a, cont);
 }
 
+/* If (LEqual(And(Local0, @bit), @bit)) { ... }: the caller ends the block. */
+static size_t if_event(struct aml *a, uint32_t bit)
+{
+	size_t ifm = aml_if_begin(a);
+
+	aml_lequal(a);
+	aml_and(a);
+	aml_local(a, 0);
+	aml_integer(a, bit);
+	aml_null_target(a);
+	aml_integer(a, bit);
+	return ifm;
+}
+
 void acpi_dsdt_ged(struct aml *a, uint32_t gsi, uint64_t base, uint32_t events)
 {
 	size_t dev, rt, fld, meth, ifm;
+
+	/*
+	 * The power button the GED notifies, as QEMU's microvm and arm virt
+	 * declare it: Linux's ACPI button driver binds PNP0C0C and turns
+	 * Notify 0x80 into KEY_POWER for userspace (systemd-logind, acpid).
+	 */
+	if (events & ACPI_GED_PWR_DOWN_EVT) {
+		dev = aml_device_begin(a, "PWRB");
+		aml_name_decl(a, "_HID");
+		aml_eisaid(a, "PNP0C0C");
+		aml_name_decl(a, "_UID");
+		aml_integer(a, 0);
+		aml_block_end(a, dev);
+	}
 
 	dev = aml_device_begin(a, "GED");
 	aml_name_decl(a, "_HID");
@@ -722,14 +770,15 @@ void acpi_dsdt_ged(struct aml *a, uint32_t gsi, uint64_t base, uint32_t events)
 	aml_name(a, "ESEL");
 	aml_local(a, 0);
 	if (events & ACPI_GED_MEM_HOTPLUG_EVT) {
-		ifm = aml_if_begin(a);
-		aml_lequal(a);
-		aml_and(a);
-		aml_local(a, 0);
-		aml_integer(a, ACPI_GED_MEM_HOTPLUG_EVT);
-		aml_null_target(a);
-		aml_integer(a, ACPI_GED_MEM_HOTPLUG_EVT);
+		ifm = if_event(a, ACPI_GED_MEM_HOTPLUG_EVT);
 		aml_name(a, "\\_SB.MHPC.MSCN");
+		aml_block_end(a, ifm);
+	}
+	if (events & ACPI_GED_PWR_DOWN_EVT) {
+		ifm = if_event(a, ACPI_GED_PWR_DOWN_EVT);
+		aml_notify(a);
+		aml_name(a, "\\_SB.PWRB");
+		aml_integer(a, 0x80); /* button pressed */
 		aml_block_end(a, ifm);
 	}
 	aml_block_end(a, meth);

@@ -343,7 +343,8 @@ struct machine {
 	struct devplane *devplane;
 	/*
 	 * The ACPI memory-hotplug controller and GED (core/acpi_hotplug.c),
-	 * owned by the machine plane; NULL standalone.
+	 * owned by the machine plane, or by main standalone (no slots there:
+	 * the GED alone, whose button nobody presses); NULL with --dump-acpi.
 	 */
 	struct acpi_hotplug *mhp;
 	/* The FDT blob handed to the guest (dump-dtb). */
@@ -860,10 +861,13 @@ uint8_t acpi_checksum(const void *p, size_t n);
  * and the Generic Event Device (hw/acpi/generic_event_device.c) at
  * MEMMAP_GED_BASE: a 32-bit event selector at 0 that a read returns and
  * clears.  An event sets its selector bit and pulses GSI MHP_GED_GSI,
- * edge-triggered active-high as QEMU's GED _CRS declares it.
+ * edge-triggered active-high as QEMU's GED _CRS declares it.  Every machine
+ * has the GED (the power button, ACPI_GED_PWR_DOWN_EVT); only one with DIMM
+ * slots has the controller and ACPI_GED_MEM_HOTPLUG_EVT.
  */
 #define MHP_GED_GSI              9u /* ISA IRQ 9, free: COM1 is 4, virtio 16..23 */
 #define ACPI_GED_MEM_HOTPLUG_EVT 0x1u
+#define ACPI_GED_PWR_DOWN_EVT    0x2u /* QEMU's bit: _EVT notifies \_SB.PWRB */
 #define MHP_FLAG_ENABLED         0x1u
 #define MHP_FLAG_INSERT          0x2u
 #define MHP_FLAG_REMOVE          0x4u
@@ -957,12 +961,24 @@ unsigned mhp_take_events(struct acpi_hotplug *h, struct mhp_event *out, unsigned
 /* io_handler_fn of the controller and of the GED (opaque = the controller). */
 void mhp_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
 void ged_mmio(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write);
+/*
+ * Register the GED's window, and with slots the controller's; -EEXIST or
+ * -ENOSPC from io_register_mmio().
+ */
+int mhp_register(struct acpi_hotplug *h) WUR;
+/*
+ * Press the ACPI power button: the power-down event and a GED interrupt.
+ * What happens next is the guest's to decide (QEMU's system_powerdown).
+ */
+void ged_power_button(struct acpi_hotplug *h);
 
 /*
  * DSDT parts, inside Scope(\_SB): \_SB.MHPD (the register block) and
  * \_SB.MHPC with a memory device MPxx per slot (_HID PNP0C80, _UID "0xNN",
  * _CRS, _STA, _PXM, _OST, _EJ0), exactly the methods QEMU builds; and
- * \_SB.GED (_HID ACPI0013) whose _EVT calls \_SB.MHPC.MSCN.
+ * \_SB.GED (_HID ACPI0013) whose _EVT, for each bit of @events, calls
+ * \_SB.MHPC.MSCN (memory hotplug) or does Notify(\_SB.PWRB, 0x80) (power
+ * down; \_SB.PWRB, a PNP0C0C power button, comes with that bit).
  */
 void acpi_dsdt_memory_hotplug(struct aml *a, unsigned n_slots, uint64_t base);
 void acpi_dsdt_ged(struct aml *a, uint32_t gsi, uint64_t base, uint32_t events);

@@ -29,6 +29,10 @@
  * socket core-events; each _OST the guest reports is published as
  * Event{acpi_device_ost}.  Before the boot an unplug removes at once.
  *
+ * MachinePowerdown{force=false} presses the ACPI power button (the GED's
+ * power-down event and its interrupt) and answers at once; the guest's S5
+ * ends the core with status 0.  force=true ends the core now.
+ *
  * A RegionMap's fd travels before the request, under the request's fd_tag;
  * the core takes it off the fd channel before checking anything else, so
  * that a refused request never leaves an fd behind to confuse the next one.
@@ -213,7 +217,7 @@ static void mhp_irq(void *opaque)
 	struct machine *m = ((struct machine_plane *)opaque)->m;
 
 	if (machine_irq_line(m, MHP_GED_GSI, true) || machine_irq_line(m, MHP_GED_GSI, false))
-		log_warnx("memory hotplug: cannot pulse GSI %u", MHP_GED_GSI);
+		log_warnx("GED: cannot pulse GSI %u", MHP_GED_GSI);
 }
 
 /* acpi_hotplug.notify, on a vCPU thread: wake the plane's thread. */
@@ -298,24 +302,23 @@ static void mhp_events(struct machine_plane *p)
 	}
 }
 
-/* The controller and its two MMIO windows, for a machine with DIMM slots. */
+/*
+ * The GED on every machine (its power button); with DIMM slots the
+ * controller's window too.
+ */
 static int mhp_setup(struct machine_plane *p)
 {
 	int r;
 
-	if (!p->cfg.slots)
-		return 0;
 	r = mhp_create(&p->mhp, p->cfg.slots);
 	if (r)
 		return r;
 	p->mhp->irq = mhp_irq;
 	p->mhp->notify = mhp_notify;
 	p->mhp->opaque = p;
-	r = io_register_mmio(MEMMAP_GED_BASE, MEMMAP_GED_SIZE, ged_mmio, p->mhp);
-	if (!r)
-		r = io_register_mmio(MEMMAP_MHP_BASE, MEMMAP_MHP_SIZE, mhp_mmio, p->mhp);
+	r = mhp_register(p->mhp);
 	if (r) {
-		log_warnx("memory hotplug: registering the MMIO windows: %s", strerror(-r));
+		log_warnx("GED and memory hotplug: registering the MMIO windows: %s", strerror(-r));
 		mhp_destroy(p->mhp);
 		p->mhp = NULL;
 		return r;
@@ -745,7 +748,7 @@ static bool dimm_ready(struct machine_plane *p, struct plane_reply *rp)
 {
 	if (!need_machine(p, rp))
 		return false;
-	if (!p->mhp) {
+	if (!p->mhp || !p->mhp->n_slots) {
 		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NO_SPACE, "slots",
 		            "the machine has no DIMM slots (-m ...,slots=N, <maxMemory slots=>)");
 		return false;
@@ -1043,13 +1046,26 @@ static void do_vcpus_resume(struct machine_plane *p, struct plane_reply *rp)
 
 /* ---- power-down, queries ----------------------------------------------- */
 
+/*
+ * force: stop now.  Otherwise press the ACPI power button and answer at
+ * once, as QEMU's system_powerdown does: the machine stops when the guest
+ * powers off (S5 through the FADT's sleep control register, the core's
+ * exit), or never, if the guest ignores the button.
+ */
 static void do_powerdown(struct machine_plane *p, const Splitvm__MachinePowerdown *req,
                          struct plane_reply *rp, bool *exit_after)
 {
 	if (!req->force) {
-		reply_error(rp, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "force",
-		            "the ACPI power button (through the GED) is not implemented yet; "
-		            "use force to stop the machine now");
+		if (!need_machine(p, rp))
+			return;
+		if (!p->mhp) {
+			reply_error(rp, SPLITVM__ERROR_CODE__ERR_INTERNAL, "force",
+			            "the machine has no GED");
+			return;
+		}
+		ged_power_button(p->mhp);
+		log_info("power button pressed (ACPI GED): the guest decides");
+		reply_ok(rp, "power button pressed");
 		return;
 	}
 	if (p->state == PLANE_STOPPING) {

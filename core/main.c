@@ -283,6 +283,17 @@ int main(int argc, char **argv)
 		goto out;
 	if (devices_register(&m))
 		goto out;
+	/*
+	 * The GED the DSDT declares, so that a guest reading its selector gets
+	 * 0 rather than an empty bus; nobody presses the button standalone.
+	 */
+	r = mhp_create(&m.mhp, 0);
+	if (!r)
+		r = mhp_register(m.mhp);
+	if (r) {
+		log_warnx("GED: %s", strerror(-r));
+		goto out;
+	}
 	/* Before the FDT and ACPI tables, which describe the devices. */
 	if (core_virtio_start(&m, 10000))
 		goto out;
@@ -312,6 +323,9 @@ out:
 	m.serial = NULL;
 	machine_destroy(&m);
 	io_reset();
+	/* After io_reset(): no vCPU can reach the GED's handler any more. */
+	mhp_destroy(m.mhp);
+	m.mhp = NULL;
 	ipc_shutdown();
 	return status;
 }

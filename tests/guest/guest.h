@@ -185,6 +185,24 @@ unsigned int mmu_phys_bits(void);
 /* --- trap.c ------------------------------------------------------------ */
 void idt_init(void);
 
+/* --- power.c: the ACPI power button (GED) and S5 power-off ------------ */
+#define GED_MEM_HOTPLUG_EVT 0x1u /* the GED selector's bits, QEMU's */
+#define GED_PWR_DOWN_EVT    0x2u
+
+/*
+ * Find the FADT's sleep registers, \_S5 and the GED in the ACPI tables, and
+ * read power_button= (act, the default, or ignore).  No tables: nothing is
+ * watched and power_poll() returns 0.  0, or 1 after a FAIL line.
+ */
+int power_init(const struct guest_boot *b) GUEST_MUST_CHECK;
+/*
+ * Read the GED's selector (which takes its events).  The power-down bit
+ * powers the machine off through the sleep control register (no return),
+ * or with power_button=ignore is reported and dropped.  Returns the other
+ * bits, for a scenario that handles them (memory hotplug).
+ */
+uint32_t power_poll(void);
+
 /* --- scenarios --------------------------------------------------------- */
 struct guest_scenario {
 	const char *name;

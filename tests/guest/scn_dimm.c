@@ -18,7 +18,8 @@
  *             with dimm_refuse=1 the memory "cannot be offlined" instead:
  *             _OST(3, 0x82 device busy) and no eject: "dimm slot N refused".
  *   dimm_removes=K  PASS after K remove events (0 or absent: run until
- *             the machine is powered off).
+ *             the machine is powered off, by the power button too:
+ *             power.c reads the same selector).
  *
  * The pattern: the 64-bit word at offset o of a DIMM at address a, for o a
  * multiple of 2 MiB (or of the size, if smaller), holds dimm_word(a + o);
@@ -27,7 +28,6 @@
 #include "guest.h"
 
 #define MHP_BASE 0xfea01000ull /* MEMMAP_MHP_BASE */
-#define GED_BASE 0xfea00000ull /* MEMMAP_GED_BASE */
 
 #define R_ADDR_LO    0x00
 #define R_ADDR_HI    0x04
@@ -44,8 +44,6 @@
 #define F_REMOVE  0x4u
 #define F_EJECT   0x8u
 
-#define GED_MEM_EVT 0x1u
-
 #define OST_DEVICE_CHECK   1u
 #define OST_EJECT_REQUEST  3u
 #define OST_SUCCESS        0u
@@ -57,7 +55,6 @@
 #define POLL_SPINS  20000u
 
 static volatile uint8_t *mhp;
-static volatile uint32_t *ged;
 
 static uint32_t mhp_rd(uint32_t off)
 {
@@ -177,9 +174,11 @@ static int dimm_run(const struct guest_boot *b)
 	if (err && err != -GERR_NOENT)
 		return fail("dimm_removes= takes a number");
 	mhp = guest_ptr(MHP_BASE, 0x18);
-	ged = guest_ptr(GED_BASE, 4);
-	if (!mhp || !ged)
-		return fail("cannot map the hotplug controller or the GED");
+	if (!mhp)
+		return fail("cannot map the hotplug controller");
+	/* The GED, found in the DSDT; its power button ends the scenario too. */
+	if (power_init(b))
+		return 1;
 
 	/* Cold-plugged DIMMs: enabled at boot, no insert event (QEMU's way). */
 	for (unsigned int i = 0; i < n_slots; i++) {
@@ -190,7 +189,7 @@ static int dimm_run(const struct guest_boot *b)
 	say("dimm ready, %lu slots%s", n_slots, refuse ? ", refusing ejects" : "");
 
 	while (!want_removes || removes < want_removes) {
-		if (!(*ged & GED_MEM_EVT)) {
+		if (!(power_poll() & GED_MEM_HOTPLUG_EVT)) {
 			for (unsigned int s = 0; s < POLL_SPINS; s++)
 				__asm__ volatile("pause" ::: "memory");
 			continue;

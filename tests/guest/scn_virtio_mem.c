@@ -26,6 +26,9 @@
  *                   the requested size at once (Linux's probe), then
  *                   follows every config change until the machine is
  *                   powered off (splitvm's bundled config, the demo).
+ *                   While it waits it watches the ACPI power button and
+ *                   powers off through S5 when it is pressed (power.c;
+ *                   power_button=ignore: it runs on).
  *   virtio-mem-bad  table-driven requests no Linux driver sends, each with
  *                   the answer the spec (and QEMU) gives, the device serving
  *                   on after each; touching unplugged memory reads all-ones;
@@ -71,6 +74,8 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
  */
 #define SPIN_MAX  4000000000ull
 #define BUSY_MAX  100000u
+/* Polls of the interrupt status per read of the GED: each read is an exit. */
+#define GED_POLL_EVERY 16
 #define PAT_WORDS 8
 
 static struct vq vq __attribute__((aligned(4096)));
@@ -446,9 +451,15 @@ static int settle(void)
 	}
 }
 
-/* Wait for a config-change interrupt and acknowledge it; @forever: no limit. */
+/*
+ * Wait for a config-change interrupt and acknowledge it; @forever: no limit.
+ * Idle, so the power button is watched here too (power.c), as a Linux
+ * guest takes it whatever its drivers do.
+ */
 static int wait_config_change(bool forever)
 {
+	static bool mem_said;
+
 	for (uint64_t i = 0; forever || i < SPIN_MAX; i++) {
 		uint32_t isr = rd(REG_INT_STATUS);
 
@@ -456,6 +467,10 @@ static int wait_config_change(bool forever)
 			wr(REG_INT_ACK, isr);
 		if (isr & INT_CONFIG)
 			return 0;
+		if (i % GED_POLL_EVERY == 0 && (power_poll() & GED_MEM_HOTPLUG_EVT) && !mem_said) {
+			say("virtio-mem: a DIMM hotplug event, and no DIMM driver in this scenario");
+			mem_said = true;
+		}
 		cpu_relax();
 	}
 	return fail("virtio-mem: no config-change interrupt (status 0x%x)", rd(REG_STATUS));
@@ -495,7 +510,7 @@ static int vmem_run(const struct guest_boot *b)
 	err = cmdline_u64(b, "vmem_steps", &steps);
 	if (err && err != -GERR_NOENT)
 		return fail("vmem_steps=: want a number");
-	if (find_device(b) || check_refused() || dev_init())
+	if (power_init(b) || find_device(b) || check_refused() || dev_init())
 		return 1;
 	say("virtio-mem: region 0x%lx+0x%lx block 0x%lx, requested 0x%lx", vmem.addr,
 	    vmem.region_size, vmem.block_size, vmem.requested);

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The core's ACPI tables through ACPICA's own tools: `iasl -d` disassembles
 # every table without errors, and acpiexec loads them and evaluates the
-# DSDT's methods to the resources the core's devices use.  Needs no KVM:
+# DSDT's methods to the resources the core's devices use, and the GED's
+# _EVT to the power button's Notify.  Needs no KVM:
 # --dump-acpi without -kernel builds the tables from the configuration.
 #
 # usage: test_core_acpi.sh SPLITVM_CORE
@@ -164,6 +165,83 @@ if (cd "$dir/dimm" && iasl -p ssdt ssdt.asl >ssdt.log 2>&1); then
 else
 	fail "dimm: iasl cannot compile the test SSDT"
 	cat "$dir/dimm/ssdt.log"
+fi
+
+# The power button: every machine has the GED and \_SB.PWRB (PNP0C0C);
+# the GED's _EVT reads ESEL and, for the power-down bit (0x2, QEMU's
+# ACPI_GED_PWR_DOWN_EVT), does Notify(\_SB.PWRB, 0x80), what Linux's ACPI
+# button driver turns into KEY_POWER.  acpiexec's SystemMemory is plain
+# memory, so an SSDT stores the selector the core would return; each
+# evaluation runs in a fresh acpiexec.
+cat >"$dir/ged.asl" <<'ASL'
+DefinitionBlock ("", "SSDT", 2, "SPLTVM", "GEDTEST", 1)
+{
+    External (\_SB.GED.ESEL, FieldUnitObj)
+    Method (\SETE, 1, NotSerialized)
+    {
+        \_SB.GED.ESEL = Arg0
+    }
+}
+ASL
+# With slots: every slot's insert flag reads set (one byte of plain
+# memory), so a scan that runs notifies MP00 and MP01 (Device Check).
+cat >"$dir/gedm.asl" <<'ASL'
+DefinitionBlock ("", "SSDT", 2, "SPLTVM", "GEDMTEST", 1)
+{
+    External (\_SB.MHPC.MINS, FieldUnitObj)
+    Method (\SETI, 0, NotSerialized)
+    {
+        \_SB.MHPC.MINS = 1
+    }
+}
+ASL
+# ged_check SET ESEL PWRB SCANS: _EVT with the selector at ESEL notifies
+# \_SB.PWRB PWRB times (0x80) and the DIMM slots SCANS times (MSCN's
+# Device Check), nothing else, with no error.
+ged_check() {
+	local log="$dir/$1/ged-$2.log" n cmd="evaluate \SETE $2" tables=../ged.aml
+	if [ "$1" = dimm ]; then
+		cmd="$cmd; evaluate \SETI"
+		tables="$tables ../gedm.aml"
+	fi
+	# shellcheck disable=SC2086 # $tables is a list
+	(cd "$dir/$1" && acpiexec -b "$cmd; evaluate \_SB.GED._EVT 9" dsdt.dat facp.dat \
+		apic.dat $tables) >"$log" 2>&1 || fail "ged $1 $2: acpiexec exited with $?"
+	grep -Eiq "AE_[A-Z]|error|exception" "$log" && {
+		fail "ged $1 $2: acpiexec reports an error"
+		grep -Ei "AE_[A-Z]|error|exception" "$log"
+	}
+	grep -q "Evaluating .*GED._EVT" "$log" || fail "ged $1 $2: _EVT was not evaluated"
+	n=$(grep -c "Received a Device Notify on \[PWRB\] .* Value 0x80" "$log")
+	[ "$n" = "$3" ] || fail "ged $1 ESEL=$2: $n Notify(PWRB, 0x80), want $3"
+	n=$(grep -c "Received a System Notify on \[MP0[01]\] .* Value 0x01" "$log")
+	[ "$n" = "$4" ] || fail "ged $1 ESEL=$2: $n slot notifies, want $4"
+	n=$(grep "Received a .*Notify" "$log" | grep -Evc "\[(PWRB|MP0[01])\]")
+	[ "$n" = 0 ] || fail "ged $1 ESEL=$2: unexpected notifies: $(grep Notify "$log")"
+}
+if (cd "$dir" && iasl -p ged ged.asl >ged.log 2>&1 && iasl -p gedm gedm.asl >>ged.log 2>&1); then
+	for set in plain dimm; do
+		[ -f "$dir/$set/dsdt.dsl" ] || continue
+		grep -A3 "Device (PWRB)" "$dir/$set/dsdt.dsl" | grep -q 'EisaId ("PNP0C0C")' ||
+			fail "$set: no PNP0C0C power button \_SB.PWRB"
+		grep -q 'Notify (\\_SB.PWRB, 0x80)' "$dir/$set/dsdt.dsl" ||
+			fail "$set: GED._EVT has no Notify (\_SB.PWRB, 0x80)"
+		ged_check "$set" 2 1 0
+		ged_check "$set" 0 0 0
+	done
+	# Bits the machine does not use are ignored.
+	ged_check plain 0xFFFFFFFD 0 0
+	# Without slots the GED knows only the power button; with them both.
+	grep -q "MSCN" "$dir/plain/dsdt.dsl" && fail "plain: the GED calls MSCN without slots"
+	grep -q "MHPC" "$dir/plain/dsdt.dsl" && fail "plain: memory hotplug devices without slots"
+	grep -q '\\_SB.MHPC.MSCN ()' "$dir/dimm/dsdt.dsl" ||
+		fail "dimm: GED._EVT does not call \_SB.MHPC.MSCN"
+	ged_check dimm 1 0 2
+	ged_check dimm 3 1 2
+	echo "ok: GED power button"
+else
+	fail "ged: iasl cannot compile the test SSDT"
+	cat "$dir/ged.log"
 fi
 
 # virtio-mmio transports as ACPI devices (Linux's virtio_mmio binds to

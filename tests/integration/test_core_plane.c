@@ -13,6 +13,8 @@
  *   - pause stops the progress counter, resume lets it go on;
  *   - every invalid RegionMap of a table gets its field and rule, and the
  *     core keeps serving; unmap frees the memslot for the next map;
+ *   - MachinePowerdown{force=false} presses the power button and answers at
+ *     once; the plane scenario ignores it and runs on;
  *   - MachinePowerdown{force} ends a running core with status 0, and one
  *     that has no machine yet too.
  * SKIPs (77) when /dev/kvm is not usable.
@@ -369,9 +371,16 @@ static void full_life(const char *core_bin, const char *kernel)
 	refused_maps(&c, dimm_fd);
 	unmap(&c, "nope", SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "region", "no region 'nope'");
 	unmap(&c, "ram-low", SPLITVM__ERROR_CODE__ERR_IN_USE, "region", "base RAM");
-	call_fails(&c, &soft.base, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "force", "GED");
-	printf("%zu refused RegionMaps, 2 refused unmaps, soft power-down refused\n",
+	printf("%zu refused RegionMaps, 2 refused unmaps\n",
 	       sizeof(bad_maps) / sizeof(bad_maps[0]));
+	/* The power button: answered at once; this guest ignores it and runs on. */
+	core_call_ok(&c, &soft.base);
+	p1 = mb[0];
+	p2 = wait_progress(mb, p1);
+	CHECK(strstr(core_log(&c), "power button pressed"),
+	      "no power-button line in the core's log");
+	printf("power button pressed, ignored by the guest: progress %" PRIu64 " -> %" PRIu64 "\n",
+	       p1, p2);
 
 	/* Pause: the counter stands still; resume: it moves on. */
 	core_call_ok(&c, &pause.base);

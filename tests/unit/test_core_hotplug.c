@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The ACPI memory-hotplug controller and GED register files (QEMU's
- * semantics), driven as the DSDT's AML drives them, and DIMM placement in
- * the device-memory area.
+ * semantics), driven as the DSDT's AML drives them, the GED's power button,
+ * and DIMM placement in the device-memory area.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -289,6 +289,49 @@ static void test_place(void **state)
 	assert_int_equal(memmap_devmem_place(&mm, GIB + 1, 4096, 0, &addr), -EINVAL);
 }
 
+/* The power button: its own bit, its own pulse, taken by one read. */
+static void test_power_button(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot;
+
+	ged_power_button(f->h);
+	assert_int_equal(f->irqs, 1);
+	assert_int_equal(ged_read(f), ACPI_GED_PWR_DOWN_EVT);
+	assert_int_equal(ged_read(f), 0);
+	/* With a hot plug pending, one read returns both events. */
+	assert_int_equal(
+	        mhp_plug(f->h, -1, "dimm0", "mem0", 0x100000000ull, 0x8000000ull, 0, true, &slot),
+	        0);
+	ged_power_button(f->h);
+	assert_int_equal(f->irqs, 3);
+	assert_int_equal(ged_read(f), ACPI_GED_MEM_HOTPLUG_EVT | ACPI_GED_PWR_DOWN_EVT);
+	assert_int_equal(ged_read(f), 0);
+	assert_int_equal(f->notifies, 0);
+}
+
+/* A machine without slots: the GED alone, the controller inert. */
+static void test_ged_without_slots(void **state)
+{
+	struct fixture *f = *state;
+	unsigned slot;
+
+	mhp_destroy(f->h);
+	assert_int_equal(mhp_create(&f->h, 0), 0);
+	f->h->irq = on_irq;
+	f->h->notify = on_notify;
+	f->h->opaque = f;
+	assert_int_equal(
+	        mhp_plug(f->h, -1, "dimm0", "mem0", 0x100000000ull, 0x8000000ull, 0, true, &slot),
+	        -ENOSPC);
+	wr(f, MHP_REG_SELECTOR, 0, 4);
+	wr(f, MHP_REG_FLAGS, MHP_FLAG_EJECT, 1);
+	assert_int_equal(f->notifies, 0);
+	ged_power_button(f->h);
+	assert_int_equal(f->irqs, 1);
+	assert_int_equal(ged_read(f), ACPI_GED_PWR_DOWN_EVT);
+}
+
 static void test_aml_builds(void **state)
 {
 	struct aml a;
@@ -300,6 +343,14 @@ static void test_aml_builds(void **state)
 	assert_int_equal(a.err, 0);
 	assert_non_null(memmem(a.buf, a.len, "MPFF", 4));
 	assert_non_null(memmem(a.buf, a.len, "ACPI0013", 8));
+	/* The power button comes with its event bit only. */
+	assert_null(memmem(a.buf, a.len, "PWRB", 4));
+	aml_free(&a);
+	aml_init(&a);
+	acpi_dsdt_ged(&a, MHP_GED_GSI, MEMMAP_GED_BASE, ACPI_GED_PWR_DOWN_EVT);
+	assert_int_equal(a.err, 0);
+	assert_non_null(memmem(a.buf, a.len, "PWRB", 4));
+	assert_null(memmem(a.buf, a.len, "MSCN", 4));
 	aml_free(&a);
 }
 
@@ -312,6 +363,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eject_empty_and_bad_selector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plug_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ost_flood_keeps_newest, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_power_button, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ged_without_slots, setup, teardown),
 		cmocka_unit_test(test_place),
 		cmocka_unit_test(test_aml_builds),
 	};

@@ -564,7 +564,8 @@ static void memsrv_call(struct sup *s, const ProtobufCMessage *req, const char *
 	struct ipc_msg *rep = NULL;
 	struct ipc_err err;
 
-	if (ipc_call(s->memsrv_req, NULL, req, SUP_CALL_MS, &rep, &err))
+	/* object_add with prealloc=on: its progress goes out as it comes. */
+	if (sup_memsrv_call(s, req, SUP_CALL_MS, &rep, &err))
 		fail_ipc(res, what, &err);
 	ipc_msg_free(rep);
 }

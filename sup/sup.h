@@ -92,7 +92,8 @@ struct sup {
 
 	struct sup_proc memsrv, core;
 	struct ipc_chan *memsrv_req, *core_req, *ctl, *events;
-	struct ipc_chan *core_events; /* SUB core-events: DIMM unplug, _OST */
+	struct ipc_chan *core_events;   /* SUB core-events: DIMM unplug, _OST */
+	struct ipc_chan *memsrv_events; /* SUB memsrv-events: prealloc progress */
 	struct ipc_fdchan *memsrv_fd, *core_fd;
 	uint64_t next_core_tag;
 	uint64_t devmem_base, devmem_size;
@@ -101,6 +102,7 @@ struct sup {
 	size_t n_devs;
 
 	int sigfd;
+	int watch_fd, watch_wd; /* inotify on run_dir during start-up (wait.c) */
 	bool stopping;
 	bool linger; /* a ctl reply (quit) may still be queued at teardown */
 	int exit_status;
@@ -158,6 +160,26 @@ int sup_restart_due(struct sup *s);
  */
 int sup_proc_table(struct sup *s, bool json, char **out) SUP_WUR;
 
+/* ---- wait.c: event-driven waits on children ----------------------------- */
+
+/*
+ * The run directory's watch (inotify) for the start-up: opened once the
+ * directory exists, stopped once every child has bound its sockets (so
+ * that closing it later is cheap), closed at teardown.
+ */
+int sup_watch_open(struct sup *s) SUP_WUR;
+void sup_watch_stop(struct sup *s);
+void sup_watch_close(struct sup *s);
+/*
+ * Wait until every one of @names (@n of them) exists in the run directory,
+ * woken by the watch, no sleeping.  -ECHILD when @pid (> 0) ends first (it
+ * is not reaped), -ETIMEDOUT after @timeout_ms, -EBADF with no watch.
+ */
+int sup_wait_files(struct sup *s, const char *const *names, unsigned n, pid_t pid,
+                   int timeout_ms) SUP_WUR;
+/* Wait until child @pid has ended, without reaping it; -ETIMEDOUT after @timeout_ms. */
+int sup_wait_exit(pid_t pid, int timeout_ms) SUP_WUR;
+
 /* BackendAcquire{@id, @user} on memsrv: the backend's fd, or -errno (logged). */
 int sup_acquire(struct sup *s, const char *id, const char *user) SUP_WUR;
 
@@ -173,6 +195,21 @@ void sup_event_process_exited(struct sup *s, const char *who, bool device,
 void sup_event_restarted(struct sup *s, const struct sup_dev *d, pid_t old_pid,
                          const Splitvm__ProcessExit *e);
 void sup_event_guest_shutdown(struct sup *s, const char *reason);
+/*
+ * memsrv's PUB socket `memsrv-events`: its prealloc progress goes on to
+ * ours as PREALLOC_PROGRESS, in the order memsrv sent it.
+ */
+int sup_memsrv_events_open(struct sup *s) SUP_WUR;
+/* Forward every event waiting on memsrv-events (never blocks). */
+void sup_memsrv_events_forward(struct sup *s);
+/*
+ * ipc_call() on memsrv that forwards memsrv's events while it waits: a
+ * BackendCreate with prealloc=on of many GiB takes seconds, and
+ * `events --follow` shows its progress as it goes.  Same results as
+ * ipc_call() (IPC_ERR_PEER for an ErrorReply, IPC_ERR_TIMEOUT).
+ */
+int sup_memsrv_call(struct sup *s, const ProtobufCMessage *req, int deadline_ms,
+                    struct ipc_msg **reply, struct ipc_err *err) SUP_WUR;
 /* The history as length-prefixed packed Events (CtlReply.blob). */
 int sup_events_history(struct sup *s, uint8_t **buf, size_t *len) SUP_WUR;
 

@@ -81,6 +81,14 @@ static void dev_config_string(const struct sup_dev *d, char *buf, size_t len)
 		snprintf(buf, len, "pc-dimm,id=%s,memdev=%s", c->id, c->memdev);
 		return;
 	}
+	if (c->model == SPLITVM__DEVICE_MODEL__MODEL_NVDIMM) {
+		/* size: the backend's, whose last label-size bytes are the labels. */
+		snprintf(buf, len,
+		         "nvdimm,id=%s,memdev=%s,label-size=%" PRIu64 ",unarmed=%s,size=%" PRIu64,
+		         c->id, c->memdev, c->label_size, c->unarmed ? "on" : "off",
+		         d->be ? d->be->size : 0);
+		return;
+	}
 	if (c->model == SPLITVM__DEVICE_MODEL__MODEL_VIRTIO_PMEM) {
 		/* The core chose the address: the process checks what it is told. */
 		snprintf(buf, len, "virtio-pmem,id=%s,memdev=%s,memaddr=%" PRIu64, c->id, c->memdev,

@@ -761,11 +761,11 @@ static int replay_file(const char *path)
 	r->h->irq = on_irq;
 	r->h->notify = on_notify;
 	r->h->opaque = r;
-	/* The windows the machine plane registers for the vCPUs' MMIO exits. */
+	/* The windows, registered as the machine plane does, for the MMIO exits. */
 	io_reset();
-	if (io_register_mmio(MEMMAP_GED_BASE, MEMMAP_GED_SIZE, ged_mmio, r->h) ||
-	    io_register_mmio(MEMMAP_MHP_BASE, MEMMAP_MHP_SIZE, mhp_mmio, r->h)) {
-		fail(r, "cannot register the MMIO windows");
+	e = mhp_register(r->h);
+	if (e) {
+		fail(r, "cannot register the MMIO windows: %s", strerror(-e));
 		goto out;
 	}
 	rewind(f);

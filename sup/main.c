@@ -854,9 +854,16 @@ static void core_or_memsrv_died(struct sup *s, struct sup_proc *p, int status)
 	if (s->stopping)
 		return;
 	if (p == &s->core && e.kind == SPLITVM__EXIT_KIND__EXIT_CODE) {
-		/* The guest ended the machine: its status is ours. */
+		/*
+		 * The guest ended the machine (S5 after system_powerdown, a
+		 * reset, the test guest's debug exit): its status is ours, and
+		 * the reason starts with QEMU's SHUTDOWN cause.
+		 */
+		char reason[sizeof(why) + 32];
+
+		snprintf(reason, sizeof(reason), "guest-shutdown: splitvm-core %s", why);
 		log_info("the guest shut down (splitvm-core %s): stopping the VM", why);
-		sup_event_guest_shutdown(s, why);
+		sup_event_guest_shutdown(s, reason);
 		s->exit_status = e.code;
 	} else {
 		log_warnx("splitvm-%s died (%s): shutting the VM down", p->model, why);

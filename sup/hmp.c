@@ -511,10 +511,10 @@ static void dump_dtb(struct sup *s, struct hmp_result *res)
 }
 
 /*
- * QEMU's system_powerdown: press the ACPI power button and answer at once.
- * The VM stops when the guest powers off (GUEST_SHUTDOWN, splitvm exits
- * with the core's status 0), or runs on if the guest ignores the button;
- * `quit` is the forced stop.
+ * QEMU presses the ACPI power button and leaves the rest to the guest.  A
+ * core without the button (or a guest with no ACPI, like the test guest)
+ * would leave the VM running, which is not what the user asked for: then
+ * the machine is switched off, and the answer says so.
  */
 static void system_powerdown(struct sup *s, struct hmp_result *res)
 {
@@ -523,11 +523,33 @@ static void system_powerdown(struct sup *s, struct hmp_result *res)
 
 	machine_call(s, &p.base, "system_powerdown", res, &rep);
 	ipc_msg_free(rep);
-	if (res->code != SPLITVM__ERROR_CODE__ERR_NONE)
+	if (res->code != SPLITVM__ERROR_CODE__ERR_UNSUPPORTED || !s->core_req)
 		return;
-	log_info("ctl: system_powerdown: the ACPI power button was pressed");
-	/* A guest that acts at once stops us: let this reply leave first. */
+	res->code = SPLITVM__ERROR_CODE__ERR_NONE;
+	rep = NULL;
+	p.force = true;
+	machine_call(s, &p.base, "system_powerdown", res, &rep);
+	ipc_msg_free(rep);
+	/* The core's exit will stop us: let this reply leave first. */
 	s->linger = true;
+	if (res->code == SPLITVM__ERROR_CODE__ERR_NONE)
+		res->out_text = strdup("the core has no ACPI power button: the machine was "
+		                       "switched off\n");
+}
+
+/*
+ * QEMU's `stop` and `cont`: the vCPUs leave KVM_RUN and wait, or go on.
+ * Device processes keep serving (a request in flight is answered), so a
+ * stopped guest finds its devices where it left them.
+ */
+static void vcpus_run(struct sup *s, bool run, struct hmp_result *res)
+{
+	Splitvm__VcpusPause p = SPLITVM__VCPUS_PAUSE__INIT;
+	Splitvm__VcpusResume r = SPLITVM__VCPUS_RESUME__INIT;
+	struct ipc_msg *rep = NULL;
+
+	machine_call(s, run ? &r.base : &p.base, run ? "cont" : "stop", res, &rep);
+	ipc_msg_free(rep);
 }
 
 /* ---- object_add / object_del / device_add / device_del (pc-dimm) -------- */
@@ -1066,6 +1088,9 @@ void hmp_dispatch(struct sup *s, const Splitvm__CtlRequest *req, struct hmp_resu
 	} else if (!strcmp(v, "system_powerdown")) {
 		if (nargs(req, 0, "", res))
 			system_powerdown(s, res);
+	} else if (!strcmp(v, "stop") || !strcmp(v, "cont")) {
+		if (nargs(req, 0, "", res))
+			vcpus_run(s, !strcmp(v, "cont"), res);
 	} else if (!strcmp(v, "quit")) {
 		res->quit = true;
 	} else if (!strcmp(v, "object_add")) {

@@ -8,6 +8,7 @@
 # with prealloc=on while `events --follow` runs: the follower sees its
 # progress in order, ending at 100, before object_add returns; object_del
 # gives the memory back.  About 2 GiB at the peak, for a few seconds.
+# Then `stop` and `cont` on the same VM.
 # usage: test_sup_prealloc.sh SPLITVM SPLITVM_CTL GUEST_ELF
 set -u
 SUP=$1 CTL=$2 GUEST=$3
@@ -82,10 +83,30 @@ ctl --json events | percents small | grep -q . && fail "progress events for a 64
 ctl object_del small || fail "object_del small"
 ctl object_del big || fail "object_del big"
 
+# stop and cont (QEMU's): a stopped guest's vCPU thread takes no CPU
+# time, though the test guest's driver polls a register when it runs.
+core_ticks() {
+	local pid
+	pid=$(ctl info processes | awk '$2 == "core" { print $1 }')
+	awk '{ print $14 + $15 }' "/proc/$pid/stat"
+}
+ctl stop || fail "stop"
+ctl stop || fail "stop when stopped"
+t0=$(core_ticks)
+sleep 0.5
+t1=$(core_ticks)
+[ $((t1 - t0)) -le 5 ] || fail "the core took $((t1 - t0)) ticks in 0.5 s while stopped"
+ctl cont || fail "cont"
+expect_one_line() { ctl "$@" > /dev/null 2> "$tmp/err" && fail "ctl $* succeeded"; [ "$(wc -l < "$tmp/err")" = 1 ] || fail "ctl $*: $(cat "$tmp/err")"; }
+expect_one_line stop now
+t2=$(core_ticks)
+sleep 1
+[ $(($(core_ticks) - t2)) -gt 2 ] || fail "the guest's vCPU does not run after cont"
+
 ctl quit > /dev/null || fail "quit"
 for _ in $(seq 100); do kill -0 "$sup" 2>/dev/null || break; sleep 0.05; done
 kill -0 "$sup" 2>/dev/null && fail "splitvm still runs after quit"
 sup=
 [ ! -e "$dir" ] || fail "$dir left behind"
 rm -rf "$tmp"
-echo "PASS: prealloc progress at boot and from object_add, in order, to 100%"
+echo "PASS: prealloc progress at boot and from object_add, in order, to 100%; stop, cont"

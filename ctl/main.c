@@ -39,7 +39,9 @@ static const struct verb_help verbs[] = {
 	  "DEVICE_PROCESS_RESTARTED, GUEST_SHUTDOWN, ...); --follow waits "
 	  "for more" },
 	{ "dump-dtb", "FILE", "write the guest's flattened device tree to FILE (dtc -I dtb)" },
-	{ "system_powerdown", "", "stop the machine (forced: the GED power button is not there yet)" },
+	{ "system_powerdown", "",
+	  "press the ACPI power button and return; the VM stops when the guest "
+	  "powers off (GUEST_SHUTDOWN), `quit` stops it at once" },
 	{ "stop", "", "pause the guest's vCPUs (device processes keep serving)" },
 	{ "cont", "", "resume the vCPUs after `stop`" },
 	{ "quit", "", "stop the VM and every process" },

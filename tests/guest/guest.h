@@ -226,6 +226,7 @@ extern const struct guest_scenario scenario_virtio_mem, scenario_virtio_mem_bad;
 extern const struct guest_scenario scenario_vmem_replay;
 extern const struct guest_scenario scenario_dimm;
 extern const struct guest_scenario scenario_virtio_pmem;
+extern const struct guest_scenario scenario_nvdimm;
 
 /*
  * Sorted, no empty entry, no overlap, no wrap, some RAM: a map as a loader

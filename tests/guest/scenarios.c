@@ -19,6 +19,7 @@ static const struct guest_scenario *const scenarios[] = {
 	&scenario_vmem_replay, /* scn_vmem_replay.c: test_vmem_replay */
 	&scenario_dimm,      /* scn_dimm.c */
 	&scenario_virtio_pmem, /* scn_virtio_pmem.c */
+	&scenario_nvdimm,    /* scn_nvdimm.c */
 };
 
 const struct guest_scenario *scenario_find(const char *name, size_t len)

@@ -37,6 +37,12 @@
 
 #define ENDPOINT_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
+/* A dialer's back-off: first retry after MIN, doubling up to MAX (see chan_open). */
+#define IPC_REDIAL_MIN_MS 10
+#define IPC_REDIAL_MAX_MS 1000
+#define IPC_REDIAL_REQ_MIN_MS 2
+#define IPC_REDIAL_REQ_MAX_MS 10
+
 struct ipc_chan {
 	int sock; /* nanomsg socket; -1 when closed */
 	enum ipc_role role;
@@ -192,10 +198,25 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)c->max_msg, "NN_RCVMAXSIZE", err);
 	if (ret < 0)
 		goto fail_close;
-	/* Reconnect soon after a peer restarts, backing off to 1 s. */
-	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL, 10, "NN_RECONNECT_IVL", err);
+	/*
+	 * Redial soon after a peer restarts.  A REQ client is made before its
+	 * restarted server binds (the supervisor connects as it spawns a
+	 * device process), so its first dials fail and the back-off decides
+	 * when it gets through: capped at 1 s it added 20-70 ms to a device
+	 * process's restart, capped at IPC_REDIAL_REQ_MAX_MS it adds at most
+	 * that.  A failed dial on an ipc:// endpoint is a socket() and a
+	 * refused connect(): 100 a second against a dead server cost next to
+	 * nothing.  Other roles keep the slower back-off: a PAIR refuses a
+	 * second connection while it holds one (a dead predecessor's, until
+	 * it notices), and what is sent on a refused connection is lost, so
+	 * more redials in that window would only lose more.
+	 */
+	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL,
+	                  role == IPC_ROLE_REQ ? IPC_REDIAL_REQ_MIN_MS : IPC_REDIAL_MIN_MS,
+	                  "NN_RECONNECT_IVL", err);
 	if (ret == 0)
-		ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX, 1000,
+		ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX,
+		                  role == IPC_ROLE_REQ ? IPC_REDIAL_REQ_MAX_MS : IPC_REDIAL_MAX_MS,
 		                  "NN_RECONNECT_IVL_MAX", err);
 	if (ret < 0)
 		goto fail_close;

@@ -880,8 +880,38 @@ static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
 		            "offset", text);
 		return;
 	}
-	if (ipc_reply(d->chan, msg, &ok.base, &err))
+	/*
+	 * Correlation id 0: the device process does not wait (its unmaps), so
+	 * only a refusal is answered.  Its messages are served in order, so
+	 * the slot is gone before the response that follows reaches the ring.
+	 */
+	if (msg->correlation_id && ipc_reply(d->chan, msg, &ok.base, &err))
 		log_warnx("device %s: slot map reply not delivered: %s", d->id, err.text);
+}
+
+/*
+ * The attached process's attach once more: it sends it again while no
+ * DeviceAttached comes (devproc/main.c, wait_attached), because an attach
+ * sent on a connection our PAIR refused (it still held the predecessor's)
+ * is lost.  Answered as the first was; nothing else changes, and held
+ * requests are not re-sent again (they followed the first answer).
+ */
+static void handle_attach_again(struct devplane_dev *d, const struct ipc_msg *msg)
+{
+	Splitvm__DeviceAttached out = SPLITVM__DEVICE_ATTACHED__INIT;
+	struct ipc_err err;
+
+	if (d->t_init) { /* a plain device has no transport */
+		pthread_mutex_lock(&d->t.lock);
+		out.driver_features = d->t.driver_features;
+		pthread_mutex_unlock(&d->t.lock);
+	}
+	pthread_mutex_lock(&d->dp->lock);
+	out.region_gpa = d->region_gpa;
+	pthread_mutex_unlock(&d->dp->lock);
+	log_debug("device %s: epoch %u attached again", d->id, d->epoch);
+	if (ipc_reply(d->chan, msg, &out.base, &err))
+		log_warnx("device %s: DeviceAttached not delivered: %s", d->id, err.text);
 }
 
 static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
@@ -892,7 +922,10 @@ static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
 		return;
 	}
 	if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH) {
-		handle_attach(d, msg);
+		if (d->attached && msg->epoch == d->epoch)
+			handle_attach_again(d, msg);
+		else
+			handle_attach(d, msg);
 		return;
 	}
 	if (!d->attached || msg->epoch != d->epoch) {

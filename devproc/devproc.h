@@ -30,7 +30,12 @@ struct devproc_host {
 	/*
 	 * Map (or unmap) [offset, offset + size) of the device's own region.
 	 * Must be idempotent: a successor may repeat what its predecessor did.
-	 * 0, or -errno when the core refused or did not answer.
+	 * A map waits for the core: 0, or -errno when the core refused or did
+	 * not answer.  An unmap only goes out (0 once sent): the core acts on
+	 * the device's messages in order, so it is done before the response
+	 * that follows it reaches the guest, and a refusal, which a model
+	 * could not undo anyway (its blocks are discarded already), is logged
+	 * by the core and by main.c when the core's ErrorReply comes back.
 	 */
 	int (*slot_map)(void *opaque, uint64_t offset, uint64_t size, bool map);
 	/* Replace the core's copy of the config space; @notify raises an interrupt. */

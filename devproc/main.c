@@ -50,6 +50,14 @@
 #include "sandbox.h"
 
 #define ATTACH_TIMEOUT_MS 10000
+/*
+ * The attach again after this long with no answer, doubling up to MAX
+ * (long: a slow core must answer the first), and at once when the
+ * connection it went on is seen to go; looked at every POLL ms.
+ */
+#define ATTACH_RESEND_MS 1000
+#define ATTACH_RESEND_MAX_MS 4000
+#define ATTACH_POLL_MS 5
 #define SLOT_MAP_TIMEOUT_MS 5000
 #define STASH_MAX 64
 /* Seqs answered lately: at least every request the stash can hold. */
@@ -148,6 +156,14 @@ static bool is_stale_request(const struct devproc *d, const struct ipc_msg *msg)
  */
 static void hold_or_drop(struct devproc *d, struct ipc_msg *msg, const char *while_what)
 {
+	if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY && !msg->correlation_id &&
+	    msg->epoch == d->epoch) {
+		/* Ours, for an unmap nobody waits for (host_slot_map). */
+		log_warnx("the core refused a slot unmap: %s",
+			  ((Splitvm__ErrorReply *)msg->body)->text);
+		ipc_msg_free(msg);
+		return;
+	}
 	if (is_answer(msg) || is_stale_request(d, msg)) {
 		log_debug("%s: dropped a stale %s (seq %" PRIu64 ", correlation 0x%" PRIx64
 			  ", epoch %u)",
@@ -193,21 +209,30 @@ static int wait_reply(struct devproc *d, uint64_t corr, int timeout_ms)
 	}
 }
 
+/*
+ * A map is a round trip: the model must not ACK a plug before the core has
+ * the slot in the guest's map.  An unmap is sent with correlation id 0,
+ * which the core answers only with a refusal (docs/protocol.md): nothing
+ * waits on it (devproc.h), and an UNPLUG's answer follows it at once
+ * instead of after a round trip through the core.
+ */
 static int host_slot_map(void *opaque, uint64_t offset, uint64_t size, bool map)
 {
 	struct devproc *d = opaque;
 	Splitvm__DeviceSlotMap sm = SPLITVM__DEVICE_SLOT_MAP__INIT;
-	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch, .correlation_id = devproc_corr(d) };
+	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch };
 	struct ipc_err err;
 
+	if (map)
+		hdr.correlation_id = devproc_corr(d);
 	sm.offset = offset;
 	sm.size = size;
 	sm.map = map;
 	if (ipc_send(d->dev, &hdr, &sm.base, &err) < 0) {
-		log_warnx("slot map: %s", err.text);
+		log_warnx("slot %s: %s", map ? "map" : "unmap", err.text);
 		return -EIO;
 	}
-	return wait_reply(d, hdr.correlation_id, SLOT_MAP_TIMEOUT_MS);
+	return map ? wait_reply(d, hdr.correlation_id, SLOT_MAP_TIMEOUT_MS) : 0;
 }
 
 static int host_config(void *opaque, const void *config, size_t len, bool notify)
@@ -237,30 +262,86 @@ static long ms_since(const struct timespec *t0)
 	return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
 }
 
-/*
- * DeviceAttached, or the core's ErrorReply, for the attach under @corr;
- * what comes before it is a predecessor's (see the top of the file).
- */
-static struct ipc_msg *wait_attached(struct devproc *d, uint64_t corr)
+static bool connected_to(int fd, const char *name);
+
+/* The inode of our live connection to the core's dev-<id>, 0 when none. */
+static ino_t core_conn_ino(const struct devproc *d)
 {
+	char name[80];
+
+	snprintf(name, sizeof(name), "dev-%s", d->id);
+	for (int fd = 3; fd < FD_SCAN_MAX; fd++) {
+		struct pollfd p = { .fd = fd };
+		struct stat st;
+
+		if (!connected_to(fd, name) || fstat(fd, &st) < 0)
+			continue;
+		if (poll(&p, 1, 0) < 0 || p.revents & (POLLHUP | POLLERR | POLLNVAL))
+			continue;
+		return st.st_ino;
+	}
+	return 0;
+}
+
+/*
+ * DeviceAttached, or the core's ErrorReply, for the attach @at under
+ * hdr->correlation_id; what comes before it is a predecessor's (see the
+ * top of the file).
+ *
+ * A successor can dial the core before the core has noticed its
+ * predecessor's death: the core's PAIR then refuses the new connection
+ * (it holds one already) and what was sent on it, the attach, is lost.
+ * NNG redials, but nothing would send the attach again.  So the attach
+ * goes again when the connection it may have gone on is seen to go, and
+ * in any case after ATTACH_RESEND_MS without an answer.  The core answers
+ * a repeat of the epoch it attached with DeviceAttached again
+ * (core/devplane.c); the service loop drops the extra answer.
+ */
+static struct ipc_msg *wait_attached(struct devproc *d, const struct ipc_hdr *hdr,
+				     const ProtobufCMessage *at)
+{
+	long resend_at = ATTACH_RESEND_MS, resend_ivl = ATTACH_RESEND_MS;
 	struct timespec t0;
 	struct ipc_err err;
 	struct ipc_msg *msg;
+	ino_t seen = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		long left = ATTACH_TIMEOUT_MS - ms_since(&t0);
+		long now = ms_since(&t0), left = ATTACH_TIMEOUT_MS - now;
+		ino_t conn = core_conn_ino(d);
+		bool lost = seen && conn != seen;
 
 		if (left <= 0)
 			log_fatalx("no DeviceAttached from the core within %d ms", ATTACH_TIMEOUT_MS);
+		if (conn)
+			seen = conn;
+		else if (lost)
+			seen = 0;
+		if (lost || now >= resend_at) {
+			log_debug("no DeviceAttached after %ld ms%s: attaching again", now,
+				  lost ? " and the connection went" : "");
+			if (ipc_send(d->dev, hdr, at, &err) < 0)
+				log_warnx("DeviceAttach again: %s", err.text);
+			if (now >= resend_at) {
+				resend_ivl = resend_ivl * 2 > ATTACH_RESEND_MAX_MS
+						     ? ATTACH_RESEND_MAX_MS
+						     : resend_ivl * 2;
+				resend_at = now + resend_ivl;
+			}
+		}
+		if (left > ATTACH_POLL_MS)
+			left = ATTACH_POLL_MS;
 		if (ipc_recv(d->dev, (int)left, &msg, &err) < 0) {
-			if (err.code == IPC_ERR_TIMEOUT || ipc_errcode_is_malformed(err.code)) {
+			if (err.code == IPC_ERR_TIMEOUT)
+				continue;
+			if (ipc_errcode_is_malformed(err.code)) {
 				log_warnx("waiting for DeviceAttached: %s", err.text);
 				continue;
 			}
 			log_fatalx("no DeviceAttached from the core: %s", err.text);
 		}
-		if (msg->correlation_id != corr ||
+		if (msg->correlation_id != hdr->correlation_id ||
 		    (msg->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED &&
 		     msg->type->type != SPLITVM__MSG_TYPE__MSG_ERROR_REPLY)) {
 			hold_or_drop(d, msg, "attaching");
@@ -302,7 +383,7 @@ static void devproc_attach_core(struct devproc *d)
 	at.queues = qp;
 	if (ipc_send(d->dev, &hdr, &at.base, &err) < 0)
 		log_fatalx("DeviceAttach: %s", err.text);
-	msg = wait_attached(d, hdr.correlation_id);
+	msg = wait_attached(d, &hdr, &at.base);
 	/* From here on the core sends under our epoch: its re-sends come next. */
 	d->attached = true;
 	gpa = ((Splitvm__DeviceAttached *)msg->body)->region_gpa;
@@ -560,6 +641,15 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 		(void)d->ops->driver_ready(
 			d->m, ((Splitvm__DeviceDriverReady *)msg->body)->driver_features);
 		break;
+	case SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED:
+		/* The answer to an attach sent again (wait_attached). */
+		log_debug("dropped a repeated DeviceAttached");
+		break;
+	case SPLITVM__MSG_TYPE__MSG_ERROR_REPLY:
+	case SPLITVM__MSG_TYPE__MSG_OK_REPLY:
+		/* An unmap's refusal (logged), or a late answer: consumed there. */
+		hold_or_drop(d, msg, "serving");
+		return;
 	default:
 		log_warnx("unexpected %s from the core", msg->type->name);
 	}

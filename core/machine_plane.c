@@ -265,6 +265,23 @@ static void dimm_remove(struct machine_plane *p, unsigned slot, const char *id,
 	log_info("dimm %s: ejected from slot %u, region %s unmapped", id, slot, memdev);
 }
 
+/*
+ * An _OST status that means the guest refused or failed (ACPI 6.5, 6.3.5):
+ * 1 and 2 for any event; for an eject request (3) 0x80..0x83, 0x84 being
+ * "ejection in progress", which Linux reports before every eject; for a
+ * device check or bus check (0, 1) 0x81..0x83, 0x80 being "in progress".
+ */
+static bool ost_is_failure(uint32_t event, uint32_t status)
+{
+	if (status == 1 || status == 2)
+		return true;
+	if (event == 3)
+		return status >= 0x80 && status <= 0x83;
+	if (event <= 1)
+		return status >= 0x81 && status <= 0x83;
+	return false;
+}
+
 /* The controller's queued events: ejects and _OST reports. */
 static void mhp_events(struct machine_plane *p)
 {
@@ -292,9 +309,13 @@ static void mhp_events(struct machine_plane *p)
 			e.device = ev[i].id;
 			e.kind_case = SPLITVM__EVENT__KIND_ACPI_DEVICE_OST;
 			e.acpi_device_ost = &ost;
-			if (ost.status)
+			if (ost_is_failure(ost.source, ost.status))
 				log_warnx("dimm %s (slot %u): the guest reports _OST event 0x%x "
 				          "status 0x%x",
+				          ev[i].id[0] ? ev[i].id : "-", ev[i].slot, ost.source,
+				          ost.status);
+			else
+				log_debug("dimm %s (slot %u): _OST event 0x%x status 0x%x",
 				          ev[i].id[0] ? ev[i].id : "-", ev[i].slot, ost.source,
 				          ost.status);
 			publish(p, &e);

@@ -202,16 +202,38 @@ static int start_service(struct sup *s, struct sup_proc *p, const char *model, c
 	return 0;
 }
 
-static int start_memsrv(struct sup *s)
+/*
+ * Wait (inotify, no polling) until @p has bound @names in the run directory:
+ * a connection made before then waits out NNG's reconnect back-off.
+ */
+static int service_wait(struct sup *s, struct sup_proc *p, const char *const *names, unsigned n)
 {
+	int r = sup_wait_files(s, names, n, p->pid, SUP_CALL_MS);
+
+	if (r == -ECHILD)
+		log_warnx("splitvm-%s ended before it bound its sockets", p->model);
+	else if (r)
+		log_warnx("splitvm-%s: its sockets in %s: %s", p->model, s->run_dir, strerror(-r));
+	return r;
+}
+
+static int spawn_memsrv(struct sup *s)
+{
+	return start_service(s, &s->memsrv, "memsrv", s->memsrv_bin, "--channel", "memsrv",
+	                     "--fd-channel-fd", &s->memsrv_fd);
+}
+
+static int connect_memsrv(struct sup *s)
+{
+	static const char *const names[] = { "memsrv", "memsrv-events" };
 	struct ipc_chan_opts o = { .planes = PROTO_PLANE_MEMORY };
 	struct ipc_err err;
-	int r;
 
-	r = start_service(s, &s->memsrv, "memsrv", s->memsrv_bin, "--channel", "memsrv",
-	                  "--fd-channel-fd", &s->memsrv_fd);
-	if (r)
-		return r;
+	if (service_wait(s, &s->memsrv, names, 2))
+		return -EIO;
+	/* Subscribed before the first request: prealloc progress of boot RAM. */
+	if (sup_memsrv_events_open(s))
+		return -EIO;
 	if (ipc_chan_connect(&s->memsrv_req, IPC_ROLE_REQ, s->run_dir, "memsrv", &o, &err)) {
 		log_warnx("memsrv: %s", err.text);
 		return -EIO;
@@ -219,21 +241,22 @@ static int start_memsrv(struct sup *s)
 	return 0;
 }
 
-static int start_core(struct sup *s)
+static int spawn_core(struct sup *s)
 {
+	return start_service(s, &s->core, "core", s->core_bin, "--machine-chan", "machine",
+	                     "--fd-chan-fd", &s->core_fd);
+}
+
+static int connect_core(struct sup *s)
+{
+	static const char *const names[] = { "machine", "core-events" };
 	struct ipc_chan_opts o = { .planes = PROTO_PLANE_MACHINE };
 	struct ipc_chan_opts ev = { .planes = PROTO_PLANE_EVENT };
 	struct ipc_err err;
-	int r;
 
-	r = start_service(s, &s->core, "core", s->core_bin, "--machine-chan", "machine",
-	                  "--fd-chan-fd", &s->core_fd);
-	if (r)
-		return r;
-	/*
-	 * core-events carries DEVICE_DELETED and ACPI_DEVICE_OST of DIMMs; a
-	 * SUB connects before the core binds (the library reconnects).
-	 */
+	/* core-events carries DEVICE_DELETED and ACPI_DEVICE_OST of DIMMs. */
+	if (service_wait(s, &s->core, names, 2))
+		return -EIO;
 	if (ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err) ||
 	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events", &ev,
 	                     &err)) {
@@ -340,13 +363,17 @@ static int create_backends(struct sup *s)
 {
 	for (size_t i = 0; i < s->cfg->n_backends; i++) {
 		Splitvm__BackendCreate c = SPLITVM__BACKEND_CREATE__INIT;
-		char what[96];
+		struct ipc_msg *rep = NULL;
+		struct ipc_err err;
 
+		/* Prealloc progress goes on to `events` while memsrv works. */
 		c.config = s->cfg->backends[i];
-		snprintf(what, sizeof(what), "backend %s", c.config->id);
-		if (call(s, s->memsrv_req, what, &c.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
-		         NULL))
+		if (sup_memsrv_call(s, &c.base, SUP_CALL_MS, &rep, &err)) {
+			log_warnx("backend %s: %s%s%s", c.config->id, err.field,
+			          err.field[0] ? ": " : "", err.text);
 			return -EIO;
+		}
+		ipc_msg_free(rep);
 	}
 	return 0;
 }
@@ -801,18 +828,64 @@ static int start_devices(struct sup *s, bool after_resume)
 	return 0;
 }
 
+/*
+ * Wait (inotify) up to 500 ms for the dev-ID sockets of the devices whose
+ * plane was missing before VcpusResume; one still missing then is left
+ * unstarted, with a warning, by start_devices().
+ */
+static int wait_dev_planes(struct sup *s)
+{
+	const char **names;
+	char (*buf)[96];
+	unsigned n = 0;
+	int r;
+
+	names = calloc(s->n_devs ? s->n_devs : 1, sizeof(*names));
+	buf = calloc(s->n_devs ? s->n_devs : 1, sizeof(*buf));
+	if (!names || !buf) {
+		free(names);
+		free(buf);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < s->n_devs; k++) {
+		if (s->devs[k].state != SUP_DEV_NO_PLANE)
+			continue;
+		snprintf(buf[n], sizeof(buf[n]), "dev-%s", s->devs[k].cfg->id);
+		names[n] = buf[n];
+		n++;
+	}
+	r = n ? sup_wait_files(s, names, n, s->core.pid, 500) : 0;
+	free(names);
+	free(buf);
+	/* Missing planes are start_devices()'s to report; a dead core is reap()'s. */
+	return r == -ETIMEDOUT || r == -ECHILD ? 0 : r;
+}
+
 static int vm_start(struct sup *s)
 {
 	Splitvm__VcpusResume vr = SPLITVM__VCPUS_RESUME__INIT;
 	int r;
 
+	/*
+	 * memsrv and the core start side by side (the core needs nothing of
+	 * memsrv's before MachineStart), before our own messaging library
+	 * starts its threads: their exec and set-up overlap ours.
+	 */
 	r = add_implicit_base_ram(s);
 	if (!r)
-		r = start_memsrv(s);
+		r = sup_watch_open(s);
+	if (!r)
+		r = spawn_memsrv(s);
+	if (!r)
+		r = spawn_core(s);
+	if (!r)
+		r = sup_events_open(s);
+	if (!r)
+		r = connect_memsrv(s);
 	if (!r)
 		r = create_backends(s);
 	if (!r)
-		r = start_core(s);
+		r = connect_core(s);
 	if (!r)
 		r = machine_start(s);
 	if (!r)
@@ -824,17 +897,9 @@ static int vm_start(struct sup *s)
 	if (r)
 		return r;
 	/* A core that makes the device plane at boot binds dev-ID only now. */
-	for (int i = 0; i < 20; i++) {
-		bool missing = false;
-
-		for (size_t k = 0; k < s->n_devs; k++)
-			missing |= s->devs[k].state == SUP_DEV_NO_PLANE &&
-			           !dev_plane_exists(s, &s->devs[k]);
-		if (!missing)
-			break;
-		usleep(25000);
-	}
-	return start_devices(s, true);
+	r = wait_dev_planes(s);
+	sup_watch_stop(s);
+	return r ? r : start_devices(s, true);
 }
 
 /* ---- running ------------------------------------------------------------- */
@@ -913,22 +978,25 @@ static void serve(struct sup *s)
 {
 	uint64_t next_poll = sup_now_ms() + SUP_STATUS_POLL_MS;
 	struct ipc_err err;
-	int ctl_fd = -1, ev_fd = -1;
+	int ctl_fd = -1, ev_fd = -1, mev_fd = -1;
 
 	if (ipc_chan_poll_fd(s->ctl, &ctl_fd, &err))
 		log_warnx("ctl: %s", err.text);
 	if (s->core_events && ipc_chan_poll_fd(s->core_events, &ev_fd, &err))
 		log_warnx("core-events: %s", err.text);
+	if (s->memsrv_events && ipc_chan_poll_fd(s->memsrv_events, &mev_fd, &err))
+		log_warnx("memsrv-events: %s", err.text);
 	while (!s->stopping) {
-		struct pollfd p[3 + SUP_MAX_DEVS] = { { .fd = s->sigfd, .events = POLLIN },
+		struct pollfd p[4 + SUP_MAX_DEVS] = { { .fd = s->sigfd, .events = POLLIN },
 			                              { .fd = ctl_fd, .events = POLLIN },
-			                              { .fd = ev_fd, .events = POLLIN } };
+			                              { .fd = ev_fd, .events = POLLIN },
+			                              { .fd = mev_fd, .events = POLLIN } };
 		int due = sup_restart_due(s), timeout;
 		uint64_t now = sup_now_ms();
-		nfds_t n = 3;
+		nfds_t n = 4;
 
 		/* Device processes' stderr: forwarded, violations remembered. */
-		for (size_t i = 0; i < s->n_devs && n < 3 + SUP_MAX_DEVS; i++)
+		for (size_t i = 0; i < s->n_devs && n < 4 + SUP_MAX_DEVS; i++)
 			if (s->devs[i].stderr_fd >= 0)
 				p[n++] = (struct pollfd){ .fd = s->devs[i].stderr_fd,
 					                  .events = POLLIN };
@@ -946,6 +1014,8 @@ static void serve(struct sup *s)
 			handle_signals(s);
 		if (!s->stopping && (p[2].revents & POLLIN))
 			hmp_core_events(s);
+		if (!s->stopping && (p[3].revents & POLLIN))
+			sup_memsrv_events_forward(s);
 		if (!s->stopping && (p[1].revents & POLLIN))
 			sup_ctl_serve(s);
 		if (!s->stopping && sup_now_ms() >= next_poll) {
@@ -957,23 +1027,20 @@ static void serve(struct sup *s)
 
 /* ---- teardown ------------------------------------------------------------ */
 
-/* Wait up to @ms for @pid; SIGKILL it after that. */
+/* Wait up to @ms for @pid (a pidfd, no polling); SIGKILL it after that. */
 static void wait_or_kill(struct sup_proc *p, int ms)
 {
 	int status;
 
 	if (p->pid <= 0)
 		return;
-	for (int i = 0; i < ms / 10; i++) {
-		if (waitpid(p->pid, &status, WNOHANG) == p->pid) {
-			p->pid = 0;
-			return;
-		}
-		usleep(10000);
+	if (sup_wait_exit(p->pid, ms) == -ETIMEDOUT) {
+		log_warnx("splitvm-%s (pid %d) did not stop: killing it", p->model,
+		          (int)p->pid);
+		kill(p->pid, SIGKILL);
 	}
-	log_warnx("splitvm-%s (pid %d) did not stop: killing it", p->model, (int)p->pid);
-	kill(p->pid, SIGKILL);
-	waitpid(p->pid, &status, 0);
+	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)
+		;
 	p->pid = 0;
 }
 
@@ -1029,6 +1096,7 @@ static void vm_stop(struct sup *s)
 	s->core_req = s->memsrv_req = NULL;
 	s->core_fd = s->memsrv_fd = NULL;
 	sup_events_close(s);
+	sup_watch_close(s);
 	run_dir_remove(s);
 }
 
@@ -1130,7 +1198,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static struct sup s = { .sigfd = -1 };
+	static struct sup s = { .sigfd = -1, .watch_fd = -1, .watch_wd = -1 };
 	const char *pidfile = NULL, *bins[3] = { NULL, NULL, NULL };
 	bool dry_run = false, daemon = false;
 	struct config_error cerr = { .field = "", .text = "" };
@@ -1251,9 +1319,7 @@ int main(int argc, char **argv)
 		config_free(s.cfg);
 		return 1;
 	}
-	r = sup_events_open(&s);
-	if (!r)
-		r = vm_start(&s);
+	r = vm_start(&s);
 	if (!r)
 		r = sup_ctl_open(&s);
 	if (r) {

@@ -8,6 +8,12 @@
  *    beside a raw AF_UNIX SOCK_SEQPACKET round trip of the same run (the
  *    foundation benchmark's baseline) and beside the whole splitvm-ctl
  *    command (fork + exec + connect + ask);
+ *    The test guest's virtio-mem driver waits for a config change by
+ *    reading the interrupt status in a loop, an MMIO exit each time, so
+ *    its vCPU thread takes a whole CPU; on a small host that, not the
+ *    control path, makes the tail.  So each verb is measured twice: with
+ *    the guest running, and after `stop` (vCPUs out of KVM_RUN, as an
+ *    idle guest that halts would leave them), then `cont`;
  *  - boot: `splitvm run` (memsrv, core, the supervisor's start-up) to the
  *    guest's first serial line and to its exit, beside splitvm-core alone
  *    booting the same guest with the same memory, median of RUNS.
@@ -221,6 +227,19 @@ static void run_wait(char *const *argv, bool quiet)
 		die("%s %s exited with status 0x%x", argv[0], argv[1], status);
 }
 
+/* One verb without arguments (stop, cont), which must succeed. */
+static void ctl_verb(struct ipc_chan *c, const char *verb)
+{
+	Splitvm__CtlRequest req = SPLITVM__CTL_REQUEST__INIT;
+	struct ipc_msg *rep = NULL;
+	struct ipc_err err;
+
+	req.verb = (char *)verb;
+	if (ipc_call(c, NULL, &req.base, 5000, &rep, &err))
+		die("%s: %s", verb, err.text);
+	ipc_msg_free(rep);
+}
+
 static void bench_ctl_call(struct ipc_chan *c, const char *name, const char *verb, char **args,
                            size_t nargs)
 {
@@ -351,8 +370,12 @@ int main(int argc, char **argv)
 		char *qargs[] = { (char *)"vm0", (char *)"size" };
 		char *iargs[] = { (char *)"memory-devices" };
 
-		bench_ctl_call(c, "qom-get vm0 size (ipc, to the devproc)", "qom-get", qargs, 2);
-		bench_ctl_call(c, "info memory-devices (ipc)", "info", iargs, 1);
+		bench_ctl_call(c, "qom-get vm0 size (guest polling)", "qom-get", qargs, 2);
+		bench_ctl_call(c, "info memory-devices (guest polling)", "info", iargs, 1);
+		ctl_verb(c, "stop");
+		bench_ctl_call(c, "qom-get vm0 size (vCPUs stopped)", "qom-get", qargs, 2);
+		bench_ctl_call(c, "info memory-devices (vCPUs stopped)", "info", iargs, 1);
+		ctl_verb(c, "cont");
 	}
 	/* The whole command, as a user types it: fewer rounds, it forks. */
 	exec_rounds = rounds / 20 < 100 ? 100 : rounds / 20;

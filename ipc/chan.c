@@ -38,8 +38,8 @@
 #define ENDPOINT_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
 
 /* A dialer's back-off: first retry after MIN, doubling up to MAX (see chan_open). */
-#define IPC_REDIAL_MIN_MS 10
-#define IPC_REDIAL_MAX_MS 1000
+#define IPC_REDIAL_MIN_MS     10
+#define IPC_REDIAL_MAX_MS     1000
 #define IPC_REDIAL_REQ_MIN_MS 2
 #define IPC_REDIAL_REQ_MAX_MS 10
 

@@ -21,10 +21,20 @@
  *
  * The pattern: the 64-bit word at region offset o holds pmem_word(o), the
  * function tests/integration/test_pmem_flush.c checks the host file with.
+ *
+ * pmem_bench=N pmem_results=0xGPA (tests/bench/bench_pmem.c) replaces all of
+ * the above after the probe: N rounds of a 4 KiB write into the region (page
+ * i % pages) and one FLUSH, each timed with the TSC; then two passes of
+ * 1 MiB copies (rep movsq) from RAM over the whole region (the first one faults the
+ * region in, the second is warm), timed too.  The figures go into RAM at
+ * pmem_results (PMB_* in tests/bench/bench_pmem_results.h) for the host to
+ * read; the console says "virtio-pmem-bench: N flushes done".
  */
 #include "guest.h"
 #include "gfdt.h"
 #include "virtio.h"
+
+#include "../bench/bench_pmem_results.h"
 
 #define VIRTIO_ID_PMEM 27
 #define RESP_OK        0
@@ -325,9 +335,104 @@ static int bad_table(void)
 	return 0;
 }
 
+/* ---- the benchmark ------------------------------------------------------ */
+
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
+static uint8_t bench_src[PMB_CHUNK] __attribute__((aligned(4096)));
+static uint8_t bench_ram[4096] __attribute__((aligned(4096)));
+
+/*
+ * rep movsq, a fast string copy like glibc's on the host; words, not bytes,
+ * because kvm_pvm emulates the test guest's instructions one iteration at a
+ * time (docs/performance.md): 8x fewer there, the same speed on real KVM.
+ * @n is a multiple of 8.
+ */
+static void copy_bytes(uint64_t dst, const void *src, uint64_t n)
+{
+	void *d = (void *)(uintptr_t)dst;
+	uint64_t words = n / 8;
+
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(words) : : "memory");
+}
+
+static int bench(const struct guest_boot *b, uint64_t n)
+{
+	uint64_t gpa, pages = pm.size / 4096, passes[2];
+	volatile uint64_t *res;
+
+	if (cmdline_u64(b, "pmem_results", &gpa) || gpa % 4096 || !e820_in_ram(b, gpa, PMB_SIZE(n)))
+		return fail("pmem_bench=%lu needs pmem_results=0xGPA: page aligned, 0x%lx bytes of "
+		            "RAM",
+		            n, PMB_SIZE(n));
+	res = guest_ptr(gpa, PMB_SIZE(n));
+	if (!res)
+		return fail("pmem_results=0x%lx: cannot map it", gpa);
+	if (pm.size % PMB_CHUNK)
+		return fail("virtio-pmem-bench: region size 0x%lx is not a multiple of 0x%x",
+		            pm.size, PMB_CHUNK);
+	for (uint64_t i = 0; i < sizeof(bench_src); i++)
+		bench_src[i] = (uint8_t)(i * 7 + 1);
+	res[PMB_N] = n;
+	res[PMB_BYTES] = pm.size;
+	/* The same 4 KiB write into RAM, for scale: the least of 16 (warm). */
+	res[PMB_RAM_WRITE] = ~0ull;
+	for (int k = 0; k < 16; k++) {
+		uint64_t t0 = rdtsc(), dt;
+
+		copy_bytes((uintptr_t)bench_ram, bench_src, 4096);
+		dt = rdtsc() - t0;
+		if (dt < res[PMB_RAM_WRITE])
+			res[PMB_RAM_WRITE] = dt;
+	}
+	res[PMB_TSC0] = rdtsc();
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t t0, t1, t2;
+		uint16_t head;
+		uint32_t used, ret;
+
+		bench_src[0] = (uint8_t)i; /* every round writes different bytes */
+		memset(req_buf[0], 0, 4);
+		t0 = rdtsc();
+		copy_bytes(pm.start + i % pages * 4096, bench_src, 4096);
+		t1 = rdtsc();
+		queue_chain(0, 4, 4);
+		wr(REG_QUEUE_NOTIFY, 0);
+		if (wait_used(&head, &used))
+			return 1;
+		t2 = rdtsc();
+		ret = get32(resp_buf[0]);
+		if (head != 0 || used != 4 || ret != RESP_OK)
+			return fail("virtio-pmem-bench: flush %lu: head %u used %u ret %u", i, head,
+			            used, ret);
+		res[PMB_ROUND + 2 * i] = t1 - t0;
+		res[PMB_ROUND + 2 * i + 1] = t2 - t1;
+	}
+	for (int p = 0; p < 2; p++) {
+		uint64_t t0 = rdtsc();
+
+		for (uint64_t off = 0; off < pm.size; off += PMB_CHUNK)
+			copy_bytes(pm.start + off, bench_src, PMB_CHUNK);
+		passes[p] = rdtsc() - t0;
+	}
+	res[PMB_PASS_COLD] = passes[0];
+	res[PMB_PASS_WARM] = passes[1];
+	res[PMB_TSC1] = rdtsc();
+	__asm__ volatile("" ::: "memory");
+	res[PMB_DONE] = PMB_MAGIC;
+	say("virtio-pmem-bench: %lu flushes done", n);
+	return 0;
+}
+
 static int pmem_run(const struct guest_boot *b)
 {
-	uint64_t check = 0, ro = 0, flushes = 64, ooo;
+	uint64_t check = 0, ro = 0, flushes = 64, nbench = 0, ooo;
 	int err;
 
 	err = cmdline_u64(b, "pmem_check", &check);
@@ -339,9 +444,14 @@ static int pmem_run(const struct guest_boot *b)
 	err = cmdline_u64(b, "pmem_flushes", &flushes);
 	if (err && err != -GERR_NOENT)
 		return fail("pmem_flushes=: want a number");
+	err = cmdline_u64(b, "pmem_bench", &nbench);
+	if (err && err != -GERR_NOENT)
+		return fail("pmem_bench=: want a number");
 	if (find_device(b) || dev_init())
 		return 1;
 	say("virtio-pmem: region 0x%lx+0x%lx", pm.start, pm.size);
+	if (nbench)
+		return bench(b, nbench);
 	if (check || ro) {
 		if (pattern_check())
 			return 1;

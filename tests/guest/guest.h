@@ -183,7 +183,31 @@ void *guest_ptr(uint64_t gpa, uint64_t len);
 unsigned int mmu_phys_bits(void);
 
 /* --- trap.c ------------------------------------------------------------ */
+/* Vectors past the exceptions that the IDT holds (idle.c's LAPIC). */
+#define IRQ_VECTOR_TICK     0x20
+#define IRQ_VECTOR_SPURIOUS 0x2f /* low nibble all ones: old APICs insist */
+#define IDT_VECTORS         0x30
+
+/*
+ * Every exception reports itself as a FAIL and exits; vectors 32 and up
+ * are absent (a segment-not-present fault names them) until set.
+ */
 void idt_init(void);
+/* Route @vec (32 to IDT_VECTORS - 1) to the assembly stub @stub. */
+void idt_set_irq(unsigned int vec, const void *stub);
+
+/* --- idle.c: halting until the host has something --------------------- */
+/*
+ * Halt until an interrupt: the LAPIC timer's one shot of about 1 ms at the
+ * latest.  For waits on the host, never for a poll whose latency is
+ * measured.  The first call sets the LAPIC up (after mmu_init()); without
+ * one, it spins a little instead.  Interrupts are off again on return.
+ */
+void guest_idle(void);
+/* Timer interrupts taken so far. */
+uint64_t idle_ticks(void);
+/* Did guest_idle() find a LAPIC (false before the first call)? */
+bool idle_uses_apic(void);
 
 /* --- power.c: the ACPI power button (GED) and S5 power-off ------------ */
 #define GED_MEM_HOTPLUG_EVT 0x1u /* the GED selector's bits, QEMU's */
@@ -219,6 +243,7 @@ extern const struct guest_scenario scenario_unmapped;
 extern const struct guest_scenario scenario_exit;
 extern const struct guest_scenario scenario_fault;
 extern const struct guest_scenario scenario_pvh_boot;
+extern const struct guest_scenario scenario_idle;
 extern const struct guest_scenario scenario_virtio;
 extern const struct guest_scenario scenario_virtio_bad;
 extern const struct guest_scenario scenario_plane;

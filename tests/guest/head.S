@@ -196,6 +196,36 @@ trap_common:
 	hlt
 	jmp	5b
 
+/*
+ * Interrupts (idle.c): they arrive only inside guest_idle()'s sti; hlt, so
+ * the stubs touch nothing but what they save.  The timer's counts the tick
+ * and EOIs, by MMIO or, in x2APIC mode (idle_eoi_reg NULL), by MSR; a
+ * spurious interrupt takes no EOI.
+ */
+	.globl irq_tick_stub, irq_spurious_stub
+irq_tick_stub:
+	pushq	%rax
+	incq	idle_tick_count(%rip)
+	movq	idle_eoi_reg(%rip), %rax
+	testq	%rax, %rax
+	jz	6f
+	movl	$0, (%rax)
+	popq	%rax
+	iretq
+6:	pushq	%rcx
+	pushq	%rdx
+	movl	$0x80b, %ecx		/* x2APIC EOI */
+	xorl	%eax, %eax
+	xorl	%edx, %edx
+	wrmsr
+	popq	%rdx
+	popq	%rcx
+	popq	%rax
+	iretq
+
+irq_spurious_stub:
+	iretq
+
 	.section .rodata
 	.balign 8
 	.globl trap_stubs

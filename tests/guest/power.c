@@ -16,8 +16,8 @@
  *              register, then SLP_TYP << 2 | SLP_EN (0x20) to the control
  *              register.  The machine ends there.
  *
- * The guest polls ESEL instead of taking GSI 9 (it has no interrupt
- * handling).  power_button=ignore on the command line makes it a guest
+ * The guest polls ESEL instead of taking GSI 9; its callers halt between
+ * polls (guest_idle()).  power_button=ignore on the command line makes it a guest
  * whose userspace does nothing with the key: it says so and runs on.
  */
 #include "guest.h"
@@ -35,6 +35,9 @@
 #define SLP_TYP_MASK  0x1cu
 #define SLP_EN        0x20u
 #define WAK_STS       0x80u
+
+/* Halts (about 1 ms each) to wait for the machine to stop after S5. */
+#define POWER_OFF_WAIT 10000u
 
 /* A Generic Address Structure of the FADT. */
 struct gas {
@@ -253,8 +256,8 @@ __attribute__((noreturn)) static void power_off(void)
 	gas_write(&pw.sts, WAK_STS);
 	gas_write(&pw.ctl, (uint8_t)(((pw.slp_typ << SLP_TYP_SHIFT) & SLP_TYP_MASK) | SLP_EN));
 	/* The machine stops on the write; a core that ignored it is a failure. */
-	for (uint64_t i = 0; i < 4000000000ull; i++)
-		__asm__ volatile("pause" ::: "memory");
+	for (unsigned int i = 0; i < POWER_OFF_WAIT; i++)
+		guest_idle();
 	fail("power button: still running after the write to the sleep control register");
 	guest_exit(1);
 }

@@ -12,6 +12,7 @@ static const struct guest_scenario *const scenarios[] = {
 	&scenario_exit,      /* scn_misc.c */
 	&scenario_fault,     /* scn_misc.c */
 	&scenario_pvh_boot,  /* scn_misc.c */
+	&scenario_idle,      /* scn_misc.c */
 	&scenario_virtio,     /* scn_virtio.c */
 	&scenario_virtio_bad, /* scn_virtio.c */
 	&scenario_plane,     /* scn_plane.c: the machine-plane test */

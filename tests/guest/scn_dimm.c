@@ -4,7 +4,7 @@
  * (tests/integration/test_dimm_hotplug.c).  It drives the core's ACPI
  * memory-hotplug controller (QEMU's registers, core/core.h) in the order
  * QEMU's AML does it for Linux, but polls the Generic Event Device's
- * selector instead of taking its interrupt:
+ * selector instead of taking its interrupt, halting between polls:
  *
  *   at boot   every slot whose flags read ENABLED is a cold-plugged DIMM:
  *             "dimm slot N present addr 0x.. size 0x.. node N boot"
@@ -52,7 +52,6 @@
 
 #define DIMM_MAGIC  0x6d6d69642d6d7673ull /* "svm-dimm" */
 #define DIMM_STRIDE (2ull << 20)
-#define POLL_SPINS  20000u
 
 static volatile uint8_t *mhp;
 
@@ -190,8 +189,7 @@ static int dimm_run(const struct guest_boot *b)
 
 	while (!want_removes || removes < want_removes) {
 		if (!(power_poll() & GED_MEM_HOTPLUG_EVT)) {
-			for (unsigned int s = 0; s < POLL_SPINS; s++)
-				__asm__ volatile("pause" ::: "memory");
+			guest_idle(); /* nothing to do until the host plugs */
 			continue;
 		}
 		scans++;

@@ -2,8 +2,8 @@
 /*
  * Small scenarios for the core's plumbing: exit=N (exit status), unmapped=
  * (a touch of guest-physical space nothing backs), fault (the exception
- * report) and pvh-boot (nothing but the boot, for the benchmark's PVH
- * comparison).
+ * report), pvh-boot (nothing but the boot, for the benchmark's PVH
+ * comparison) and idle (guest_idle() and its LAPIC timer).
  */
 #include "guest.h"
 
@@ -106,4 +106,48 @@ static int pvh_boot_run(const struct guest_boot *b)
 const struct guest_scenario scenario_pvh_boot = {
 	.name = "pvh-boot",
 	.run = pvh_boot_run,
+};
+
+/* Most halts idle_ms= accepts: about a minute. */
+#define IDLE_MS_MAX 60000
+
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/*
+ * idle_ms=N (default 20) halts through guest_idle(): each must end with
+ * the LAPIC timer's interrupt (the only one unmasked), so N halts take N
+ * ticks.  A missing or silent timer hangs here (the host's timeout), a
+ * wrong vector or a bad stub is an exception's FAIL line.
+ */
+static int idle_run(const struct guest_boot *b)
+{
+	uint64_t n = 20, ticks, t0, tsc;
+	int err = cmdline_u64(b, "idle_ms", &n);
+
+	if ((err && err != -GERR_NOENT) || n == 0 || n > IDLE_MS_MAX)
+		return fail("idle_ms=: want 1..%u", IDLE_MS_MAX);
+	t0 = idle_ticks();
+	tsc = rdtsc();
+	for (uint64_t i = 0; i < n; i++)
+		guest_idle();
+	tsc = rdtsc() - tsc;
+	ticks = idle_ticks() - t0;
+	if (!idle_uses_apic())
+		return fail("idle: no local APIC, guest_idle() spins");
+	/* A spurious interrupt may end a halt early; no more than one tick each. */
+	if (ticks > n || ticks < n - n / 4)
+		return fail("idle: %lu halts took %lu timer ticks", n, ticks);
+	say("idle: %lu halts, %lu timer ticks, %lu TSC cycles each", n, ticks, tsc / n);
+	return 0;
+}
+
+const struct guest_scenario scenario_idle = {
+	.name = "idle",
+	.run = idle_run,
 };

@@ -3,7 +3,8 @@
  * virtio-mem scenarios: the guest's side of a virtio-mem device (virtio 1.2,
  * 5.15) behind the core's virtio-mmio transport, driven as Linux's
  * virtio_mem driver does it, but polling InterruptStatus and the used ring
- * (the guest has no interrupt handling).
+ * instead of taking the device's interrupt: a request's used element with
+ * PAUSE, a config change with a halt (guest_idle()) between looks.
  *
  *   virtio-mem      finds the device (virtio,mmio node, DeviceID 24) in the
  *                   FDT; first checks that a driver refusing
@@ -69,13 +70,17 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
 /* The most blocks the guest tracks: 8 GiB of 2 MiB blocks, twice over. */
 #define MAX_BLOCKS 8192
 /*
- * Polls with PAUSE: long enough for a device process to die and its
- * successor to attach, or for the host to take its next step.
+ * Polls of a request's used element with PAUSE (a benchmark times them, so
+ * they spin): long enough for a device process to die and its successor
+ * to attach.
  */
 #define SPIN_MAX  4000000000ull
 #define BUSY_MAX  100000u
-/* Polls of the interrupt status per read of the GED: each read is an exit. */
-#define GED_POLL_EVERY 16
+/*
+ * Halts (guest_idle(), about 1 ms each) a config-change wait lasts before
+ * it fails: longer than any host test waits for a step of its own.
+ */
+#define IDLE_WAIT_MAX 600000u
 #define PAT_WORDS 8
 
 static struct vq vq __attribute__((aligned(4096)));
@@ -453,25 +458,26 @@ static int settle(void)
 
 /*
  * Wait for a config-change interrupt and acknowledge it; @forever: no limit.
- * Idle, so the power button is watched here too (power.c), as a Linux
- * guest takes it whatever its drivers do.
+ * The guest is idle here, so it halts between looks (guest_idle()), and
+ * watches the power button too (power.c), as a Linux guest takes it
+ * whatever its drivers do.
  */
 static int wait_config_change(bool forever)
 {
 	static bool mem_said;
 
-	for (uint64_t i = 0; forever || i < SPIN_MAX; i++) {
+	for (uint64_t i = 0; forever || i < IDLE_WAIT_MAX; i++) {
 		uint32_t isr = rd(REG_INT_STATUS);
 
 		if (isr)
 			wr(REG_INT_ACK, isr);
 		if (isr & INT_CONFIG)
 			return 0;
-		if (i % GED_POLL_EVERY == 0 && (power_poll() & GED_MEM_HOTPLUG_EVT) && !mem_said) {
+		if ((power_poll() & GED_MEM_HOTPLUG_EVT) && !mem_said) {
 			say("virtio-mem: a DIMM hotplug event, and no DIMM driver in this scenario");
 			mem_said = true;
 		}
-		cpu_relax();
+		guest_idle();
 	}
 	return fail("virtio-mem: no config-change interrupt (status 0x%x)", rd(REG_STATUS));
 }

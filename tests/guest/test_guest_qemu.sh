@@ -74,6 +74,11 @@ run fault 3 "${m[@]}" -append "scenario=fault"
 expect fault "FAIL: exception 13 (general protection)" "#GP not reported"
 run pvh 1 "${m[@]}" -append "scenario=pvh-boot"
 expect pvh "splitvm-guest: PASS" "pvh-boot did not pass"
+# guest_idle(): the LAPIC timer of QEMU's APIC model wakes every halt.
+run idle 1 "${m[@]}" -append "scenario=idle idle_ms=200"
+expect idle "idle: 200 halts, 1[5-9][0-9] timer ticks\|idle: 200 halts, 200 timer ticks" \
+	"the LAPIC timer did not end the halts"
+expect idle "splitvm-guest: PASS" "idle did not pass"
 
 run realmode 3 -M q35 -accel "$accel" -m 128M -kernel "$bzimage" -append "scenario=memmap"
 expect realmode "FAIL: 16-bit real-mode entry not supported" "real-mode stub silent"

@@ -2,7 +2,10 @@
 /*
  * Exceptions: every vector reports itself on the serial line as a FAIL and
  * exits 1, so a guest bug (or a loader that handed over a bad map) shows up
- * as a test failure with a reason instead of a silent triple fault.
+ * as a test failure with a reason instead of a silent triple fault.  The
+ * IDT also has room for the few interrupt vectors idle.c uses; until it
+ * sets them they are not present, and an unexpected interrupt is a
+ * segment-not-present fault that names its vector (error code vec*8+2).
  */
 #include "guest.h"
 
@@ -30,7 +33,7 @@ struct trap_frame {
 
 extern const uint64_t trap_stubs[32];
 
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
 
 void guest_trap(const struct trap_frame *f);
 
@@ -57,6 +60,23 @@ static const char *const trap_names[32] = {
 	[21] = "control protection",
 };
 
+static void set_gate(unsigned int v, uint64_t off)
+{
+	idt[v].off_lo = (uint16_t)off;
+	idt[v].sel = GUEST_CS64;
+	idt[v].ist = 0;
+	idt[v].type = IDT_INTERRUPT_GATE;
+	idt[v].off_mid = (uint16_t)(off >> 16);
+	idt[v].off_hi = (uint32_t)(off >> 32);
+	idt[v].zero = 0;
+}
+
+void idt_set_irq(unsigned int vec, const void *stub)
+{
+	if (vec >= ARRAY_SIZE(trap_stubs) && vec < ARRAY_SIZE(idt))
+		set_gate(vec, (uint64_t)(uintptr_t)stub);
+}
+
 void idt_init(void)
 {
 	struct {
@@ -64,17 +84,9 @@ void idt_init(void)
 		uint64_t base;
 	} __attribute__((packed)) desc;
 
-	for (unsigned int v = 0; v < ARRAY_SIZE(idt); v++) {
-		uint64_t off = trap_stubs[v];
-
-		idt[v].off_lo = (uint16_t)off;
-		idt[v].sel = GUEST_CS64;
-		idt[v].ist = 0;
-		idt[v].type = IDT_INTERRUPT_GATE;
-		idt[v].off_mid = (uint16_t)(off >> 16);
-		idt[v].off_hi = (uint32_t)(off >> 32);
-		idt[v].zero = 0;
-	}
+	/* Only the exceptions now: .bss leaves the rest not present. */
+	for (unsigned int v = 0; v < ARRAY_SIZE(trap_stubs); v++)
+		set_gate(v, trap_stubs[v]);
 	desc.limit = sizeof(idt) - 1;
 	desc.base = (uint64_t)(uintptr_t)idt;
 	__asm__ volatile("lidt %0" : : "m"(desc));

@@ -38,6 +38,12 @@
 #include "sup.h"
 
 #define GIB (UINT64_C(1) << 30)
+/*
+ * How long a device process's orderly exit (the core went away) waits for
+ * the core's own: the core's KVM teardown comes after it closes the
+ * device channels (4-24 ms here), and vm_stop() gives it as long.
+ */
+#define SUP_CORE_GONE_MS 3000
 
 static void usage(FILE *f)
 {
@@ -938,6 +944,38 @@ static void core_or_memsrv_died(struct sup *s, struct sup_proc *p, int status)
 	s->stopping = true;
 }
 
+/*
+ * Device @d's process ended with @status.  Exit 0 is how it says that its
+ * connection to the core hung up (devproc_core_gone()): the core is ending.
+ * The core closes its device channels before its KVM teardown, so that
+ * exit is usually reaped before the core's; read as a crash, it would be
+ * restarted, reported as DEVICE_PROCESS_EXITED ahead of GUEST_SHUTDOWN, and
+ * its successor would find no core.  So the core's end is waited for (a
+ * pidfd) and reaped first; the device's then belongs to the VM's shutdown.
+ * A core still running after SUP_CORE_GONE_MS leaves it an unexpected exit.
+ */
+static void reap_core_first(struct sup *s, const struct sup_dev *d, int status)
+{
+	int core_status;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || s->core.pid <= 0 || s->stopping)
+		return;
+	if (sup_wait_exit(s->core.pid, SUP_CORE_GONE_MS)) {
+		log_warnx("device %s: process %d exited 0 (the core went away), but splitvm-core "
+		          "(pid %d) runs on after %d ms",
+		          d->cfg->id, (int)d->proc.pid, (int)s->core.pid, SUP_CORE_GONE_MS);
+		return;
+	}
+	while (waitpid(s->core.pid, &core_status, 0) < 0) {
+		if (errno != EINTR) {
+			log_warn("waitpid for splitvm-core (pid %d)", (int)s->core.pid);
+			return;
+		}
+	}
+	core_or_memsrv_died(s, &s->core, core_status);
+	log_debug("device %s: process %d ended after the core", d->cfg->id, (int)d->proc.pid);
+}
+
 static void reap(struct sup *s)
 {
 	for (;;) {
@@ -954,9 +992,12 @@ static void reap(struct sup *s)
 			core_or_memsrv_died(s, &s->memsrv, status);
 			continue;
 		}
-		for (size_t i = 0; i < s->n_devs; i++)
-			if (s->devs[i].proc.pid == pid)
-				sup_dev_exited(s, &s->devs[i], status);
+		for (size_t i = 0; i < s->n_devs; i++) {
+			if (s->devs[i].proc.pid != pid)
+				continue;
+			reap_core_first(s, &s->devs[i], status);
+			sup_dev_exited(s, &s->devs[i], status);
+		}
 	}
 }
 

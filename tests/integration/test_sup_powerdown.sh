@@ -4,9 +4,12 @@
 # event, Notify(\_SB.PWRB, 0x80)), answered at once; the VM stops when the
 # guest powers off.  `splitvm run` in the foreground with the bundled XML
 # and the test guest's virtio-mem driver, which watches the button:
-#   acts    system_powerdown -> the guest writes S5 to the FADT's sleep
-#           control register -> GUEST_SHUTDOWN (reason guest-shutdown) ->
-#           splitvm exits 0 and leaves no run directory;
+#   acts    while the guest waits, the core takes little CPU (the guest
+#           halts); system_powerdown -> the guest writes S5 to the FADT's
+#           sleep control register -> GUEST_SHUTDOWN (reason guest-shutdown),
+#           the last event: the device processes that exit when the core
+#           goes are neither restarted nor reported -> splitvm exits 0 and
+#           leaves no run directory;
 #   ignore  power_button=ignore: the guest reports the press and runs on
 #           (a resize still works), twice; `quit` then stops it, exit 0.
 # usage: test_sup_powerdown.sh SPLITVM SPLITVM_CTL GUEST_ELF EXAMPLE_XML
@@ -66,6 +69,18 @@ wait_exit() {
 start acts "scenario=virtio-mem vmem_steps=0"
 ctl events --follow > "$tmp/follow" 2>&1 & fol=$!
 sleep 0.3
+# The guest waits for the button halted (guest_idle()), not spinning: its
+# vCPU thread takes a whole CPU when it spins, a few per cent when it halts.
+# A loaded host gives a spinning core less, never an idle one more.
+core=$(ctl info processes | awk '$2 == "core" { print $1 }')
+[ -n "$core" ] && [ -r "/proc/$core/stat" ] || fail "no core pid in info processes"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$core/stat"; }
+t0=$(cpu_ticks)
+sleep 3
+t1=$(cpu_ticks)
+pct=$(( (t1 - t0) * 100 / $(getconf CLK_TCK) / 3 ))
+echo "core CPU while the guest idles: $pct%"
+[ "$pct" -lt 35 ] || fail "splitvm-core took $pct% of a CPU while the guest idled"
 ctl system_powerdown > "$tmp/out" 2>&1 || fail "system_powerdown: $(cat "$tmp/out")"
 [ ! -s "$tmp/out" ] || fail "system_powerdown printed '$(cat "$tmp/out")' (QEMU's prints nothing)"
 wait_console "power button pressed"
@@ -81,8 +96,16 @@ grep -q 'GUEST_SHUTDOWN.*guest-shutdown: splitvm-core exit code 0' "$tmp/follow"
 	fail "events --follow: no GUEST_SHUTDOWN with reason guest-shutdown: $(cat "$tmp/follow")"
 grep -q 'FAIL' "$tmp/console.log" && fail "the guest failed"
 [ ! -e "$dir" ] || fail "run dir $dir left behind"
+# The device processes exit 0 when the core goes: part of the shutdown, not
+# crashes (no restart, no exit event), and GUEST_SHUTDOWN is the last event.
+grep -E "restarting in|died \(" "$tmp/sup.log" &&
+	fail "a device process's end after the power-off was taken for a crash"
+grep -E "DEVICE_PROCESS_(EXITED|RESTARTED)" "$tmp/follow" &&
+	fail "events --follow: a device process event after the power-off: $(cat "$tmp/follow")"
+tail -n 1 "$tmp/follow" | grep -q GUEST_SHUTDOWN ||
+	fail "events --follow: GUEST_SHUTDOWN is not the last event: $(cat "$tmp/follow")"
 fol=
-echo "ok: system_powerdown -> S5 -> GUEST_SHUTDOWN -> exit 0"
+echo "ok: system_powerdown -> S5 -> GUEST_SHUTDOWN -> exit 0, no device process restarted"
 
 # The guest ignores the button: the VM runs on until `quit`.
 start ignore "scenario=virtio-mem vmem_steps=0 power_button=ignore"

@@ -8,12 +8,12 @@
  *    beside a raw AF_UNIX SOCK_SEQPACKET round trip of the same run (the
  *    foundation benchmark's baseline) and beside the whole splitvm-ctl
  *    command (fork + exec + connect + ask);
- *    The test guest's virtio-mem driver waits for a config change by
- *    reading the interrupt status in a loop, an MMIO exit each time, so
- *    its vCPU thread takes a whole CPU; on a small host that, not the
- *    control path, makes the tail.  So each verb is measured twice: with
- *    the guest running, and after `stop` (vCPUs out of KVM_RUN, as an
- *    idle guest that halts would leave them), then `cont`;
+ *    The test guest's virtio-mem driver waits for a config change halted
+ *    (tests/guest/idle.c: a LAPIC timer tick of about 1 ms, then one look
+ *    at the interrupt status); when it spun instead, its vCPU thread took
+ *    a whole CPU and made the tail on a small host.  Each verb is
+ *    measured twice: with the guest running (idle, halting), and after
+ *    `stop` (vCPUs out of KVM_RUN), then `cont`;
  *  - boot: `splitvm run` (memsrv, core, the supervisor's start-up) to the
  *    guest's first serial line and to its exit, beside splitvm-core alone
  *    booting the same guest with the same memory, median of RUNS.
@@ -370,8 +370,8 @@ int main(int argc, char **argv)
 		char *qargs[] = { (char *)"vm0", (char *)"size" };
 		char *iargs[] = { (char *)"memory-devices" };
 
-		bench_ctl_call(c, "qom-get vm0 size (guest polling)", "qom-get", qargs, 2);
-		bench_ctl_call(c, "info memory-devices (guest polling)", "info", iargs, 1);
+		bench_ctl_call(c, "qom-get vm0 size (guest idle)", "qom-get", qargs, 2);
+		bench_ctl_call(c, "info memory-devices (guest idle)", "info", iargs, 1);
 		ctl_verb(c, "stop");
 		bench_ctl_call(c, "qom-get vm0 size (vCPUs stopped)", "qom-get", qargs, 2);
 		bench_ctl_call(c, "info memory-devices (vCPUs stopped)", "info", iargs, 1);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include "log.h"
 #include "seccomp_policy.h"
@@ -119,6 +120,19 @@ static const struct sandbox_rule common_rules[] = {
 	SANDBOX_ALLOW(getpid, "log lines carry the pid"),
 	SANDBOX_ALLOW(gettid, "glibc raise()/abort()"),
 	SANDBOX_ALLOW(exit, "a thread ending (nanomsg shutdown)"),
+	/*
+	 * A thread NNG created before the lock may first run after it, under
+	 * load: glibc's thread start registers its rseq area and robust-futex
+	 * list, then NNG names the thread (pthread_setname_np on itself is
+	 * prctl(PR_SET_NAME)).  Each acts on the calling thread only.  Seen as
+	 * SIGSYS kills (rseq) right after sandbox_lock() on a loaded host.
+	 */
+	SANDBOX_ALLOW(rseq, "glibc's start of a thread created before the lock"),
+	SANDBOX_ALLOW(set_robust_list, "glibc's start of a thread created before the lock"),
+	SANDBOX_ALLOW(sched_getaffinity,
+	              "the allocator sizing its arenas by CPU count on a thread's first malloc"),
+	SANDBOX_ALLOW_IF(prctl, "nanomsg worker thread naming itself at its start (PR_SET_NAME)",
+	                 SANDBOX_ARG_EQ(0, PR_SET_NAME)),
 	SANDBOX_ALLOW(exit_group, "the process ending"),
 	SANDBOX_ALLOW(getrandom, "glibc malloc's tcache randomisation; nanomsg ids"),
 	SANDBOX_ALLOW(fstat, "stdio's first use of a stream"),

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef SPLITVM_SP_NNG
@@ -54,8 +55,18 @@ struct ipc_chan {
 	int cur_rcvtimeo;
 	uint64_t next_id;
 	struct log_ratelimit rl; /* for the refused-request lines */
+	struct timespec last_reply; /* REP: when the last answer was queued; 0 none */
 	char name[ENDPOINT_MAX];
 };
+
+/*
+ * nn_close() drops what NNG has not written yet, and NNG's compatibility
+ * layer has no NN_LINGER: a REP that answers and then closes (the core's
+ * MachinePowerdown{force}, then its exit) lost the answer now and then on a
+ * loaded host.  Closing a REP within this long of its last answer waits out
+ * the rest first; an older answer has long left.
+ */
+#define IPC_REP_LINGER_MS 50
 
 static const struct {
 	int proto;
@@ -289,6 +300,19 @@ void ipc_chan_destroy(struct ipc_chan *c)
 {
 	if (!c)
 		return;
+	if (c->sock >= 0 && (c->last_reply.tv_sec || c->last_reply.tv_nsec)) {
+		struct timespec now, left = { 0, 0 };
+		int64_t ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (int64_t)(now.tv_sec - c->last_reply.tv_sec) * 1000 +
+		     (now.tv_nsec - c->last_reply.tv_nsec) / 1000000;
+		if (ms >= 0 && ms < IPC_REP_LINGER_MS) {
+			left.tv_nsec = (long)(IPC_REP_LINGER_MS - ms) * 1000000L;
+			while (nanosleep(&left, &left) < 0 && errno == EINTR)
+				;
+		}
+	}
 	if (c->sock >= 0)
 		nn_close(c->sock);
 	free(c);
@@ -355,6 +379,8 @@ static int send_env(struct ipc_chan *c, const struct ipc_hdr *hdr, const Protobu
 		nn_freemsg(buf); /* still ours when the send failed */
 		goto out;
 	}
+	if (c->role == IPC_ROLE_REP)
+		clock_gettime(CLOCK_MONOTONIC, &c->last_reply);
 	ret = 0;
 out:
 	ipc_env_builder_fini(&b);

@@ -19,7 +19,9 @@ run_meson() {
 	shift 2
 	echo "=== $label" >&2
 	meson test -C "$dir" --print-errorlogs --num-processes 2 "$@" >&2 || status=1
-	python3 - "$dir/meson-logs/testlog.json" "$label" >>"$summary" <<'PY'
+	# A --setup=NAME run logs to testlog-NAME.json: tally the newest log.
+	log=$(ls -t "$dir"/meson-logs/testlog*.json | head -n 1)
+	python3 - "$log" "$label" >>"$summary" <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for line in open(sys.argv[1]):

@@ -3,8 +3,8 @@
 # Build a Linux + initramfs pair from Debian's packages, for the real-guest
 # tests: the kernel of linux-image-cloud-amd64 (resolved to the versioned
 # linux-image-6.1.*-cloud-amd64 package it depends on), busybox-static, and
-# the virtio_mmio, virtio_mem, virtio_pmem and nd_pmem modules with their
-# dependencies from modules.dep.  Nothing is installed on the host: the
+# the virtio_mmio, virtio_mem, virtio_pmem, nd_pmem and nfit modules with
+# their dependencies from modules.dep.  Nothing is installed on the host: the
 # packages are fetched with `apt-get download` and unpacked with dpkg -x.
 #
 # usage: build-initramfs.sh OUTDIR
@@ -13,10 +13,14 @@
 # /init prints "SPLITVM-LINUX-READY", "memtotal_kb=N", "online_cpus=LIST",
 # "modules_failed=N", then powers off (poweroff -f: ACPI S5); with
 # splitvm.memwatch=1 on the command line it stays up instead and prints
-# "memtotal_kb=N" again whenever MemTotal changes.
+# "memtotal_kb=N" again whenever MemTotal changes.  splitvm.run=NAME runs
+# one of the guest-side steps below after the modules are loaded and prints
+# "run_done=NAME rc=N" (pmem-write, pmem-read: /dev/pmem0; nvdimm-label,
+# nvdimm-list: namespaces on label-backed NVDIMMs through /sys/bus/nd, as
+# busybox has no ndctl); splitvm.stay=1 keeps the guest up afterwards.
 set -eu
 out=$(realpath -m "${1:?usage: build-initramfs.sh OUTDIR}")
-mods="virtio_mmio virtio_mem virtio_pmem nd_pmem"
+mods="virtio_mmio virtio_mem virtio_pmem nd_pmem nfit"
 mkdir -p "$out"
 work="$out/work"
 rm -rf "$work"
@@ -110,13 +114,76 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 failed=0
+# MODULE.PARAM=VALUE on the command line goes to insmod, as modprobe does.
 for m in $(cat /modules.order); do
-	insmod "/lib/modules/$m" || { echo "insmod $m failed"; failed=$((failed + 1)); }
+	p=$(tr ' ' '\n' </proc/cmdline | grep "^${m%.ko}\\." | sed 's/^[^.]*\.//')
+	insmod "/lib/modules/$m" $p || { echo "insmod $m failed"; failed=$((failed + 1)); }
 done
 echo "SPLITVM-LINUX-READY"
 echo "memtotal_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "online_cpus=$(cat /sys/devices/system/cpu/online)"
 echo "modules_failed=$failed"
+arg() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1; }
+wait_path() { # wait_path PATH: up to 10 s for a device to be probed
+	for _ in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.1; done
+	echo "run: no $1"; return 1
+}
+# The pmem pattern: "splitvm-pmem TAG NNNNNNNN\n" lines, 1 MiB in all, made
+# the same way by the host side (tests/integration/test_linux_pmem.sh).
+pattern() { awk -v t="$(arg splitvm.tag)" 'BEGIN {
+	n = 0; for (i = 0; n < 1048576; i++) { l = sprintf("splitvm-pmem %s %08d\n", t, i)
+	printf "%s", substr(l, 1, 1048576 - n); n += length(l) } }'; }
+pmem_write() {
+	wait_path /dev/pmem0 || return 1
+	# conv=fsync: fsync(2) of the block device sends a PREFLUSH, which
+	# virtio_pmem turns into a FLUSH request to the device.
+	pattern | dd of=/dev/pmem0 bs=4096 conv=fsync 2>/dev/null || return 1
+	echo "pmem_written_sha256=$(pattern | sha256sum | cut -d' ' -f1)"
+}
+pmem_read() {
+	wait_path /dev/pmem0 || return 1
+	echo "pmem_read_sha256=$(dd if=/dev/pmem0 bs=4096 count=256 2>/dev/null |
+		sha256sum | cut -d' ' -f1)"
+}
+# A namespace made as ndctl create-namespace does: uuid and size written to
+# the region's seed namespace, which makes the kernel write the labels
+# through the DIMM's label _DSMs.
+nvdimm_label() {
+	wait_path /sys/bus/nd/devices/nmem0 || return 1
+	wait_path /sys/bus/nd/devices/region0 || return 1
+	r=/sys/bus/nd/devices/region0
+	echo "nvdimm_slots=$(cat /sys/bus/nd/devices/nmem0/available_slots)"
+	ns=$r/$(cat $r/namespace_seed)
+	if [ ! -e "$ns/uuid" ]; then
+		echo "run: $ns has no uuid: the region is not label-backed"
+		ls $r $ns; cat $r/nstype /sys/bus/nd/devices/nmem0/flags 2>&1
+		return 1
+	fi
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	size=$(cat $r/available_size)
+	echo "$uuid" >"$ns/uuid" && echo "$size" >"$ns/size" || return 1
+	echo "nvdimm_ns_created uuid=$uuid size=$(cat "$ns/size")"
+}
+nvdimm_list() {
+	wait_path /sys/bus/nd/devices/region0 || return 1
+	for ns in /sys/bus/nd/devices/namespace*; do
+		[ -e "$ns/uuid" ] && [ "$(cat "$ns/size")" != 0 ] || continue
+		echo "nvdimm_ns uuid=$(cat "$ns/uuid") size=$(cat "$ns/size")"
+	done
+	echo "nvdimm_slots=$(cat /sys/bus/nd/devices/nmem0/available_slots)"
+}
+run=$(arg splitvm.run)
+if [ -n "$run" ]; then
+	rc=1
+	case "$run" in
+	pmem-write) pmem_write && rc=0 ;;
+	pmem-read) pmem_read && rc=0 ;;
+	nvdimm-label) nvdimm_label && rc=0 ;;
+	nvdimm-list) nvdimm_list && rc=0 ;;
+	*) echo "run: unknown splitvm.run=$run" ;;
+	esac
+	echo "run_done=$run rc=$rc"
+fi
 # splitvm.memwatch=1 (tests/integration/test_linux_vmem.sh): stay up and
 # print "memtotal_kb=N" each time MemTotal changes, until powered off.
 if grep -qw 'splitvm.memwatch=1' /proc/cmdline; then
@@ -126,6 +193,9 @@ if grep -qw 'splitvm.memwatch=1' /proc/cmdline; then
 		[ "$now" != "$last" ] && echo "memtotal_kb=$now" && last=$now
 		sleep 0.1
 	done
+fi
+if [ "$(arg splitvm.stay)" = 1 ]; then
+	while :; do sleep 1000; done
 fi
 poweroff -f
 INIT

@@ -590,6 +590,43 @@ static int place_devices(struct sup *s)
 }
 
 /*
+ * What every device with a process and a mapped region gets: the core maps
+ * the first @map_size bytes of the backend at d->gpa (@sparse: reserved
+ * only, the device's process maps slots), the process gets its own backend
+ * fd and a state memfd of @state_size bytes, then it is spawned.
+ */
+static int map_and_spawn(struct sup *s, struct sup_dev *d, uint64_t map_size, bool sparse,
+                         uint64_t state_size)
+{
+	Splitvm__StateCreate sc = SPLITVM__STATE_CREATE__INIT;
+	struct ipc_msg *rep = NULL;
+	int fd;
+
+	fd = sup_acquire(s, d->be->id, "core");
+	if (fd < 0)
+		return fd;
+	if (region_map(s, d->be->id, fd, 0, d->gpa, map_size, sparse,
+	               !sparse && d->be->readonly, sparse ? d->cfg->id : NULL)) {
+		close_fd(&fd);
+		return -EIO;
+	}
+	close_fd(&fd);
+	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
+	if (d->backend_fd < 0)
+		return d->backend_fd;
+	sc.device = d->cfg->id;
+	sc.size = state_size;
+	if (call(s, s->memsrv_req, "StateCreate", &sc.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
+	         &rep))
+		return -EIO;
+	d->state_fd = reply_fd(s, rep, "state memfd");
+	ipc_msg_free(rep);
+	if (d->state_fd < 0)
+		return d->state_fd;
+	return sup_dev_spawn(s, d);
+}
+
+/*
  * An nvdimm as QEMU's nvdimm_prepare_memory_region() lays it out: the
  * label area is the backend's last label-size bytes, the guest-visible
  * PMEM region the rest, aligned down to the backend's alignment; the core
@@ -597,11 +634,8 @@ static int place_devices(struct sup *s)
  */
 static int start_nvdimm(struct sup *s, struct sup_dev *d)
 {
-	Splitvm__StateCreate sc = SPLITVM__STATE_CREATE__INIT;
 	uint64_t align = d->be->align ? d->be->align : 4096, size = d->be->size;
 	uint64_t label = d->cfg->label_size, pmem;
-	struct ipc_msg *rep = NULL;
-	int fd;
 
 	pmem = label < size ? (size - label) / align * align : 0;
 	if (!pmem) {
@@ -611,29 +645,9 @@ static int start_nvdimm(struct sup *s, struct sup_dev *d)
 		return -EINVAL;
 	}
 	d->size = pmem;
-	fd = sup_acquire(s, d->be->id, "core");
-	if (fd < 0)
-		return fd;
-	if (region_map(s, d->be->id, fd, 0, d->gpa, pmem, false, d->be->readonly, NULL)) {
-		close_fd(&fd);
-		return -EIO;
-	}
-	close_fd(&fd);
-	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
-	if (d->backend_fd < 0)
-		return d->backend_fd;
-	/* The CLI wants a state memfd; the model keeps no journal (idempotent calls). */
-	sc.device = d->cfg->id;
-	sc.size = 4096;
-	if (call(s, s->memsrv_req, "StateCreate", &sc.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
-	         &rep))
-		return -EIO;
-	d->state_fd = reply_fd(s, rep, "state memfd");
-	ipc_msg_free(rep);
-	if (d->state_fd < 0)
-		return d->state_fd;
 	d->proc.model = "nvdimm";
-	return sup_dev_spawn(s, d);
+	/* The CLI wants a state memfd; the model keeps no journal (idempotent calls). */
+	return map_and_spawn(s, d, pmem, false, 4096);
 }
 
 static bool dev_plane_exists(struct sup *s, const struct sup_dev *d)
@@ -647,33 +661,11 @@ static bool dev_plane_exists(struct sup *s, const struct sup_dev *d)
 /* A virtio-mem device: its sparse region, fds, state memfd, process. */
 static int start_vmem(struct sup *s, struct sup_dev *d)
 {
-	Splitvm__StateCreate sc = SPLITVM__STATE_CREATE__INIT;
 	uint64_t block = d->cfg->block_size ? d->cfg->block_size : CONFIG_THP_SIZE;
-	struct ipc_msg *rep = NULL;
-	int fd;
 
-	fd = sup_acquire(s, d->be->id, "core");
-	if (fd < 0)
-		return fd;
-	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, true, false, d->cfg->id)) {
-		close_fd(&fd);
-		return -EIO;
-	}
-	close_fd(&fd);
-	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
-	if (d->backend_fd < 0)
-		return d->backend_fd;
 	/* The journal: two copies of the bitmap and the sizes, rounded up. */
-	sc.device = d->cfg->id;
-	sc.size = ((65536 + 2 * (d->size / block / 8)) + 4095) & ~UINT64_C(4095);
-	if (call(s, s->memsrv_req, "StateCreate", &sc.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
-	         &rep))
-		return -EIO;
-	d->state_fd = reply_fd(s, rep, "state memfd");
-	ipc_msg_free(rep);
-	if (d->state_fd < 0)
-		return d->state_fd;
-	return sup_dev_spawn(s, d);
+	return map_and_spawn(s, d, d->size, true,
+	                     ((65536 + 2 * (d->size / block / 8)) + 4095) & ~UINT64_C(4095));
 }
 
 /*
@@ -683,31 +675,7 @@ static int start_vmem(struct sup *s, struct sup_dev *d)
  */
 static int start_pmem(struct sup *s, struct sup_dev *d)
 {
-	Splitvm__StateCreate sc = SPLITVM__STATE_CREATE__INIT;
-	struct ipc_msg *rep = NULL;
-	int fd;
-
-	fd = sup_acquire(s, d->be->id, "core");
-	if (fd < 0)
-		return fd;
-	if (region_map(s, d->be->id, fd, 0, d->gpa, d->size, false, d->be->readonly, NULL)) {
-		close_fd(&fd);
-		return -EIO;
-	}
-	close_fd(&fd);
-	d->backend_fd = sup_acquire(s, d->be->id, d->cfg->id);
-	if (d->backend_fd < 0)
-		return d->backend_fd;
-	sc.device = d->cfg->id;
-	sc.size = 4096;
-	if (call(s, s->memsrv_req, "StateCreate", &sc.base, SPLITVM__MSG_TYPE__MSG_BACKEND_INFO,
-	         &rep))
-		return -EIO;
-	d->state_fd = reply_fd(s, rep, "state memfd");
-	ipc_msg_free(rep);
-	if (d->state_fd < 0)
-		return d->state_fd;
-	return sup_dev_spawn(s, d);
+	return map_and_spawn(s, d, d->size, false, 4096);
 }
 
 /*

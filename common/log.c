@@ -57,7 +57,7 @@ void log_vmsg(enum log_level level, bool with_errno, const char *fmt, va_list ap
 	/* Build the whole line first so that one write() keeps it whole when
 	 * several processes share the terminal. */
 	n = snprintf(line, sizeof(line), "%s[%ld]: %s: ", log_tag_buf, (long)getpid(),
-		     level_names[level]);
+	             level_names[level]);
 	len = n < 0 ? 0 : (size_t)n;
 	if (len < sizeof(line)) {
 		n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
@@ -78,13 +78,13 @@ void log_vmsg(enum log_level level, bool with_errno, const char *fmt, va_list ap
 	errno = saved;
 }
 
-#define LOG_FN(name, level, with_errno)                       \
-	void name(const char *fmt, ...)                       \
-	{                                                     \
-		va_list ap;                                   \
-		va_start(ap, fmt);                            \
-		log_vmsg(level, with_errno, fmt, ap);         \
-		va_end(ap);                                   \
+#define LOG_FN(name, level, with_errno)                                                            \
+	void name(const char *fmt, ...)                                                            \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		va_start(ap, fmt);                                                                 \
+		log_vmsg(level, with_errno, fmt, ap);                                              \
+		va_end(ap);                                                                        \
 	}
 
 LOG_FN(log_warn, LOG_LEVEL_WARN, true)
@@ -129,7 +129,7 @@ void log_warnx_ratelimited(struct log_ratelimit *rl, const char *fmt, ...)
 	if (now - rl->window_start_ms >= rl->interval_ms) {
 		if (rl->suppressed)
 			log_warnx("%llu similar messages suppressed",
-				  (unsigned long long)rl->suppressed);
+			          (unsigned long long)rl->suppressed);
 		rl->window_start_ms = now;
 		rl->printed = 0;
 		rl->suppressed = 0;

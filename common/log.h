@@ -41,8 +41,7 @@ void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 /* Printed only with --verbose. */
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
-void log_vmsg(enum log_level level, bool with_errno, const char *fmt, va_list ap)
-	LOG_PRINTF(3, 0);
+void log_vmsg(enum log_level level, bool with_errno, const char *fmt, va_list ap) LOG_PRINTF(3, 0);
 
 /* Start-up only: print and exit(1). */
 __attribute__((noreturn)) void log_fatal(const char *fmt, ...) LOG_PRINTF(1, 2);
@@ -60,7 +59,10 @@ struct log_ratelimit {
 	uint32_t printed;
 	uint64_t suppressed;
 };
-#define LOG_RATELIMIT_INIT(ms, n) { .interval_ms = (ms), .burst = (n) }
+#define LOG_RATELIMIT_INIT(ms, n)                                                                  \
+	{                                                                                          \
+		.interval_ms = (ms), .burst = (n)                                                  \
+	}
 
 void log_warnx_ratelimited(struct log_ratelimit *rl, const char *fmt, ...) LOG_PRINTF(2, 3);
 

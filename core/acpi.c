@@ -321,7 +321,8 @@ static void srat_devmem(struct machine *m, struct aml *a, uint32_t last_node)
 		for (unsigned i = 0; h && i < h->n_slots; i++) {
 			const struct mhp_slot *s = &h->slot[i];
 
-			if (s->used && s->enabled && s->addr >= cur && (!next || s->addr < next->addr))
+			if (s->used && s->enabled && s->addr >= cur &&
+			    (!next || s->addr < next->addr))
 				next = s;
 		}
 		if (!next)

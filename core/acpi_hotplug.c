@@ -71,8 +71,8 @@ static int slot_of_locked(const struct acpi_hotplug *h, const char *id)
 	return -1;
 }
 
-int mhp_plug(struct acpi_hotplug *h, int slot, const char *id, const char *memdev,
-             uint64_t addr, uint64_t size, uint32_t node, bool hotplugged, unsigned *slot_out)
+int mhp_plug(struct acpi_hotplug *h, int slot, const char *id, const char *memdev, uint64_t addr,
+             uint64_t size, uint32_t node, bool hotplugged, unsigned *slot_out)
 {
 	struct mhp_slot *s;
 	int r = 0;
@@ -652,9 +652,8 @@ void acpi_dsdt_memory_hotplug(struct aml *a, unsigned n_slots, uint64_t base)
 	aml_named_field(a, "MPX", 32);
 	aml_block_end(a, fld);
 
-	fld = aml_field_begin(a, "\\_SB.MHPD.HPMR",
-	                      AML_FIELD_BYTE_ACC | AML_FIELD_WRITE_AS_ZEROS);
-	aml_reserved_field(a, 160); /* Offset (0x14) */
+	fld = aml_field_begin(a, "\\_SB.MHPD.HPMR", AML_FIELD_BYTE_ACC | AML_FIELD_WRITE_AS_ZEROS);
+	aml_reserved_field(a, 160);    /* Offset (0x14) */
 	aml_named_field(a, "MES", 1);  /* enabled, read only */
 	aml_named_field(a, "MINS", 1); /* insert event; write 1 clears */
 	aml_named_field(a, "MRMV", 1); /* remove event; write 1 clears */

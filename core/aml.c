@@ -369,25 +369,25 @@ void aml_rt_interrupt(struct aml *a, uint32_t gsi, bool level, bool active_low, 
 
 /* ---- terms for methods: the opcodes the hotplug AML needs --------------- */
 
-#define AML_LOCAL0_OP      0x60
-#define AML_ARG0_OP        0x68
-#define AML_STORE_OP       0x70
-#define AML_ADD_OP         0x72
-#define AML_SUBTRACT_OP    0x74
-#define AML_AND_OP         0x7b
-#define AML_NOTIFY_OP      0x86
+#define AML_LOCAL0_OP             0x60
+#define AML_ARG0_OP               0x68
+#define AML_STORE_OP              0x70
+#define AML_ADD_OP                0x72
+#define AML_SUBTRACT_OP           0x74
+#define AML_AND_OP                0x7b
+#define AML_NOTIFY_OP             0x86
 #define AML_CREATE_DWORD_FIELD_OP 0x8a
-#define AML_LEQUAL_OP      0x93
-#define AML_LLESS_OP       0x95
-#define AML_TO_INTEGER_OP  0x99
-#define AML_IF_OP          0xa0
-#define AML_ELSE_OP        0xa1
-#define AML_WHILE_OP       0xa2
-#define AML_MUTEX_OP       0x01 /* after the ext prefix */
-#define AML_ACQUIRE_OP     0x23
-#define AML_RELEASE_OP     0x27
-#define AML_OPREGION_OP    0x80
-#define AML_FIELD_OP       0x81
+#define AML_LEQUAL_OP             0x93
+#define AML_LLESS_OP              0x95
+#define AML_TO_INTEGER_OP         0x99
+#define AML_IF_OP                 0xa0
+#define AML_ELSE_OP               0xa1
+#define AML_WHILE_OP              0xa2
+#define AML_MUTEX_OP              0x01 /* after the ext prefix */
+#define AML_ACQUIRE_OP            0x23
+#define AML_RELEASE_OP            0x27
+#define AML_OPREGION_OP           0x80
+#define AML_FIELD_OP              0x81
 
 void aml_op(struct aml *a, uint8_t op)
 {

@@ -610,8 +610,7 @@ static int virtio_backend_add(struct core_config *cfg, const Splitvm__VmConfig *
  * VmConfig.devices: every virtio-mem and virtio-pmem entry gets a
  * virtio-mmio window, in config order (DIMMs and NVDIMMs are not virtio).
  */
-static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm,
-                     struct core_cfg_err *err)
+static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm, struct core_cfg_err *err)
 {
 	int r;
 
@@ -628,14 +627,15 @@ static int vm_virtio(struct core_config *cfg, const Splitvm__VmConfig *vm,
 			continue;
 		if (!dc->id || !opts_id_valid(dc->id) || strlen(dc->id) >= sizeof(d->id) - 4)
 			return core_cfg_fail(err, "devices.id",
-			                     "device %zu: '%s' is not an id of at most %zu bytes", i,
-			                     dc->id ? dc->id : "", sizeof(d->id) - 5);
+			                     "device %zu: '%s' is not an id of at most %zu bytes",
+			                     i, dc->id ? dc->id : "", sizeof(d->id) - 5);
 		if (cfg->n_virtio >= CORE_MAX_VIRTIO)
 			return core_cfg_fail(err, "devices", "more than %u virtio devices",
 			                     CORE_MAX_VIRTIO);
 		for (unsigned k = 0; k < cfg->n_virtio; k++) {
 			if (!strcmp(cfg->virtio[k].id, dc->id))
-				return core_cfg_fail(err, "devices.id", "duplicate id '%s'", dc->id);
+				return core_cfg_fail(err, "devices.id", "duplicate id '%s'",
+				                     dc->id);
 		}
 		d = &cfg->virtio[cfg->n_virtio++];
 		snprintf(d->id, sizeof(d->id), "%s", dc->id);

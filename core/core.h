@@ -819,10 +819,10 @@ void aml_release(struct aml *a, const char *mutex);
 void aml_operation_region(struct aml *a, const char *name, uint8_t space, uint64_t offset,
                           uint64_t len);
 /* Field flags: access type | lock rule | update rule. */
-#define AML_FIELD_BYTE_ACC        0x01
-#define AML_FIELD_DWORD_ACC       0x03
-#define AML_FIELD_PRESERVE        0x00
-#define AML_FIELD_WRITE_AS_ZEROS  0x40
+#define AML_FIELD_BYTE_ACC       0x01
+#define AML_FIELD_DWORD_ACC      0x03
+#define AML_FIELD_PRESERVE       0x00
+#define AML_FIELD_WRITE_AS_ZEROS 0x40
 size_t aml_field_begin(struct aml *a, const char *region, uint8_t flags);
 void aml_named_field(struct aml *a, const char *name, uint32_t bits);
 void aml_reserved_field(struct aml *a, uint32_t bits);
@@ -884,11 +884,11 @@ uint8_t acpi_checksum(const void *p, size_t n);
 #define MHP_ID_MAX               64
 
 struct mhp_slot {
-	bool used;     /* a DIMM holds the slot until the core unmaps it */
-	bool enabled;  /* what the guest sees: present */
+	bool used;    /* a DIMM holds the slot until the core unmaps it */
+	bool enabled; /* what the guest sees: present */
 	bool inserting;
 	bool removing;
-	bool ejected;  /* the guest ejected it; the unmap is pending */
+	bool ejected; /* the guest ejected it; the unmap is pending */
 	bool hotplugged;
 	char id[MHP_ID_MAX];
 	char memdev[MEMMAP_REGION_NAME_MAX];
@@ -943,9 +943,8 @@ void mhp_destroy(struct acpi_hotplug *h);
  * slot.  -ENOSPC no free slot, -EINVAL slot out of range, -EBUSY the slot
  * is taken, -EEXIST @id is plugged already.  No log: the caller says why.
  */
-int mhp_plug(struct acpi_hotplug *h, int slot, const char *id, const char *memdev,
-             uint64_t addr, uint64_t size, uint32_t node, bool hotplugged,
-             unsigned *slot_out) WUR;
+int mhp_plug(struct acpi_hotplug *h, int slot, const char *id, const char *memdev, uint64_t addr,
+             uint64_t size, uint32_t node, bool hotplugged, unsigned *slot_out) WUR;
 /*
  * Ask the guest to eject DIMM @id: the remove event and a GED interrupt.
  * -ENOENT no such DIMM, -EBUSY already being removed or ejected.

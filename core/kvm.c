@@ -270,8 +270,7 @@ static void unmap_entry(struct machine *m, unsigned i)
 		munmap(reg.host, reg.size);
 }
 
-static struct machine_sparse *sparse_find(struct machine *m, const char *region,
-                                          const char *owner)
+static struct machine_sparse *sparse_find(struct machine *m, const char *region, const char *owner)
 {
 	for (unsigned i = 0; i < m->n_sparse; i++) {
 		if ((region && !strcmp(m->sparse[i].region, region)) ||
@@ -394,8 +393,7 @@ static int sparse_map(struct machine *m, const struct machine_sparse *s, uint64_
 	return 0;
 }
 
-int machine_sparse_slot_map(void *opaque, const char *id, uint64_t offset, uint64_t size,
-                            bool map)
+int machine_sparse_slot_map(void *opaque, const char *id, uint64_t offset, uint64_t size, bool map)
 {
 	struct machine *m = opaque;
 	const struct machine_sparse *s;

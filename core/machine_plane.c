@@ -60,10 +60,10 @@
 #include "ipc.h"
 #include "log.h"
 
-#define PLANE_PAGE_SIZE     4096ull
-#define PLANE_FD_WAIT_MS    2000 /* a RegionMap's fd is sent before the request */
+#define PLANE_PAGE_SIZE      4096ull
+#define PLANE_FD_WAIT_MS     2000 /* a RegionMap's fd is sent before the request */
 #define PLANE_DEVICE_WAIT_MS 5000 /* device processes attaching before the boot */
-#define PLANE_PAUSE_WAIT_MS 2000
+#define PLANE_PAUSE_WAIT_MS  2000
 
 enum plane_state {
 	PLANE_NEW,        /* no MachineStart yet */
@@ -85,7 +85,7 @@ struct machine_plane {
 	struct ipc_chan *events;
 	/* The DIMM slots' controller (MachineStart with slots), or NULL. */
 	struct acpi_hotplug *mhp;
-	int mhp_fd; /* eventfd: the controller queued an eject or an _OST */
+	int mhp_fd;   /* eventfd: the controller queued an eject or an _OST */
 	int stop_fd;  /* eventfd: main asks the thread to end */
 	int ready_fd; /* eventfd: the thread tells main what happened */
 	pthread_t thread;
@@ -256,8 +256,7 @@ static void publish_deleted(struct machine_plane *p, const char *id)
 }
 
 /* Unmap an ejected DIMM's region and free its slot.  Under mm_lock. */
-static void dimm_remove(struct machine_plane *p, unsigned slot, const char *id,
-                        const char *memdev)
+static void dimm_remove(struct machine_plane *p, unsigned slot, const char *id, const char *memdev)
 {
 	if (machine_unmap_region(p->m, memdev))
 		log_warnx("dimm %s: region %s was not in the map", id, memdev);
@@ -579,8 +578,7 @@ static void do_sparse_map(struct machine_plane *p, const Splitvm__RegionMap *req
 
 	if (!req->sparse) {
 		reply_error(rp, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "owner_device",
-		            "region '%s': owner_device is only for a sparse region",
-		            req->region);
+		            "region '%s': owner_device is only for a sparse region", req->region);
 		return;
 	}
 	if (ram) {
@@ -603,8 +601,8 @@ static void do_sparse_map(struct machine_plane *p, const Splitvm__RegionMap *req
 		            req->region, req->owner_device ? req->owner_device : "");
 		return;
 	}
-	e = machine_sparse_add(m, req->region, req->owner_device, req->gpa, req->size,
-	                       req->offset, fd);
+	e = machine_sparse_add(m, req->region, req->owner_device, req->gpa, req->size, req->offset,
+	                       fd);
 	if (e) {
 		reply_error(rp,
 		            e == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
@@ -886,18 +884,19 @@ static void do_dimm_plug(struct machine_plane *p, const Splitvm__DimmPlug *req,
 		goto out;
 	e = memmap_devmem_place(&m->mm, req->size, align, d->addr, &gpa);
 	if (e) {
-		reply_error(rp,
-		            e == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
-		                           : SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT,
-		            d->addr ? "device.addr" : "size",
-		            e == -EINVAL   ? "dimm %s: addr 0x%" PRIx64 " is not aligned to 0x%" PRIx64
-		            : e == -ERANGE ? "dimm %s: [0x%" PRIx64 ", +0x%" PRIx64
-		                             ") is outside the device-memory area"
-		            : e == -EEXIST ? "dimm %s: addr 0x%" PRIx64 " overlaps another device's "
-		                             "memory (size 0x%" PRIx64 ")"
-		                           : "dimm %s: no free range at 0x%" PRIx64 " for 0x%" PRIx64
-		                             " bytes in the device-memory area",
-		            d->id, d->addr, e == -EINVAL ? align : req->size);
+		reply_error(
+		        rp,
+		        e == -ENOSPC ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+		                     : SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT,
+		        d->addr ? "device.addr" : "size",
+		        e == -EINVAL   ? "dimm %s: addr 0x%" PRIx64 " is not aligned to 0x%" PRIx64
+		        : e == -ERANGE ? "dimm %s: [0x%" PRIx64 ", +0x%" PRIx64
+		                         ") is outside the device-memory area"
+		        : e == -EEXIST ? "dimm %s: addr 0x%" PRIx64 " overlaps another device's "
+		                         "memory (size 0x%" PRIx64 ")"
+		                       : "dimm %s: no free range at 0x%" PRIx64 " for 0x%" PRIx64
+		                         " bytes in the device-memory area",
+		        d->id, d->addr, e == -EINVAL ? align : req->size);
 		goto out;
 	}
 	host = mmap(NULL, req->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -962,8 +961,8 @@ static void do_dimm_unplug(struct machine_plane *p, const Splitvm__DimmUnplugReq
 	if (!dimm_ready(p, rp))
 		return;
 	if (!req->device || mhp_lookup(p->mhp, req->device, &cur)) {
-		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "device", "no dimm '%s' is plugged",
-		            req->device ? req->device : "");
+		reply_error(rp, SPLITVM__ERROR_CODE__ERR_NOT_FOUND, "device",
+		            "no dimm '%s' is plugged", req->device ? req->device : "");
 		return;
 	}
 	if (p->state == PLANE_CONFIGURED) {

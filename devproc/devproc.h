@@ -44,8 +44,8 @@ struct devproc_host {
 
 /* Runtime resources, handed over at attach.  fds stay the caller's until taken. */
 struct devproc_res {
-	int backend_fd;  /* the device's memory backend (memfd or file) */
-	int state_fd;    /* the device's state memfd (the journal) */
+	int backend_fd;      /* the device's memory backend (memfd or file) */
+	int state_fd;        /* the device's state memfd (the journal) */
 	uint64_t region_gpa; /* where the core placed the region */
 	const struct devproc_host *host;
 };
@@ -65,13 +65,13 @@ struct devproc_decl {
 
 /* DeviceStatus, without the strings the caller owns. */
 struct devproc_status {
-	uint64_t size;           /* the region (backend) size */
+	uint64_t size; /* the region (backend) size */
 	uint64_t requested_size;
 	uint64_t plugged_size;
 	uint64_t block_size;
 	uint64_t addr;
-	int32_t node;            /* -1: none */
-	bool settled;            /* plugged_size == requested_size */
+	int32_t node; /* -1: none */
+	bool settled; /* plugged_size == requested_size */
 };
 
 struct devproc_model;
@@ -91,10 +91,10 @@ struct devproc_model_ops {
 	 */
 	bool no_device_plane;
 	/* Parse and check @config (QemuOpts syntax); no fd, no syscall. */
-	int (*create)(struct devproc_model **out, const char *config, char *errbuf,
-		      size_t errlen);
+	int (*create)(struct devproc_model **out, const char *config, char *errbuf, size_t errlen);
 	/* Take the fds it keeps from @res, read the journal, reconcile with the core. */
-	int (*attach)(struct devproc_model *m, struct devproc_res *res, char *errbuf, size_t errlen);
+	int (*attach)(struct devproc_model *m, struct devproc_res *res, char *errbuf,
+	              size_t errlen);
 	/*
 	 * The core placed the region at @gpa (DeviceAttached).  A successor
 	 * (the journal was not fresh) restates every slot's mapping, since its
@@ -112,14 +112,13 @@ struct devproc_model_ops {
 	 * 0, or -errno only when the journal failed (the process must end).
 	 */
 	int (*request)(struct devproc_model *m, uint32_t queue, uint64_t seq, const uint8_t *in,
-		       size_t len, uint32_t writable, uint8_t *out, size_t outcap,
-		       size_t *outlen);
+	               size_t len, uint32_t writable, uint8_t *out, size_t outcap, size_t *outlen);
 	/* The driver reset the device, or the guest rebooted. */
 	int (*reset)(struct devproc_model *m);
 	int (*driver_ready)(struct devproc_model *m, uint64_t features);
 	/* -EINVAL (rule in @errbuf), -ENOENT (unknown name), or 0. */
-	int (*prop_set)(struct devproc_model *m, const char *name, const char *value,
-			char *errbuf, size_t errlen);
+	int (*prop_set)(struct devproc_model *m, const char *name, const char *value, char *errbuf,
+	                size_t errlen);
 	int (*prop_get)(const struct devproc_model *m, const char *name, char *buf, size_t len);
 	void (*status)(const struct devproc_model *m, struct devproc_status *st);
 	/*
@@ -224,7 +223,7 @@ size_t devproc_journal_size(size_t payload_max);
  * slot was found (a new device).
  */
 int devproc_journal_open(struct devproc_journal **out, int fd, size_t payload_max,
-			 bool *fresh) DEVPROC_WUR;
+                         bool *fresh) DEVPROC_WUR;
 /* The newest committed payload into @buf (at most @cap bytes); its length or -ENOENT. */
 long devproc_journal_read(const struct devproc_journal *j, void *buf, size_t cap) DEVPROC_WUR;
 int devproc_journal_commit(struct devproc_journal *j, const void *payload, size_t len) DEVPROC_WUR;

@@ -98,7 +98,7 @@ int devproc_journal_open(struct devproc_journal **out, int fd, size_t payload_ma
 		if (ftruncate(fd, (off_t)need) < 0) {
 			ret = -errno;
 			log_warn("state memfd has %lld bytes, the journal needs %zu",
-				 (long long)st.st_size, need);
+			         (long long)st.st_size, need);
 			return ret;
 		}
 	}

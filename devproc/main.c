@@ -55,18 +55,18 @@
  * (long: a slow core must answer the first), and at once when the
  * connection it went on is seen to go; looked at every POLL ms.
  */
-#define ATTACH_RESEND_MS 1000
+#define ATTACH_RESEND_MS     1000
 #define ATTACH_RESEND_MAX_MS 4000
-#define ATTACH_POLL_MS 5
-#define SLOT_MAP_TIMEOUT_MS 5000
-#define STASH_MAX 64
+#define ATTACH_POLL_MS       5
+#define SLOT_MAP_TIMEOUT_MS  5000
+#define STASH_MAX            64
 /* Seqs answered lately: at least every request the stash can hold. */
 #define ANSWERED_MAX (2 * STASH_MAX)
 /*
  * A predecessor killed with its reaper dies by PDEATHSIG a moment after the
  * reaper: its devctl listener may still hold the socket file for that long.
  */
-#define BIND_RETRY_MS 2000
+#define BIND_RETRY_MS      2000
 #define BIND_RETRY_STEP_MS 10
 /* Connections to dev-<id> watched for the core's hang-up (one, normally). */
 #define CORE_WATCH_MAX 4
@@ -78,8 +78,8 @@ struct devproc {
 	struct devproc_model *m;
 	const char *id;
 	uint32_t epoch;
-	struct ipc_chan *dev;    /* PAIR to the core */
-	struct ipc_chan *ctl;    /* REP for the supervisor */
+	struct ipc_chan *dev;             /* PAIR to the core */
+	struct ipc_chan *ctl;             /* REP for the supervisor */
 	struct ipc_msg *stash[STASH_MAX]; /* messages that came while we waited */
 	int nstash;
 	bool attached; /* DeviceAttached received: the core's re-sends follow */
@@ -98,16 +98,16 @@ struct devproc {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: splitvm-devproc --model=MODEL --id ID --run-dir DIR --epoch N\n"
-		   "         --backend-fd N [--state-fd N] --config STRING\n"
-		   "         [--sandbox=enforce|audit|off] [--verbose]\n"
-		   "  --model       the device model (virtio-mem, virtio-pmem, pc-dimm, nvdimm)\n"
-		   "  --id          the device id; sockets dev-ID and devctl-ID in DIR\n"
-		   "  --epoch       this process's incarnation: 1, then +1 per restart\n"
-		   "  --backend-fd  inherited fd of the device's memory backend\n"
-		   "  --state-fd    inherited fd of the device's state memfd (journal);\n"
-		   "                pc-dimm, which has no device plane, takes none\n"
-		   "  --config      the -device string: virtio-mem,id=vm0,memdev=mem0,\n"
-		   "                requested-size=0,block-size=2M[,node=N][,prealloc=on]\n");
+	           "         --backend-fd N [--state-fd N] --config STRING\n"
+	           "         [--sandbox=enforce|audit|off] [--verbose]\n"
+	           "  --model       the device model (virtio-mem, virtio-pmem, pc-dimm, nvdimm)\n"
+	           "  --id          the device id; sockets dev-ID and devctl-ID in DIR\n"
+	           "  --epoch       this process's incarnation: 1, then +1 per restart\n"
+	           "  --backend-fd  inherited fd of the device's memory backend\n"
+	           "  --state-fd    inherited fd of the device's state memfd (journal);\n"
+	           "                pc-dimm, which has no device plane, takes none\n"
+	           "  --config      the -device string: virtio-mem,id=vm0,memdev=mem0,\n"
+	           "                requested-size=0,block-size=2M[,node=N][,prealloc=on]\n");
 }
 
 /* An inherited fd number: 3 .. INT_MAX, decimal, nothing after it. */
@@ -144,7 +144,7 @@ static bool is_answer(const struct ipc_msg *msg)
 static bool is_stale_request(const struct devproc *d, const struct ipc_msg *msg)
 {
 	return (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST ||
-		msg->type->type == SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM) &&
+	        msg->type->type == SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM) &&
 	       (!d->attached || msg->epoch != d->epoch);
 }
 
@@ -160,21 +160,21 @@ static void hold_or_drop(struct devproc *d, struct ipc_msg *msg, const char *whi
 	    msg->epoch == d->epoch) {
 		/* Ours, for an unmap nobody waits for (host_slot_map). */
 		log_warnx("the core refused a slot unmap: %s",
-			  ((Splitvm__ErrorReply *)msg->body)->text);
+		          ((Splitvm__ErrorReply *)msg->body)->text);
 		ipc_msg_free(msg);
 		return;
 	}
 	if (is_answer(msg) || is_stale_request(d, msg)) {
 		log_debug("%s: dropped a stale %s (seq %" PRIu64 ", correlation 0x%" PRIx64
-			  ", epoch %u)",
-			  while_what, msg->type->name, msg->seq, msg->correlation_id, msg->epoch);
+		          ", epoch %u)",
+		          while_what, msg->type->name, msg->seq, msg->correlation_id, msg->epoch);
 		ipc_msg_free(msg);
 		return;
 	}
 	if (d->nstash == STASH_MAX) {
 		/* The core re-sends an unanswered request to the next process anyway. */
 		log_warnx("%s: more than %d messages held: dropped %s seq %" PRIu64, while_what,
-			  STASH_MAX, msg->type->name, msg->seq);
+		          STASH_MAX, msg->type->name, msg->seq);
 		ipc_msg_free(msg);
 		return;
 	}
@@ -298,7 +298,7 @@ static ino_t core_conn_ino(const struct devproc *d)
  * (core/devplane.c); the service loop drops the extra answer.
  */
 static struct ipc_msg *wait_attached(struct devproc *d, const struct ipc_hdr *hdr,
-				     const ProtobufCMessage *at)
+                                     const ProtobufCMessage *at)
 {
 	long resend_at = ATTACH_RESEND_MS, resend_ivl = ATTACH_RESEND_MS;
 	struct timespec t0;
@@ -313,20 +313,21 @@ static struct ipc_msg *wait_attached(struct devproc *d, const struct ipc_hdr *hd
 		bool lost = seen && conn != seen;
 
 		if (left <= 0)
-			log_fatalx("no DeviceAttached from the core within %d ms", ATTACH_TIMEOUT_MS);
+			log_fatalx("no DeviceAttached from the core within %d ms",
+			           ATTACH_TIMEOUT_MS);
 		if (conn)
 			seen = conn;
 		else if (lost)
 			seen = 0;
 		if (lost || now >= resend_at) {
 			log_debug("no DeviceAttached after %ld ms%s: attaching again", now,
-				  lost ? " and the connection went" : "");
+			          lost ? " and the connection went" : "");
 			if (ipc_send(d->dev, hdr, at, &err) < 0)
 				log_warnx("DeviceAttach again: %s", err.text);
 			if (now >= resend_at) {
 				resend_ivl = resend_ivl * 2 > ATTACH_RESEND_MAX_MS
-						     ? ATTACH_RESEND_MAX_MS
-						     : resend_ivl * 2;
+				                     ? ATTACH_RESEND_MAX_MS
+				                     : resend_ivl * 2;
 				resend_at = now + resend_ivl;
 			}
 		}
@@ -360,7 +361,9 @@ static void devproc_attach_core(struct devproc *d)
 {
 	Splitvm__DeviceAttach at = SPLITVM__DEVICE_ATTACH__INIT;
 	Splitvm__VirtQueueDecl q[4], *qp[4];
-	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch, .correlation_id = devproc_corr(d) };
+	struct ipc_hdr hdr = { .device = d->id,
+		               .epoch = d->epoch,
+		               .correlation_id = devproc_corr(d) };
 	struct devproc_decl decl;
 	struct ipc_err err;
 	struct ipc_msg *msg;
@@ -391,7 +394,7 @@ static void devproc_attach_core(struct devproc *d)
 	if (d->ops->placed(d->m, gpa) < 0)
 		log_fatalx("cannot restate the device's slots to the core");
 	log_info("attached: region at 0x%" PRIx64 ", epoch %u%s", gpa, d->epoch,
-		 d->nstash ? "; serving what the core sent before" : "");
+	         d->nstash ? "; serving what the core sent before" : "");
 }
 
 /* True when @fd is a connected AF_UNIX socket whose peer is bound at .../@name. */
@@ -451,7 +454,7 @@ static void devproc_watch_core(struct devproc *d)
 	}
 	if (!d->n_core_fds)
 		log_warnx("found no connection to the core to watch: a core that goes "
-			  "away is not noticed");
+		          "away is not noticed");
 }
 
 /*
@@ -506,7 +509,7 @@ static const struct sandbox_rule devproc_rules[] = {
  * model's table.  With --sandbox=off only the extra fds are closed.
  */
 static struct sandbox *devproc_sandbox_isolate(struct devproc *d, enum sandbox_mode mode,
-					       const char *rundir)
+                                               const char *rundir)
 {
 	/* A violation is reported on stderr, which the supervisor reads. */
 	struct sandbox_config cfg = { .mode = mode, .rundir = rundir, .report_fd = STDERR_FILENO };
@@ -522,13 +525,13 @@ static struct sandbox *devproc_sandbox_isolate(struct devproc *d, enum sandbox_m
 	if (sandbox_create(&sb, &cfg) < 0)
 		log_fatalx("cannot set up the sandbox");
 	if (sandbox_policy_add_table(sandbox_policy(sb), devproc_rules,
-				     sizeof(devproc_rules) / sizeof(devproc_rules[0])) < 0)
+	                             sizeof(devproc_rules) / sizeof(devproc_rules[0])) < 0)
 		log_fatalx("the device process's seccomp table was refused");
 	if (d->ops->seccomp && d->ops->seccomp(d->m, sandbox_policy(sb)) < 0)
 		log_fatalx("the %s seccomp table was refused", d->ops->name);
 	if (sandbox_isolate(sb) < 0)
 		log_fatalx("cannot isolate the device process (--sandbox=%s)",
-			   sandbox_mode_name(mode));
+		           sandbox_mode_name(mode));
 	return sb;
 }
 
@@ -548,7 +551,7 @@ static void devproc_sandbox_lock(struct sandbox *sb, enum sandbox_mode mode)
  * address in use is retried for a bounded time.
  */
 static void devproc_bind_ctl(struct devproc *d, const char *rundir, const char *name,
-			     const struct ipc_chan_opts *opts)
+                             const struct ipc_chan_opts *opts)
 {
 	struct timespec t0, step = { 0, BIND_RETRY_STEP_MS * 1000000L };
 	struct ipc_err err;
@@ -600,7 +603,7 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 			break;
 		}
 		if (d->ops->request(d->m, rq->queue, msg->seq, rq->data.data, rq->data.len,
-				    rq->writable_len, out, sizeof(out), &outlen) < 0) {
+		                    rq->writable_len, out, sizeof(out), &outlen) < 0) {
 			/* The journal is broken: our successor answers from the last good state. */
 			log_fatalx("seq %" PRIu64 ": the state journal failed", msg->seq);
 		}
@@ -624,8 +627,8 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 
 		if (is_stale_request(d, msg))
 			break;
-		if (d->ops->request(d->m, 0, msg->seq, rq->page.data, rq->page.len,
-				    sizeof(dsm_out), dsm_out, sizeof(dsm_out), &outlen) < 0)
+		if (d->ops->request(d->m, 0, msg->seq, rq->page.data, rq->page.len, sizeof(dsm_out),
+		                    dsm_out, sizeof(dsm_out), &outlen) < 0)
 			log_fatalx("seq %" PRIu64 ": the DSM call failed", msg->seq);
 		rs.out.data = dsm_out;
 		rs.out.len = outlen;
@@ -639,7 +642,7 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 		break;
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_DRIVER_READY:
 		(void)d->ops->driver_ready(
-			d->m, ((Splitvm__DeviceDriverReady *)msg->body)->driver_features);
+		        d->m, ((Splitvm__DeviceDriverReady *)msg->body)->driver_features);
 		break;
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACHED:
 		/* The answer to an attach sent again (wait_attached). */
@@ -673,10 +676,11 @@ static void serve_ctl(struct devproc *d, struct ipc_msg *msg)
 			ret = ipc_reply(d->ctl, msg, &ok.base, &err);
 		else
 			ret = ipc_reply_error(d->ctl, msg,
-					      ret == -ENOENT ? SPLITVM__ERROR_CODE__ERR_NOT_FOUND :
-					      ret == -EINVAL ? SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT :
-							       SPLITVM__ERROR_CODE__ERR_INTERNAL,
-					      ps->name, &err, "%s", buf);
+			                      ret == -ENOENT ? SPLITVM__ERROR_CODE__ERR_NOT_FOUND
+			                      : ret == -EINVAL
+			                              ? SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT
+			                              : SPLITVM__ERROR_CODE__ERR_INTERNAL,
+			                      ps->name, &err, "%s", buf);
 		break;
 	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_GET: {
@@ -685,7 +689,7 @@ static void serve_ctl(struct devproc *d, struct ipc_msg *msg)
 
 		if (d->ops->prop_get(d->m, pg->name, buf, sizeof(buf)) < 0) {
 			ret = ipc_reply_error(d->ctl, msg, SPLITVM__ERROR_CODE__ERR_NOT_FOUND,
-					      pg->name, &err, "%s: no such property", pg->name);
+			                      pg->name, &err, "%s: no such property", pg->name);
 			break;
 		}
 		pv.name = pg->name;
@@ -711,7 +715,7 @@ static void serve_ctl(struct devproc *d, struct ipc_msg *msg)
 	}
 	default:
 		ret = ipc_reply_error(d->ctl, msg, SPLITVM__ERROR_CODE__ERR_PROTOCOL, "type", &err,
-				      "%s is not a device-control request", msg->type->name);
+		                      "%s is not a device-control request", msg->type->name);
 	}
 	if (ret < 0)
 		log_warnx("device control reply: %s", err.text);
@@ -764,7 +768,7 @@ static void devproc_check_core(struct devproc *d, struct pollfd *pfd)
 }
 
 static __attribute__((noreturn)) void devproc_run(struct devproc *d,
-						  struct pollfd pfd[2 + CORE_WATCH_MAX])
+                                                  struct pollfd pfd[2 + CORE_WATCH_MAX])
 {
 	struct ipc_err err;
 	struct ipc_msg *msg;
@@ -831,17 +835,39 @@ int main(int argc, char **argv)
 	log_init("devproc");
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': model = optarg; break;
-		case 'i': d.id = optarg; break;
-		case 'r': rundir = optarg; break;
-		case 'e': epoch = strtoul(optarg, NULL, 10); break;
-		case 'b': res.backend_fd = parse_fd(optarg, "backend-fd"); break;
-		case 's': res.state_fd = parse_fd(optarg, "state-fd"); break;
-		case 'c': config = optarg; break;
-		case 'x': sandbox = optarg; break;
-		case 'v': log_set_verbose(true); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'm':
+			model = optarg;
+			break;
+		case 'i':
+			d.id = optarg;
+			break;
+		case 'r':
+			rundir = optarg;
+			break;
+		case 'e':
+			epoch = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			res.backend_fd = parse_fd(optarg, "backend-fd");
+			break;
+		case 's':
+			res.state_fd = parse_fd(optarg, "state-fd");
+			break;
+		case 'c':
+			config = optarg;
+			break;
+		case 'x':
+			sandbox = optarg;
+			break;
+		case 'v':
+			log_set_verbose(true);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	d.ops = model ? devproc_model_lookup(model) : NULL;

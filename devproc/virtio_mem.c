@@ -32,31 +32,31 @@
 #include "opts.h"
 #include "size.h"
 
-#define VIRTIO_ID_MEM 24
-#define VIRTIO_MEM_F_ACPI_PXM 0
+#define VIRTIO_ID_MEM                       24
+#define VIRTIO_MEM_F_ACPI_PXM               0
 #define VIRTIO_MEM_F_UNPLUGGED_INACCESSIBLE 1
 
-#define VIRTIO_MEM_REQ_PLUG 0
-#define VIRTIO_MEM_REQ_UNPLUG 1
+#define VIRTIO_MEM_REQ_PLUG       0
+#define VIRTIO_MEM_REQ_UNPLUG     1
 #define VIRTIO_MEM_REQ_UNPLUG_ALL 2
-#define VIRTIO_MEM_REQ_STATE 3
+#define VIRTIO_MEM_REQ_STATE      3
 
-#define VIRTIO_MEM_RESP_ACK 0
-#define VIRTIO_MEM_RESP_NACK 1
-#define VIRTIO_MEM_RESP_BUSY 2
+#define VIRTIO_MEM_RESP_ACK   0
+#define VIRTIO_MEM_RESP_NACK  1
+#define VIRTIO_MEM_RESP_BUSY  2
 #define VIRTIO_MEM_RESP_ERROR 3
 
-#define VIRTIO_MEM_STATE_PLUGGED 0
+#define VIRTIO_MEM_STATE_PLUGGED   0
 #define VIRTIO_MEM_STATE_UNPLUGGED 1
-#define VIRTIO_MEM_STATE_MIXED 2
+#define VIRTIO_MEM_STATE_MIXED     2
 
 /* struct virtio_mem_req: type, padding[3], then addr u64, nb_blocks u16, padding[3]. */
 #define VMEM_REQ_LEN 24
 /* struct virtio_mem_resp: type, padding[3], then state u16 (STATE only). */
-#define VMEM_RESP_LEN 10
+#define VMEM_RESP_LEN   10
 #define VMEM_CONFIG_LEN 56
 
-#define VMEM_QUEUE_SIZE 128
+#define VMEM_QUEUE_SIZE  128
 #define VMEM_THP_DEFAULT (2ull << 20)
 /* QEMU's VIRTIO_MEM_USABLE_EXTENT on x86: two Linux memory blocks. */
 #define VMEM_USABLE_EXTENT (2 * (128ull << 20))
@@ -69,12 +69,12 @@
 struct vmem_state {
 	uint32_t version;
 	uint32_t resp_len;
-	uint64_t block_size;  /* geometry: a successor checks they match */
+	uint64_t block_size; /* geometry: a successor checks they match */
 	uint64_t region_size;
 	uint64_t requested_size;
 	uint64_t usable_region_size;
 	uint64_t plugged_size;
-	uint64_t last_seq;    /* the last request that changed state, and its answer */
+	uint64_t last_seq; /* the last request that changed state, and its answer */
 	uint8_t last_resp[16];
 	uint64_t bitmap[];
 };
@@ -308,14 +308,14 @@ static int vmem_create(struct devproc_model **out, const char *config, char *err
 	}
 	if (v->block_size < thp_size()) {
 		snprintf(oe.msg, sizeof(oe.msg),
-			 "block-size: has to be at least the THP size (0x%" PRIx64 ")", thp_size());
+		         "block-size: has to be at least the THP size (0x%" PRIx64 ")", thp_size());
 		ret = -EINVAL;
 		goto fail_msg;
 	}
 	if (v->requested_cfg % v->block_size) {
 		snprintf(oe.msg, sizeof(oe.msg),
-			 "requested-size: has to be a multiple of block-size (0x%" PRIx64 ")",
-			 v->block_size);
+		         "requested-size: has to be a multiple of block-size (0x%" PRIx64 ")",
+		         v->block_size);
 		ret = -EINVAL;
 		goto fail_msg;
 	}
@@ -348,7 +348,7 @@ static int vmem_load(struct vmem *v, char *errbuf, size_t errlen)
 	ret = devproc_journal_open(&v->journal, v->state_fd, v->st_len, &fresh);
 	if (ret < 0) {
 		snprintf(errbuf, errlen, "state memfd: cannot hold the journal: %s",
-			 strerror(-ret));
+		         strerror(-ret));
 		return ret;
 	}
 	if (!fresh) {
@@ -356,7 +356,7 @@ static int vmem_load(struct vmem *v, char *errbuf, size_t errlen)
 		if (n != (long)v->st_len || v->st->version != VMEM_STATE_VERSION ||
 		    v->st->block_size != v->block_size || v->st->region_size != v->region_size) {
 			snprintf(errbuf, errlen,
-				 "state memfd: the journal belongs to another geometry or version");
+			         "state memfd: the journal belongs to another geometry or version");
 			return -EINVAL;
 		}
 		v->max_seq = v->st->last_seq;
@@ -365,9 +365,9 @@ static int vmem_load(struct vmem *v, char *errbuf, size_t errlen)
 			if (block_test(v, b))
 				v->slot_plugged[b * v->block_size / v->slot_size]++;
 		log_info("journal generation %" PRIu64 ": %" PRIu64 " of %" PRIu64
-			 " bytes plugged, last seq %" PRIu64,
-			 devproc_journal_generation(v->journal), v->st->plugged_size,
-			 v->st->requested_size, v->st->last_seq);
+		         " bytes plugged, last seq %" PRIu64,
+		         devproc_journal_generation(v->journal), v->st->plugged_size,
+		         v->st->requested_size, v->st->last_seq);
 		return 0;
 	}
 	v->st->version = VMEM_STATE_VERSION;
@@ -379,7 +379,7 @@ static int vmem_load(struct vmem *v, char *errbuf, size_t errlen)
 }
 
 static int vmem_attach(struct devproc_model *m, struct devproc_res *res, char *errbuf,
-		       size_t errlen)
+                       size_t errlen)
 {
 	struct vmem *v = to_vmem(m);
 	struct stat st;
@@ -393,20 +393,20 @@ static int vmem_attach(struct devproc_model *m, struct devproc_res *res, char *e
 	v->region_size = (uint64_t)st.st_size;
 	if (!v->region_size || v->region_size % v->block_size) {
 		snprintf(errbuf, errlen,
-			 "memdev: size 0x%" PRIx64 " has to be a non-zero multiple of block-size",
-			 v->region_size);
+		         "memdev: size 0x%" PRIx64 " has to be a non-zero multiple of block-size",
+		         v->region_size);
 		return -EINVAL;
 	}
 	/* A hugetlb memfd reports its page size here: blocks cannot be smaller. */
 	if ((uint64_t)st.st_blksize > v->block_size) {
 		snprintf(errbuf, errlen, "block-size: has to be at least the page size (0x%lx)",
-			 (unsigned long)st.st_blksize);
+		         (unsigned long)st.st_blksize);
 		return -EINVAL;
 	}
 	if (v->requested_cfg > v->region_size) {
 		snprintf(errbuf, errlen,
-			 "requested-size: cannot exceed the memory backend size (0x%" PRIx64 ")",
-			 v->region_size);
+		         "requested-size: cannot exceed the memory backend size (0x%" PRIx64 ")",
+		         v->region_size);
 		return -EINVAL;
 	}
 	v->nblocks = v->region_size / v->block_size;
@@ -490,7 +490,7 @@ static int backend_punch(struct vmem *v, uint64_t off, uint64_t len)
 	if (v->backend_fd < 0)
 		return 0;
 	if (fallocate(v->backend_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off,
-		      (off_t)len) < 0)
+	              (off_t)len) < 0)
 		return -errno;
 	return 0;
 }
@@ -513,8 +513,9 @@ static uint16_t do_plug(struct vmem *v, uint64_t first, uint64_t n)
 
 	ret = backend_prealloc(v, off, len);
 	if (ret < 0) {
-		log_warnx_ratelimited(&guest_rl, "prealloc of 0x%" PRIx64 "+0x%" PRIx64
-				      " failed: %s", off, len, strerror(-ret));
+		log_warnx_ratelimited(&guest_rl,
+		                      "prealloc of 0x%" PRIx64 "+0x%" PRIx64 " failed: %s", off,
+		                      len, strerror(-ret));
 		goto punch;
 	}
 	for (s = s0; s <= s1; s++) {
@@ -522,8 +523,9 @@ static uint16_t do_plug(struct vmem *v, uint64_t first, uint64_t n)
 			continue;
 		ret = slot_map(v, s, true);
 		if (ret < 0) {
-			log_warnx_ratelimited(&guest_rl, "the core did not map slot %" PRIu64
-					      ": %s", s, strerror(-ret));
+			log_warnx_ratelimited(&guest_rl,
+			                      "the core did not map slot %" PRIu64 ": %s", s,
+			                      strerror(-ret));
 			goto unmap;
 		}
 	}
@@ -549,8 +551,9 @@ static uint16_t do_unplug(struct vmem *v, uint64_t first, uint64_t n)
 
 	ret = backend_punch(v, off, len);
 	if (ret < 0) {
-		log_warnx_ratelimited(&guest_rl, "punch-hole of 0x%" PRIx64 "+0x%" PRIx64
-				      " failed: %s", off, len, strerror(-ret));
+		log_warnx_ratelimited(&guest_rl,
+		                      "punch-hole of 0x%" PRIx64 "+0x%" PRIx64 " failed: %s", off,
+		                      len, strerror(-ret));
 		return VIRTIO_MEM_RESP_BUSY;
 	}
 	range_set(v, first, n, false);
@@ -561,8 +564,9 @@ static uint16_t do_unplug(struct vmem *v, uint64_t first, uint64_t n)
 		/* The blocks are gone either way; a slot left mapped only wastes a memslot. */
 		ret = slot_map(v, s, false);
 		if (ret < 0)
-			log_warnx_ratelimited(&guest_rl, "the core did not unmap slot %" PRIu64
-					      ": %s", s, strerror(-ret));
+			log_warnx_ratelimited(&guest_rl,
+			                      "the core did not unmap slot %" PRIu64 ": %s", s,
+			                      strerror(-ret));
 	}
 	return VIRTIO_MEM_RESP_ACK;
 }
@@ -629,7 +633,7 @@ static void answer(uint8_t *out, uint16_t type, uint16_t state)
 }
 
 static int vmem_request(struct devproc_model *m, uint32_t queue, uint64_t seq, const uint8_t *in,
-			size_t len, uint32_t writable, uint8_t *out, size_t outcap, size_t *outlen)
+                        size_t len, uint32_t writable, uint8_t *out, size_t outcap, size_t *outlen)
 {
 	struct vmem *v = to_vmem(m);
 	uint16_t type, resp, state = 0;
@@ -649,8 +653,9 @@ static int vmem_request(struct devproc_model *m, uint32_t queue, uint64_t seq, c
 	}
 	if (seq && seq < v->max_seq) {
 		/* The core re-sends only unanswered requests, in order: not this. */
-		log_warnx_ratelimited(&guest_rl, "seq %" PRIu64 " is older than %" PRIu64
-				      ", not acted on", seq, v->max_seq);
+		log_warnx_ratelimited(&guest_rl,
+		                      "seq %" PRIu64 " is older than %" PRIu64 ", not acted on",
+		                      seq, v->max_seq);
 		answer(out, VIRTIO_MEM_RESP_BUSY, 0);
 		return 0;
 	}
@@ -658,8 +663,10 @@ static int vmem_request(struct devproc_model *m, uint32_t queue, uint64_t seq, c
 		v->max_seq = seq;
 	/* QEMU breaks the device on these; the spec's answer to an invalid request is ERROR. */
 	if (queue != 0 || len < VMEM_REQ_LEN || writable < VMEM_RESP_LEN) {
-		log_warnx_ratelimited(&guest_rl, "invalid request: queue %u, %zu bytes in, %u"
-				      " writable", queue, len, writable);
+		log_warnx_ratelimited(&guest_rl,
+		                      "invalid request: queue %u, %zu bytes in, %u"
+		                      " writable",
+		                      queue, len, writable);
 		answer(out, VIRTIO_MEM_RESP_ERROR, 0);
 		return 0;
 	}
@@ -668,7 +675,7 @@ static int vmem_request(struct devproc_model *m, uint32_t queue, uint64_t seq, c
 	case VIRTIO_MEM_REQ_PLUG:
 	case VIRTIO_MEM_REQ_UNPLUG:
 		resp = state_change(v, get_le64(in + 8), get_le16(in + 16),
-				    type == VIRTIO_MEM_REQ_PLUG);
+		                    type == VIRTIO_MEM_REQ_PLUG);
 		break;
 	case VIRTIO_MEM_REQ_UNPLUG_ALL:
 		resp = unplug_all(v);
@@ -721,8 +728,8 @@ static int vmem_driver_ready(struct devproc_model *m, uint64_t features)
 
 /* ---- properties and status ------------------------------------------------ */
 
-static int vmem_prop_set(struct devproc_model *m, const char *name, const char *value,
-			 char *errbuf, size_t errlen)
+static int vmem_prop_set(struct devproc_model *m, const char *name, const char *value, char *errbuf,
+                         size_t errlen)
 {
 	struct vmem *v = to_vmem(m);
 	uint64_t req;
@@ -743,14 +750,14 @@ static int vmem_prop_set(struct devproc_model *m, const char *name, const char *
 	}
 	if (req % v->block_size) {
 		snprintf(errbuf, errlen,
-			 "requested-size: has to be a multiple of block-size (0x%" PRIx64 ")",
-			 v->block_size);
+		         "requested-size: has to be a multiple of block-size (0x%" PRIx64 ")",
+		         v->block_size);
 		return -EINVAL;
 	}
 	if (req > v->region_size) {
 		snprintf(errbuf, errlen,
-			 "requested-size: cannot exceed the memory backend size (0x%" PRIx64 ")",
-			 v->region_size);
+		         "requested-size: cannot exceed the memory backend size (0x%" PRIx64 ")",
+		         v->region_size);
 		return -EINVAL;
 	}
 	if (req != v->st->requested_size) {

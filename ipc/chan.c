@@ -54,7 +54,7 @@ struct ipc_chan {
 	int cur_sndtimeo; /* what the socket holds now */
 	int cur_rcvtimeo;
 	uint64_t next_id;
-	struct log_ratelimit rl; /* for the refused-request lines */
+	struct log_ratelimit rl;    /* for the refused-request lines */
 	struct timespec last_reply; /* REP: when the last answer was queued; 0 none */
 	char name[ENDPOINT_MAX];
 };

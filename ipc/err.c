@@ -70,9 +70,8 @@ Splitvm__ErrorCode ipc_errcode_to_reply(enum ipc_errcode code)
 	return known(code) ? errcodes[code].reply : SPLITVM__ERROR_CODE__ERR_INTERNAL;
 }
 
-__attribute__((format(printf, 4, 0))) static int err_vset(struct ipc_err *err,
-                                                          enum ipc_errcode code, int errnum,
-                                                          const char *fmt, va_list ap)
+__attribute__((format(printf, 4, 0))) static int
+err_vset(struct ipc_err *err, enum ipc_errcode code, int errnum, const char *fmt, va_list ap)
 {
 	int saved = errno;
 

@@ -5,6 +5,8 @@
  */
 #include "splitvm_proto.h"
 
+/* One row a type, however long: the table reads down the enum. */
+/* clang-format off */
 static const struct proto_msg_type msg_types[] = {
 	{ SPLITVM__MSG_TYPE__MSG_ERROR_REPLY, "ERROR_REPLY", &splitvm__error_reply__descriptor, PROTO_PLANE_ANY },
 	{ SPLITVM__MSG_TYPE__MSG_OK_REPLY, "OK_REPLY", &splitvm__ok_reply__descriptor, PROTO_PLANE_ANY },
@@ -50,6 +52,7 @@ static const struct proto_msg_type msg_types[] = {
 	{ SPLITVM__MSG_TYPE__MSG_DEVICE_STATUS, "DEVICE_STATUS", &splitvm__device_status__descriptor, PROTO_PLANE_DEVCTL },
 	{ SPLITVM__MSG_TYPE__MSG_EVENT, "EVENT", &splitvm__event__descriptor, PROTO_PLANE_EVENT },
 };
+/* clang-format on */
 
 #define N_MSG_TYPES (sizeof(msg_types) / sizeof(msg_types[0]))
 

@@ -8,7 +8,7 @@ set -eu
 
 pkgs="gcc libc6-dev binutils pkg-config meson ninja-build
 libnng-dev libprotobuf-c-dev protobuf-c-compiler libfdt-dev libseccomp-dev
-libcmocka-dev libxml2-dev libjson-c-dev acpica-tools valgrind clang file cpio
+libcmocka-dev libxml2-dev libjson-c-dev acpica-tools valgrind clang clang-format file cpio
 qemu-system-x86"
 
 missing=""

@@ -46,7 +46,7 @@ setup() {
 }
 
 setup build
-run_meson "unit and integration" build --suite unit --suite integration
+run_meson "unit, integration and style" build --suite unit --suite integration --suite style
 run_meson "unit under valgrind" build --suite unit --setup=valgrind
 
 setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \

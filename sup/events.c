@@ -195,7 +195,8 @@ void sup_memsrv_events_forward(struct sup *s)
 		}
 		in = (const Splitvm__Event *)m->body;
 		if (m->type->type == SPLITVM__MSG_TYPE__MSG_EVENT &&
-		    in->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS && in->prealloc_progress) {
+		    in->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS &&
+		    in->prealloc_progress) {
 			Splitvm__Event ev = SPLITVM__EVENT__INIT;
 
 			/* A backend is no device: its id is in the data. */

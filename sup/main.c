@@ -179,14 +179,10 @@ static int start_service(struct sup *s, struct sup_proc *p, const char *model, c
 	int ours = -1, child = -1, r;
 	struct ipc_err err;
 	char fdnum[16];
-	char *argv[] = { bin,
-		         (char *)"--run-dir",
-		         s->run_dir,
-		         (char *)chan_flag,
-		         (char *)chan,
-		         (char *)fd_flag,
-		         fdnum,
-		         s->verbose ? (char *)"--verbose" : NULL,
+	char *argv[] = { bin,          (char *)"--run-dir",
+		         s->run_dir,   (char *)chan_flag,
+		         (char *)chan, (char *)fd_flag,
+		         fdnum,        s->verbose ? (char *)"--verbose" : NULL,
 		         NULL };
 
 	r = fd_socketpair(&ours, &child);
@@ -264,8 +260,7 @@ static int connect_core(struct sup *s)
 	if (service_wait(s, &s->core, names, 2))
 		return -EIO;
 	if (ipc_chan_connect(&s->core_req, IPC_ROLE_REQ, s->run_dir, "machine", &o, &err) ||
-	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events", &ev,
-	                     &err)) {
+	    ipc_chan_connect(&s->core_events, IPC_ROLE_SUB, s->run_dir, "core-events", &ev, &err)) {
 		log_warnx("core: %s", err.text);
 		return -EIO;
 	}
@@ -500,8 +495,8 @@ static int nvdimm_slot(const struct sup *s, size_t idx)
 			const Splitvm__DeviceConfig *d = cfg->devices[i];
 			bool nvd = d->model == SPLITVM__DEVICE_MODEL__MODEL_NVDIMM;
 
-			if ((nvd || d->model == SPLITVM__DEVICE_MODEL__MODEL_DIMM) && d->slot >= 0 &&
-			    (uint32_t)d->slot == slot)
+			if ((nvd || d->model == SPLITVM__DEVICE_MODEL__MODEL_DIMM) &&
+			    d->slot >= 0 && (uint32_t)d->slot == slot)
 				taken = true;
 			else if (nvd && i < idx && d->slot < 0 && nvdimm_slot(s, i) == (int)slot)
 				taken = true;
@@ -605,8 +600,8 @@ static int map_and_spawn(struct sup *s, struct sup_dev *d, uint64_t map_size, bo
 	fd = sup_acquire(s, d->be->id, "core");
 	if (fd < 0)
 		return fd;
-	if (region_map(s, d->be->id, fd, 0, d->gpa, map_size, sparse,
-	               !sparse && d->be->readonly, sparse ? d->cfg->id : NULL)) {
+	if (region_map(s, d->be->id, fd, 0, d->gpa, map_size, sparse, !sparse && d->be->readonly,
+	               sparse ? d->cfg->id : NULL)) {
 		close_fd(&fd);
 		return -EIO;
 	}
@@ -810,7 +805,7 @@ static int start_devices(struct sup *s, bool after_resume)
 static int wait_dev_planes(struct sup *s)
 {
 	const char **names;
-	char (*buf)[96];
+	char(*buf)[96];
 	unsigned n = 0;
 	int r;
 
@@ -1044,8 +1039,7 @@ static void wait_or_kill(struct sup_proc *p, int ms)
 	if (p->pid <= 0)
 		return;
 	if (sup_wait_exit(p->pid, ms) == -ETIMEDOUT) {
-		log_warnx("splitvm-%s (pid %d) did not stop: killing it", p->model,
-		          (int)p->pid);
+		log_warnx("splitvm-%s (pid %d) did not stop: killing it", p->model, (int)p->pid);
 		kill(p->pid, SIGKILL);
 	}
 	while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR)

@@ -81,8 +81,7 @@ void sup_watch_close(struct sup *s)
 	close_fd(&s->watch_fd);
 }
 
-int sup_wait_files(struct sup *s, const char *const *names, unsigned n, pid_t pid,
-                   int timeout_ms)
+int sup_wait_files(struct sup *s, const char *const *names, unsigned n, pid_t pid, int timeout_ms)
 {
 	uint64_t deadline = sup_now_ms() + (uint64_t)timeout_ms;
 	int dfd = -1, pfd = -1, r;

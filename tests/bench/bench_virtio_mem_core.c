@@ -81,8 +81,8 @@ static struct stats stats(double *v, size_t n)
 
 static void row(const char *what, struct stats a, struct stats q)
 {
-	printf("%-22s %5zu %10.1f %10.1f %12.1f | %10.1f %10.1f %12.1f | %6.2fx\n", what, a.n, a.p50,
-	       a.p99, a.sum, q.p50, q.p99, q.sum, q.sum > 0 ? a.sum / q.sum : 0.0);
+	printf("%-22s %5zu %10.1f %10.1f %12.1f | %10.1f %10.1f %12.1f | %6.2fx\n", what, a.n,
+	       a.p50, a.p99, a.sum, q.p50, q.p99, q.sum, q.sum > 0 ? a.sum / q.sum : 0.0);
 }
 
 static void stream(char **argv, const struct vr_rec *r, double tpu)
@@ -125,8 +125,7 @@ static void stream(char **argv, const struct vr_rec *r, double tpu)
 		}
 	}
 	row("all requests", stats(sv, k), stats(qv, k));
-	printf("(the whole replay, requested-size changes and checks included: %" PRIu64
-	       " ms)\n",
+	printf("(the whole replay, requested-size changes and checks included: %" PRIu64 " ms)\n",
 	       out.wall_us / 1000);
 	free(out.cycles);
 	free(sv);

@@ -44,10 +44,10 @@
 #define APIC_TMICT     0x380
 #define APIC_TDCR      0x3e0
 
-#define SVR_ENABLE   0x100u
-#define LVT_MASKED   (1u << 16)
-#define TDCR_DIV_16  0x3u
-#define TICK_COUNT   62500u /* 1 ms at 1 GHz / 16 */
+#define SVR_ENABLE  0x100u
+#define LVT_MASKED  (1u << 16)
+#define TDCR_DIV_16 0x3u
+#define TICK_COUNT  62500u /* 1 ms at 1 GHz / 16 */
 
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xa1
@@ -74,7 +74,9 @@ static uint64_t rdmsr(uint32_t msr)
 
 static void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+	__asm__ volatile("wrmsr"
+	                 :
+	                 : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
 	                 : "memory");
 }
 

@@ -22,12 +22,12 @@
  */
 #include "guest.h"
 
-#define FADT_DSDT        40
-#define FADT_X_DSDT      140
-#define FADT_SLEEP_CTL   244
-#define FADT_SLEEP_STS   256
-#define FADT_MIN_SLEEP   268 /* ACPI 5.0: both sleep registers */
-#define ACPI_HDR_LEN     36
+#define FADT_DSDT         40
+#define FADT_X_DSDT       140
+#define FADT_SLEEP_CTL    244
+#define FADT_SLEEP_STS    256
+#define FADT_MIN_SLEEP    268 /* ACPI 5.0: both sleep registers */
+#define ACPI_HDR_LEN      36
 #define GAS_SYSTEM_MEMORY 0
 #define GAS_SYSTEM_IO     1
 
@@ -92,7 +92,8 @@ static const uint8_t *find_fadt(uint64_t rsdp_addr, uint32_t *len)
 	if (!rsdp || memcmp(rsdp, "RSD PTR ", 8))
 		return NULL;
 	x = rsdp[15] >= 2 && rd64(rsdp + 24);
-	root = x ? table_at(rd64(rsdp + 24), "XSDT", &rlen) : table_at(rd32(rsdp + 16), "RSDT", &rlen);
+	root = x ? table_at(rd64(rsdp + 24), "XSDT", &rlen)
+	         : table_at(rd32(rsdp + 16), "RSDT", &rlen);
 	if (!root)
 		return NULL;
 	esz = x ? 8 : 4;
@@ -165,8 +166,9 @@ static int find_s5(const uint8_t *dsdt, uint32_t len, uint8_t *typ)
 		const uint8_t *q = p + 4;
 
 		/* NameOp, maybe the root prefix, the name, then PackageOp. */
-		if (p - dsdt >= ACPI_HDR_LEN + 1 && (p[-1] == 0x08 || (p[-1] == '\\' && p[-2] == 0x08)) &&
-		    q < end && q[0] == 0x12) {
+		if (p - dsdt >= ACPI_HDR_LEN + 1 &&
+		    (p[-1] == 0x08 || (p[-1] == '\\' && p[-2] == 0x08)) && q < end &&
+		    q[0] == 0x12) {
 			q++;
 			if (q >= end)
 				break;

@@ -6,21 +6,21 @@
 #include "guest.h"
 
 static const struct guest_scenario *const scenarios[] = {
-	&scenario_memmap,    /* scn_boot.c: the default */
-	&scenario_bootcheck, /* scn_boot.c */
-	&scenario_unmapped,  /* scn_misc.c */
-	&scenario_exit,      /* scn_misc.c */
-	&scenario_fault,     /* scn_misc.c */
-	&scenario_pvh_boot,  /* scn_misc.c */
-	&scenario_idle,      /* scn_misc.c */
-	&scenario_virtio,     /* scn_virtio.c */
-	&scenario_virtio_bad, /* scn_virtio.c */
-	&scenario_plane,     /* scn_plane.c: the machine-plane test */
-	&scenario_virtio_mem, &scenario_virtio_mem_bad, /* scn_virtio_mem.c */
-	&scenario_vmem_replay, /* scn_vmem_replay.c: test_vmem_replay */
-	&scenario_dimm,      /* scn_dimm.c */
-	&scenario_virtio_pmem, /* scn_virtio_pmem.c */
-	&scenario_nvdimm,    /* scn_nvdimm.c */
+	&scenario_memmap,                                /* scn_boot.c: the default */
+	&scenario_bootcheck,                             /* scn_boot.c */
+	&scenario_unmapped,                              /* scn_misc.c */
+	&scenario_exit,                                  /* scn_misc.c */
+	&scenario_fault,                                 /* scn_misc.c */
+	&scenario_pvh_boot,                              /* scn_misc.c */
+	&scenario_idle,                                  /* scn_misc.c */
+	&scenario_virtio,                                /* scn_virtio.c */
+	&scenario_virtio_bad,                            /* scn_virtio.c */
+	&scenario_plane,                                 /* scn_plane.c: the machine-plane test */
+	&scenario_virtio_mem,  &scenario_virtio_mem_bad, /* scn_virtio_mem.c */
+	&scenario_vmem_replay,                           /* scn_vmem_replay.c: test_vmem_replay */
+	&scenario_dimm,                                  /* scn_dimm.c */
+	&scenario_virtio_pmem,                           /* scn_virtio_pmem.c */
+	&scenario_nvdimm,                                /* scn_nvdimm.c */
 };
 
 const struct guest_scenario *scenario_find(const char *name, size_t len)

@@ -51,13 +51,13 @@
 #define NFIT_T_DCR    4
 #define NOT_ARMED     (1u << 3)
 
-#define DSM_PORT      0x0a18
-#define DSM_PAGE      4096u
-#define DSM_ARG3      12u
-#define DSM_MAX_XFER  4076u
-#define ST_SUCCESS    0u
-#define ST_UNSUPP     1u
-#define ST_INVALID    3u
+#define DSM_PORT     0x0a18
+#define DSM_PAGE     4096u
+#define DSM_ARG3     12u
+#define DSM_MAX_XFER 4076u
+#define ST_SUCCESS   0u
+#define ST_UNSUPP    1u
+#define ST_INVALID   3u
 
 #define PMEM_STRIDE (1ul << 20)
 #define PMEM_WORDS  64u
@@ -143,8 +143,8 @@ static const uint8_t *find_table(uint64_t rsdp_addr, const char *sig, uint32_t *
 	if (!rsdp || memcmp(rsdp, "RSD PTR ", 8))
 		return NULL;
 	x = rsdp[15] >= 2 && rd64(rsdp + 24);
-	root = x ? table_at(rd64(rsdp + 24), "XSDT", &rlen) :
-	           table_at(rd32(rsdp + 16), "RSDT", &rlen);
+	root = x ? table_at(rd64(rsdp + 24), "XSDT", &rlen)
+	         : table_at(rd32(rsdp + 16), "RSDT", &rlen);
 	if (!root)
 		return NULL;
 	esz = x ? 8 : 4;
@@ -323,15 +323,14 @@ static int dsm(uint32_t handle, uint32_t function, uint32_t cap, uint32_t *olen)
 	nv.calls++;
 	rlen = pw[0];
 	if (rlen < 8 || rlen > DSM_PAGE || rlen - 4 > cap)
-		return fail("nvdimm: call %lu (handle %u function %u): RLEN %u", nv.calls,
-		            handle, function, rlen);
+		return fail("nvdimm: call %lu (handle %u function %u): RLEN %u", nv.calls, handle,
+		            function, rlen);
 	*olen = rlen - 4;
 	return 0;
 }
 
 /* A call with arg3 (@a0, @a1) whose status must be @want. */
-static int dsm_status(uint32_t function, uint32_t a0, uint32_t a1, uint32_t want,
-                      const char *what)
+static int dsm_status(uint32_t function, uint32_t a0, uint32_t a1, uint32_t want, const char *what)
 {
 	uint32_t n;
 
@@ -387,7 +386,8 @@ static int check_label(uint64_t seed, uint32_t off, uint32_t len, const char *wh
 static int labels_check(uint64_t seed, const char *when)
 {
 	for (uint32_t off = 0; off < nv.label_size; off += nv.max_xfer) {
-		uint32_t len = nv.label_size - off < nv.max_xfer ? nv.label_size - off : nv.max_xfer;
+		uint32_t len =
+		        nv.label_size - off < nv.max_xfer ? nv.label_size - off : nv.max_xfer;
 
 		if (check_label(seed, off, len, when))
 			return 1;
@@ -398,7 +398,8 @@ static int labels_check(uint64_t seed, const char *when)
 static int labels_write(uint64_t seed)
 {
 	for (uint32_t off = 0; off < nv.label_size; off += nv.max_xfer) {
-		uint32_t len = nv.label_size - off < nv.max_xfer ? nv.label_size - off : nv.max_xfer;
+		uint32_t len =
+		        nv.label_size - off < nv.max_xfer ? nv.label_size - off : nv.max_xfer;
 
 		if (set_label(seed, off, len))
 			return 1;
@@ -550,8 +551,8 @@ static int nvdimm_run(const struct guest_boot *b)
 		return 1;
 	if (want_size && nv.spa_len != want_size)
 		return fail("nvdimm: SPA range of 0x%lx bytes, want 0x%lx", nv.spa_len, want_size);
-	say("nvdimm: handle %u SPA 0x%lx+0x%lx flags 0x%x, DSM page 0x%lx", nv.handle,
-	    nv.spa_base, nv.spa_len, nv.md_flags, nv.page_gpa);
+	say("nvdimm: handle %u SPA 0x%lx+0x%lx flags 0x%x, DSM page 0x%lx", nv.handle, nv.spa_base,
+	    nv.spa_len, nv.md_flags, nv.page_gpa);
 
 	if (check_interface(want_label))
 		return 1;

@@ -217,8 +217,8 @@ static int virtio_run(const struct guest_boot *b)
 		uint32_t magic = rd(&f.devs[0], REG_CONFIG), ver = rd(&f.devs[0], REG_CONFIG + 4);
 
 		if (magic != 0x6f686365u || ver != 1)
-			return fail("virtio: config 0x%x version %u, want \"echo\" version 1", magic,
-			            ver);
+			return fail("virtio: config 0x%x version %u, want \"echo\" version 1",
+			            magic, ver);
 		say("virtio: config \"echo\" version %u", ver);
 	}
 	if (dev_init(&f.devs[0]))

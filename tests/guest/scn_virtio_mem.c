@@ -45,8 +45,8 @@
 #define INT_VRING  1u
 #define INT_CONFIG 2u
 
-#define VIRTIO_ID_MEM 24
-#define F_ACPI_PXM    (1u << 0)
+#define VIRTIO_ID_MEM            24
+#define F_ACPI_PXM               (1u << 0)
 #define F_UNPLUGGED_INACCESSIBLE (1u << 1)
 
 /* struct virtio_mem_config offsets */
@@ -74,14 +74,14 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
  * they spin): long enough for a device process to die and its successor
  * to attach.
  */
-#define SPIN_MAX  4000000000ull
-#define BUSY_MAX  100000u
+#define SPIN_MAX 4000000000ull
+#define BUSY_MAX 100000u
 /*
  * Halts (guest_idle(), about 1 ms each) a config-change wait lasts before
  * it fails: longer than any host test waits for a step of its own.
  */
 #define IDLE_WAIT_MAX 600000u
-#define PAT_WORDS 8
+#define PAT_WORDS     8
 
 static struct vq vq __attribute__((aligned(4096)));
 static uint8_t req_buf[64] __attribute__((aligned(64)));
@@ -98,7 +98,7 @@ struct vmem {
 	uint64_t requested;
 	uint64_t dev_plugged; /* the config's plugged_size */
 	uint64_t nblocks;
-	uint64_t plugged; /* what the guest was told is plugged */
+	uint64_t plugged;   /* what the guest was told is plugged */
 	uint64_t mb_blocks; /* blocks per memory block */
 	unsigned busy, nacks, requests;
 	uint8_t state[MAX_BLOCKS / 8]; /* the guest's view: plugged blocks */
@@ -292,7 +292,7 @@ static void blk_set(uint64_t b, uint64_t n, bool on)
 		if (on)
 			vmem.state[i / 8] |= (uint8_t)(1u << (i % 8));
 		else
-			vmem.state[i / 8] &= (uint8_t)~(1u << (i % 8));
+			vmem.state[i / 8] &= (uint8_t) ~(1u << (i % 8));
 	}
 }
 
@@ -373,8 +373,9 @@ static int change(bool plug, uint64_t first, uint64_t n, bool *nacked)
 		*nacked = true;
 		return 0;
 	case RESP_BUSY:
-		return fail("virtio-mem: %s of 0x%lx+%lu blocks: BUSY %u times", plug ? "PLUG" : "UNPLUG",
-		            vmem.addr + first * vmem.block_size, n, tries);
+		return fail("virtio-mem: %s of 0x%lx+%lu blocks: BUSY %u times",
+		            plug ? "PLUG" : "UNPLUG", vmem.addr + first * vmem.block_size, n,
+		            tries);
 	default:
 		return fail("virtio-mem: %s of 0x%lx+%lu blocks answered %u (ERROR is 3)",
 		            plug ? "PLUG" : "UNPLUG", vmem.addr + first * vmem.block_size, n, resp);
@@ -474,7 +475,8 @@ static int wait_config_change(bool forever)
 		if (isr & INT_CONFIG)
 			return 0;
 		if ((power_poll() & GED_MEM_HOTPLUG_EVT) && !mem_said) {
-			say("virtio-mem: a DIMM hotplug event, and no DIMM driver in this scenario");
+			say("virtio-mem: a DIMM hotplug event, and no DIMM driver in this "
+			    "scenario");
 			mem_said = true;
 		}
 		guest_idle();
@@ -499,9 +501,10 @@ static int check_states(void)
 		if (request(REQ_STATE, vmem.addr + b * vmem.block_size, (uint16_t)n, &resp, &state))
 			return 1;
 		if (resp != RESP_ACK || state != want)
-			return fail("virtio-mem: STATE of 0x%lx+%lu blocks: answer %u state %u, the "
-			            "guest holds %lu plugged (state %u)",
-			            vmem.addr + b * vmem.block_size, n, resp, state, on, want);
+			return fail(
+			        "virtio-mem: STATE of 0x%lx+%lu blocks: answer %u state %u, the "
+			        "guest holds %lu plugged (state %u)",
+			        vmem.addr + b * vmem.block_size, n, resp, state, on, want);
 		checked++;
 	}
 	say("virtio-mem: STATE agrees with the guest over %u memory blocks", checked);
@@ -534,8 +537,8 @@ static int vmem_run(const struct guest_boot *b)
 	}
 	if (check_states())
 		return 1;
-	say("virtio-mem: %lu steps, %u requests, %u BUSY, %u NACK", steps, vmem.requests,
-	    vmem.busy, vmem.nacks);
+	say("virtio-mem: %lu steps, %u requests, %u BUSY, %u NACK", steps, vmem.requests, vmem.busy,
+	    vmem.nacks);
 	return 0;
 }
 
@@ -548,10 +551,10 @@ const struct guest_scenario scenario_virtio_mem = {
 
 /* Where a bad request points, relative to the device's geometry. */
 enum where {
-	AT_ADDR,      /* addr + off */
-	AT_USABLE,    /* addr + usable_region_size + off */
-	BELOW_ADDR,   /* addr - block_size */
-	PAST_REGION,  /* addr + region_size */
+	AT_ADDR,     /* addr + off */
+	AT_USABLE,   /* addr + usable_region_size + off */
+	BELOW_ADDR,  /* addr - block_size */
+	PAST_REGION, /* addr + region_size */
 };
 
 struct bad_req {
@@ -599,7 +602,8 @@ static int bad_one(const struct bad_req *r)
 		if (r->off == MEMORY_BLOCK - 4096 * 512)
 			addr = vmem.addr + (vmem.mb_blocks - 1) * vmem.block_size;
 		else if (r->off >= MEMORY_BLOCK)
-			addr = vmem.addr + vmem.mb_blocks * vmem.block_size + (r->off - MEMORY_BLOCK);
+			addr = vmem.addr + vmem.mb_blocks * vmem.block_size +
+			       (r->off - MEMORY_BLOCK);
 		break;
 	case AT_USABLE:
 		addr = vmem.addr + vmem.usable + r->off;
@@ -690,7 +694,8 @@ static int loop_chain(void)
 	if (request(REQ_STATE, vmem.addr, (uint16_t)vmem.mb_blocks, &resp, &state))
 		return 1;
 	if (resp != RESP_ACK || state != STATE_UNPLUGGED)
-		return fail("virtio-mem-bad: after the reset STATE answers %u state %u", resp, state);
+		return fail("virtio-mem-bad: after the reset STATE answers %u state %u", resp,
+		            state);
 	say("virtio-mem-bad: the reset unplugged every block");
 	return 0;
 }

@@ -21,8 +21,7 @@ static int find_cb(void *ctx, const struct gfdt_node *node)
 	return 0;
 }
 
-int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id,
-                uint64_t *base)
+int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base)
 {
 	struct finder f = { .n = 0 };
 	int err;
@@ -36,7 +35,8 @@ int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id
 		if (mmu_map(f.bases[i], 0x200, MMU_UNCACHED))
 			return fail("%s: cannot map the window at 0x%lx", name, f.bases[i]);
 		*base = f.bases[i];
-		if (virtio_rd(*base, REG_MAGIC) == 0x74726976 && virtio_rd(*base, REG_VERSION) == 2 &&
+		if (virtio_rd(*base, REG_MAGIC) == 0x74726976 &&
+		    virtio_rd(*base, REG_VERSION) == 2 &&
 		    virtio_rd(*base, REG_DEVICE_ID) == device_id)
 			return 0;
 	}

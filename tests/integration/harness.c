@@ -152,8 +152,8 @@ static void core_exec(const char *bin, const char *dir, bool verbose, pid_t *pid
 	close(sv[1]);
 	*log_fd = logp[0];
 	fcntl(*log_fd, F_SETFL, O_NONBLOCK);
-	CHECK(ipc_chan_connect(req, IPC_ROLE_REQ, dir, "machine", &opts, &err) == 0,
-	      "connect: %s", err.text);
+	CHECK(ipc_chan_connect(req, IPC_ROLE_REQ, dir, "machine", &opts, &err) == 0, "connect: %s",
+	      err.text);
 	CHECK(ipc_fdchan_wrap(fdch, sv[0], getuid(), &err) == 0, "wrap: %s", err.text);
 }
 
@@ -230,8 +230,8 @@ void dev_spawn(struct vm *v, const char *model, const char *id, const char *conf
 		snprintf(bfd, sizeof(bfd), "%d", v->backend_fd);
 		snprintf(sfd, sizeof(sfd), "%d", v->state_fd);
 		execle(v->devproc_bin, v->devproc_bin, model_arg, "--id", id, "--run-dir", v->dir,
-		       "--epoch", epoch, "--backend-fd", bfd, "--state-fd", sfd, "--config",
-		       config, "--sandbox=enforce", (char *)NULL, env);
+		       "--epoch", epoch, "--backend-fd", bfd, "--state-fd", sfd, "--config", config,
+		       "--sandbox=enforce", (char *)NULL, env);
 		_exit(127);
 	}
 	devproc_env_free(env);

@@ -21,7 +21,7 @@
 #define GIB (1ull << 30)
 
 #define RAM_SIZE    (256 * MIB)
-#define VMEM_SIZE   (8 * GIB)  /* the default device size */
+#define VMEM_SIZE   (8 * GIB) /* the default device size */
 #define DEVMEM_BASE (4 * GIB) /* RAM ends below the hole: device memory at 4 GiB */
 #define DEV_ID      "vmem0"
 #define MEMDEV      "mem0"

@@ -182,10 +182,12 @@ static void read_until(struct probe *p, const char *marker, int count)
 			      "[%s] the probe closed its output before '%s' (reaper: %s %d); it "
 			      "said:\n%s",
 			      who, marker,
-			      status == -1         ? "still running, status"
+			      status == -1          ? "still running, status"
 			      : WIFSIGNALED(status) ? "killed by signal"
 			                            : "exit code",
-			      status == -1 ? 0 : WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status),
+			      status == -1          ? 0
+			      : WIFSIGNALED(status) ? WTERMSIG(status)
+			                            : WEXITSTATUS(status),
 			      p->buf);
 		}
 		p->len += (size_t)n;

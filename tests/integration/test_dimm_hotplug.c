@@ -290,7 +290,7 @@ static void wait_event(struct core *c, const char *id, uint32_t source, uint32_t
 /* ---- a machine --------------------------------------------------------- */
 
 static void dimm_machine_start(struct core *c, const char *kernel, const char *extra,
-                          struct backend *ram)
+                               struct backend *ram)
 {
 	Splitvm__MachineStart s = SPLITVM__MACHINE_START__INIT;
 	Splitvm__VmConfig vm = SPLITVM__VM_CONFIG__INIT;

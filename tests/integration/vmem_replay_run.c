@@ -103,15 +103,18 @@ void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *o
 			uint64_t resp, state;
 
 			op = post(v, mb, nops++,
-			          VMR_OP_REQ | (uint64_t)e->type << 8 | (uint64_t)e->nb << 16, addr);
+			          VMR_OP_REQ | (uint64_t)e->type << 8 | (uint64_t)e->nb << 16,
+			          addr);
 			resp = op[VMR_W_RESP] & 0xffff;
 			state = op[VMR_W_RESP] >> 16 & 0xffff;
 			CHECK(resp == (uint64_t)e->resp,
-			      "line %u: request type %u addr 0x%" PRIx64 " nb %u: QEMU answered %d, "
+			      "line %u: request type %u addr 0x%" PRIx64
+			      " nb %u: QEMU answered %d, "
 			      "splitvm %" PRIu64,
 			      e->line, e->type, e->addr, e->nb, e->resp, resp);
 			CHECK(e->state < 0 || state == (uint64_t)e->state,
-			      "line %u: STATE: QEMU %d, splitvm %" PRIu64, e->line, e->state, state);
+			      "line %u: STATE: QEMU %d, splitvm %" PRIu64, e->line, e->state,
+			      state);
 			checks += 1 + (e->state >= 0);
 			if (out) {
 				out->cycles[nreq] = op[VMR_W_CYCLES];
@@ -124,8 +127,8 @@ void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *o
 		}
 		case VR_QUERY:
 			CHECK(plugged(v) == e->value,
-			      "line %u: plugged size: QEMU 0x%" PRIx64 ", splitvm 0x%" PRIx64, e->line,
-			      e->value, plugged(v));
+			      "line %u: plugged size: QEMU 0x%" PRIx64 ", splitvm 0x%" PRIx64,
+			      e->line, e->value, plugged(v));
 			checks++;
 			break;
 		}
@@ -141,13 +144,15 @@ void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *o
 		out->nreq = nreq;
 		out->checks = checks;
 	}
-	CHECK(plugged(v) == r->final_plugged, "final plugged size: QEMU 0x%" PRIx64
-	      ", splitvm 0x%" PRIx64, r->final_plugged, plugged(v));
+	CHECK(plugged(v) == r->final_plugged,
+	      "final plugged size: QEMU 0x%" PRIx64 ", splitvm 0x%" PRIx64, r->final_plugged,
+	      plugged(v));
 	checks++;
 	mb[VMR_FINISH] = 1;
 	wait_console(v, "splitvm-guest: PASS", 1);
 	CHECK(core_exit_status(v) == 0, "the core's exit status");
 	munmap(ram, RAM_SIZE);
 	printf("vmem_replay: %zu requests, %zu checks, final plugged 0x%" PRIx64
-	       ": all equal to QEMU's\n", nreq, checks, r->final_plugged);
+	       ": all equal to QEMU's\n",
+	       nreq, checks, r->final_plugged);
 }

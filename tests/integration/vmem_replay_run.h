@@ -13,7 +13,7 @@
 
 struct replay_out {
 	size_t nreq, checks;
-	uint64_t *cycles; /* per request, the guest's TSC from notify to used (nreq) */
+	uint64_t *cycles;             /* per request, the guest's TSC from notify to used (nreq) */
 	uint64_t first_tsc, last_tsc; /* the guest's TSC at the first notify and the last used */
 	uint64_t wall_us;             /* the whole stream on the host's clock */
 };

@@ -72,8 +72,9 @@ static struct vr_ev *add(struct parse *p, enum vr_kind kind)
 		r->ev = ev;
 		p->cap = cap;
 	}
-	r->ev[r->n] = (struct vr_ev){ .kind = kind, .line = p->line, .resp = -1, .state = -1,
-		                      .usable = -1 };
+	r->ev[r->n] = (struct vr_ev){
+		.kind = kind, .line = p->line, .resp = -1, .state = -1, .usable = -1
+	};
 	return &r->ev[r->n++];
 }
 
@@ -139,8 +140,9 @@ static int line_event(struct parse *p, const char *s, double t)
 		return request(p, 2, 0, 0, t);
 	if (strstr(s, "virtio_mem_plug_request") || strstr(s, "virtio_mem_unplug_request") ||
 	    strstr(s, "virtio_mem_state_request")) {
-		uint16_t type = strstr(s, "virtio_mem_plug_request") ? 0 :
-		                strstr(s, "unplug_request") ? 1 : 3;
+		uint16_t type = strstr(s, "virtio_mem_plug_request") ? 0
+		                : strstr(s, "unplug_request")        ? 1
+		                                                     : 3;
 
 		if (!num_after(s, "addr=", &a) || !num_after(s, "nb_blocks=", &b))
 			return perr(p, "request without addr or nb_blocks");

@@ -32,14 +32,14 @@ struct vr_ev {
 
 struct vr_rec {
 	uint64_t addr, size, block_size, requested; /* the first query's geometry */
-	uint64_t final_plugged;                    /* the last query's size */
+	uint64_t final_plugged;                     /* the last query's size */
 	struct vr_ev *ev;
 	size_t n, nreq;
 };
 
 /* 0, or -1 with the reason (file:line: what) in @err. */
 int vr_load(struct vr_rec *r, const char *path, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 void vr_free(struct vr_rec *r);
 
 #endif

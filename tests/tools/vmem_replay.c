@@ -39,7 +39,7 @@ struct replay {
 	struct devproc_model *m;
 	int backend, state;
 	uint64_t seq;
-	int want_resp;   /* -1: no request outstanding */
+	int want_resp; /* -1: no request outstanding */
 	int got_resp, got_state;
 	unsigned requests, queries;
 	uint64_t qemu_plugged;
@@ -95,8 +95,9 @@ static int create_model(struct replay *r, const char *line)
 	r->state = memfd_create("vmem-replay-state", MFD_CLOEXEC);
 	if (r->backend < 0 || r->state < 0 || ftruncate(r->backend, (off_t)max) < 0)
 		return fail(r, "memfd: %s", strerror(errno));
-	snprintf(config, sizeof(config), "virtio-mem,id=vm0,block-size=%" PRIu64
-		 ",requested-size=%" PRIu64, block, requested);
+	snprintf(config, sizeof(config),
+	         "virtio-mem,id=vm0,block-size=%" PRIu64 ",requested-size=%" PRIu64, block,
+	         requested);
 	res.backend_fd = dup(r->backend);
 	res.state_fd = dup(r->state);
 	if (r->ops->create(&r->m, config, err, sizeof(err)) < 0 ||
@@ -144,7 +145,7 @@ static int replay_line(struct replay *r, const char *s)
 		r->queries++;
 		if (r->want_resp < 0 && model_u64(r, "size") != r->qemu_plugged)
 			return fail(r, "plugged size: QEMU 0x%" PRIx64 ", model 0x%" PRIx64,
-				    r->qemu_plugged, model_u64(r, "size"));
+			            r->qemu_plugged, model_u64(r, "size"));
 		return 0;
 	}
 	if (!r->m)
@@ -162,8 +163,9 @@ static int replay_line(struct replay *r, const char *s)
 	}
 	if (strstr(s, "virtio_mem_plug_request") || strstr(s, "virtio_mem_unplug_request") ||
 	    strstr(s, "virtio_mem_state_request")) {
-		uint16_t type = strstr(s, "_plug_request") && !strstr(s, "unplug") ? 0 :
-				strstr(s, "unplug_request") ? 1 : 3;
+		uint16_t type = strstr(s, "_plug_request") && !strstr(s, "unplug") ? 0
+		                : strstr(s, "unplug_request")                      ? 1
+		                                                                   : 3;
 
 		if (!num_after(s, "addr=", &a) || !num_after(s, "nb_blocks=", &b))
 			return fail(r, "request without addr or nb_blocks");
@@ -193,7 +195,7 @@ static int replay_line(struct replay *r, const char *s)
 			return fail(r, "resize without new_size");
 		if (model_u64(r, "usable-region-size") != a)
 			return fail(r, "usable region: QEMU 0x%" PRIx64 ", model 0x%" PRIx64, a,
-				    model_u64(r, "usable-region-size"));
+			            model_u64(r, "usable-region-size"));
 	}
 	return 0;
 }
@@ -221,10 +223,11 @@ static int replay_file(const char *path)
 		ret = fail(&r, "the last request has no response");
 	if (!ret && model_u64(&r, "size") != r.qemu_plugged)
 		ret = fail(&r, "final plugged size: QEMU 0x%" PRIx64 ", model 0x%" PRIx64,
-			   r.qemu_plugged, model_u64(&r, "size"));
+		           r.qemu_plugged, model_u64(&r, "size"));
 	if (!ret)
 		printf("vmem_replay: %s: %u requests, %u size checks, final plugged 0x%" PRIx64
-		       ": all equal to QEMU's\n", path, r.requests, r.queries, r.qemu_plugged);
+		       ": all equal to QEMU's\n",
+		       path, r.requests, r.queries, r.qemu_plugged);
 	if (r.m)
 		r.ops->destroy(r.m);
 	if (r.backend >= 0)

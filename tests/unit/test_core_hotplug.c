@@ -79,8 +79,7 @@ static uint32_t ged_read(struct fixture *f)
 	uint8_t b[4];
 
 	ged_mmio(f->h, 0, b, 4, false);
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-	       (uint32_t)b[3] << 24;
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
 /* Select @slot as MSEL = ToInteger(Arg0) does, then read its flags byte. */
@@ -95,9 +94,9 @@ static void test_cold_plug(void **state)
 	struct fixture *f = *state;
 	unsigned slot = 99;
 
-	assert_int_equal(mhp_plug(f->h, -1, "dimm0", "mem0", 0x140000000ull, 0x40000000ull, 1,
-	                          false, &slot),
-	                 0);
+	assert_int_equal(
+	        mhp_plug(f->h, -1, "dimm0", "mem0", 0x140000000ull, 0x40000000ull, 1, false, &slot),
+	        0);
 	assert_int_equal(slot, 0);
 	assert_int_equal(f->irqs, 0);
 	assert_int_equal(ged_read(f), 0);
@@ -120,9 +119,9 @@ static void test_hot_plug_scan(void **state)
 	struct fixture *f = *state;
 	unsigned slot;
 
-	assert_int_equal(mhp_plug(f->h, 2, "dimm1", "mem1", 0x100000000ull, 0x8000000ull, 0,
-	                          true, &slot),
-	                 0);
+	assert_int_equal(
+	        mhp_plug(f->h, 2, "dimm1", "mem1", 0x100000000ull, 0x8000000ull, 0, true, &slot),
+	        0);
 	assert_int_equal(slot, 2);
 	assert_int_equal(f->irqs, 1);
 	assert_int_equal(ged_read(f), ACPI_GED_MEM_HOTPLUG_EVT);
@@ -161,9 +160,9 @@ static void test_unplug_eject(void **state)
 	struct mhp_event ev[4];
 	unsigned slot;
 
-	assert_int_equal(mhp_plug(f->h, -1, "dimm0", "mem0", 0x100000000ull, 0x40000000ull, 0,
-	                          true, &slot),
-	                 0);
+	assert_int_equal(
+	        mhp_plug(f->h, -1, "dimm0", "mem0", 0x100000000ull, 0x40000000ull, 0, true, &slot),
+	        0);
 	wr(f, MHP_REG_SELECTOR, 0, 4);
 	wr(f, MHP_REG_FLAGS, MHP_FLAG_INSERT, 1);
 	(void)ged_read(f);
@@ -188,13 +187,13 @@ static void test_unplug_eject(void **state)
 	assert_int_equal(ev[0].kind, MHP_EV_EJECTED);
 	assert_string_equal(ev[0].memdev, "mem0");
 	/* The slot stays taken until the core has unmapped it. */
-	assert_int_equal(mhp_plug(f->h, 0, "dimm2", "mem2", 0x100000000ull, 0x40000000ull, 0,
-	                          true, &slot),
-	                 -EBUSY);
+	assert_int_equal(
+	        mhp_plug(f->h, 0, "dimm2", "mem2", 0x100000000ull, 0x40000000ull, 0, true, &slot),
+	        -EBUSY);
 	mhp_release(f->h, 0);
-	assert_int_equal(mhp_plug(f->h, 0, "dimm2", "mem2", 0x100000000ull, 0x40000000ull, 0,
-	                          true, &slot),
-	                 0);
+	assert_int_equal(
+	        mhp_plug(f->h, 0, "dimm2", "mem2", 0x100000000ull, 0x40000000ull, 0, true, &slot),
+	        0);
 }
 
 static void test_eject_empty_and_bad_selector(void **state)

@@ -117,10 +117,11 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_line_has_tag_pid_level, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_warn_appends_strerror_and_keeps_errno, setup,
-						teardown),
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_debug_only_when_verbose, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_message_is_one_line, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ratelimit_suppresses_and_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ratelimit_suppresses_and_counts, setup,
+		                                teardown),
 	};
 
 	return cmocka_run_group_tests_name("log", tests, NULL, NULL);

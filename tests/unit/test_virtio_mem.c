@@ -19,10 +19,10 @@
 
 #include "devproc.h"
 
-#define MiB (UINT64_C(1) << 20)
-#define BASE (UINT64_C(4) << 30)
+#define MiB    (UINT64_C(1) << 20)
+#define BASE   (UINT64_C(4) << 30)
 #define REGION (UINT64_C(1) << 30)
-#define BLK (2 * MiB)
+#define BLK    (2 * MiB)
 
 enum { PLUG = 0, UNPLUG = 1, UNPLUG_ALL = 2, STATE = 3, UNKNOWN = 7 };
 enum { ACK = 0, NACK = 1, BUSY = 2, ERROR = 3 };
@@ -40,7 +40,7 @@ struct fx {
 	int backend, state;
 	struct slot_call calls[64];
 	int ncalls;
-	int fail_map;     /* the core refuses the next map */
+	int fail_map; /* the core refuses the next map */
 	int config_pushes;
 	bool last_notify;
 	uint8_t config[64];
@@ -122,14 +122,14 @@ static int teardown(void **state)
 }
 
 /* __req() returns the raw answer; req() asserts its type. */
-static uint16_t __req(struct fx *f, const uint8_t *in, size_t len, uint32_t writable,
-		      uint16_t *st)
+static uint16_t __req(struct fx *f, const uint8_t *in, size_t len, uint32_t writable, uint16_t *st)
 {
 	uint8_t out[16];
 	size_t outlen;
 
-	assert_int_equal(f->ops->request(f->m, 0, ++f->seq, in, len, writable, out, sizeof(out),
-					 &outlen), 0);
+	assert_int_equal(
+	        f->ops->request(f->m, 0, ++f->seq, in, len, writable, out, sizeof(out), &outlen),
+	        0);
 	assert_int_equal(outlen, 10);
 	if (st)
 		*st = (uint16_t)(out[8] | out[9] << 8);
@@ -349,14 +349,16 @@ static void test_successor_restates_slots(void **state)
 {
 	struct fx *f = *state;
 	char err[256] = "";
-	struct devproc_res res = {
-		.backend_fd = dup(f->backend), .state_fd = dup(f->state), .host = &f->host };
+	struct devproc_res res = { .backend_fd = dup(f->backend),
+		                   .state_fd = dup(f->state),
+		                   .host = &f->host };
 
 	assert_int_equal(req(f, PLUG, BASE + 256 * MiB, 1, NULL), ACK);
 	f->ops->destroy(f->m);
 	f->ncalls = 0;
 	assert_int_equal(f->ops->create(&f->m, "virtio-mem,block-size=2M,requested-size=512M", err,
-					sizeof(err)), 0);
+	                                sizeof(err)),
+	                 0);
 	assert_int_equal(f->ops->attach(f->m, &res, err, sizeof(err)), 0);
 	assert_int_equal(f->ops->placed(f->m, BASE), 0);
 	assert_int_equal(f->ncalls, 8);
@@ -400,8 +402,8 @@ static void test_attach_rules(void **state)
 	struct devproc_res res = { .backend_fd = f->backend, .state_fd = st, .host = &f->host };
 	struct devproc_decl d;
 
-	assert_int_equal(f->ops->create(&m, "virtio-mem,requested-size=2G,node=1", err,
-					sizeof(err)), 0);
+	assert_int_equal(
+	        f->ops->create(&m, "virtio-mem,requested-size=2G,node=1", err, sizeof(err)), 0);
 	assert_int_equal(f->ops->attach(m, &res, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "cannot exceed"));
 	assert_int_equal(res.backend_fd, f->backend); /* not taken on failure */
@@ -424,7 +426,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_punch_hole_frees_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_refused_is_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requested_size_property, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_successor_answers_from_journal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_successor_answers_from_journal, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_successor_restates_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_rules, setup, teardown),

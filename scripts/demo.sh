@@ -187,7 +187,8 @@ say "powering the VM off: the ACPI power button"
 show system_powerdown
 i=0
 quit=
-while [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; do
+# The pid file goes when splitvm exits: read it once per look.
+while pid=$(cat "$pidfile" 2>/dev/null) && [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; do
 	i=$((i + 1))
 	if [ "$i" -gt 100 ]; then
 		[ -z "$why" ] && [ -z "$quit" ] || die "splitvm still runs 10 s after ${quit:-system_powerdown}"

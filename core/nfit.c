@@ -25,6 +25,7 @@
  * QEMU's Read FIT (_FIT, handle 0x10000) is not built: the NFIT is static
  * (no NVDIMM hotplug), and without _FIT the guest reads the NFIT table.
  */
+#include "le.h"
 #include "nfit.h"
 
 #include <errno.h>
@@ -143,29 +144,6 @@ int nfit_reserve_slots(const struct core_config *cfg, struct acpi_hotplug *h)
 
 /* ---- the NFIT --------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* A GUID's text into its 16 bytes, the first three fields little-endian. */
 static void guid_bytes(const char *s, uint8_t out[16])
 {
@@ -201,52 +179,52 @@ void nfit_table(struct aml *a, const struct nfit_region *r, unsigned n)
 	h[8] = 1; /* revision */
 	memcpy(h + 10, "SPLTVM", 6);
 	memcpy(h + 16, "SPLITVM ", 8);
-	put32(h + 24, 1);
+	put_le32(h + 24, 1);
 	memcpy(h + 28, "SPVM", 4);
-	put32(h + 32, 1);
+	put_le32(h + 32, 1);
 	aml_bytes(a, h, sizeof(h));
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t spa[NFIT_SPA_LEN], md[NFIT_MEMDEV_LEN], dcr[NFIT_DCR_LEN];
 		uint32_t slot = r[i].slot;
 
 		memset(spa, 0, sizeof(spa));
-		put16(spa + 0, 0);
-		put16(spa + 2, NFIT_SPA_LEN);
-		put16(spa + 4, nfit_spa_index(slot));
+		put_le16(spa + 0, 0);
+		put_le16(spa + 2, NFIT_SPA_LEN);
+		put_le16(spa + 4, nfit_spa_index(slot));
 		/* control region for hot add only; proximity domain valid */
-		put16(spa + 6, 1 | 2);
-		put32(spa + 12, r[i].node);
+		put_le16(spa + 6, 1 | 2);
+		put_le32(spa + 12, r[i].node);
 		guid_bytes(NFIT_SPA_PM_GUID, spa + 16);
-		put64(spa + 32, r[i].gpa);
-		put64(spa + 40, r[i].size);
-		put64(spa + 48, 0x8ull | 0x8000ull); /* EFI_MEMORY_WB | EFI_MEMORY_NV */
+		put_le64(spa + 32, r[i].gpa);
+		put_le64(spa + 40, r[i].size);
+		put_le64(spa + 48, 0x8ull | 0x8000ull); /* EFI_MEMORY_WB | EFI_MEMORY_NV */
 		aml_bytes(a, spa, sizeof(spa));
 
 		memset(md, 0, sizeof(md));
-		put16(md + 0, 1);
-		put16(md + 2, NFIT_MEMDEV_LEN);
-		put32(md + 4, nfit_handle(slot));
-		put16(md + 12, nfit_spa_index(slot));
-		put16(md + 14, nfit_dcr_index(slot));
-		put64(md + 16, r[i].size); /* region length; offset and DPA 0 */
-		put16(md + 42, 1);         /* interleave ways */
-		put16(md + 44, r[i].unarmed ? NFIT_ACPI_MEM_NOT_ARMED : 0);
+		put_le16(md + 0, 1);
+		put_le16(md + 2, NFIT_MEMDEV_LEN);
+		put_le32(md + 4, nfit_handle(slot));
+		put_le16(md + 12, nfit_spa_index(slot));
+		put_le16(md + 14, nfit_dcr_index(slot));
+		put_le64(md + 16, r[i].size); /* region length; offset and DPA 0 */
+		put_le16(md + 42, 1);         /* interleave ways */
+		put_le16(md + 44, r[i].unarmed ? NFIT_ACPI_MEM_NOT_ARMED : 0);
 		aml_bytes(a, md, sizeof(md));
 
 		memset(dcr, 0, sizeof(dcr));
-		put16(dcr + 0, 4);
-		put16(dcr + 2, NFIT_DCR_LEN);
-		put16(dcr + 4, nfit_dcr_index(slot));
-		put16(dcr + 6, 0x8086); /* QEMU's: Intel, device 1, revision 1 */
-		put16(dcr + 8, 1);
-		put16(dcr + 10, 1);
-		put32(dcr + 24, 0x123456 + slot); /* serial number */
-		put16(dcr + 28, 0x301);           /* byte addressable, no energy backed */
+		put_le16(dcr + 0, 4);
+		put_le16(dcr + 2, NFIT_DCR_LEN);
+		put_le16(dcr + 4, nfit_dcr_index(slot));
+		put_le16(dcr + 6, 0x8086); /* QEMU's: Intel, device 1, revision 1 */
+		put_le16(dcr + 8, 1);
+		put_le16(dcr + 10, 1);
+		put_le32(dcr + 24, 0x123456 + slot); /* serial number */
+		put_le16(dcr + 28, 0x301);           /* byte addressable, no energy backed */
 		aml_bytes(a, dcr, sizeof(dcr));
 	}
 	if (a->err || a->len < NFIT_HEADER_LEN)
 		return;
-	put32(a->buf + 4, (uint32_t)a->len);
+	put_le32(a->buf + 4, (uint32_t)a->len);
 	a->buf[9] = 0;
 	a->buf[9] = acpi_checksum(a->buf, a->len);
 }
@@ -507,8 +485,8 @@ static struct log_ratelimit dsm_rl = LOG_RATELIMIT_INIT(5000, 10);
 /* QEMU's NvdimmDsmFuncNoPayloadOut / NvdimmDsmFunc0Out: {8, value}. */
 static size_t answer8(uint8_t *out, uint32_t value)
 {
-	put32(out, 8);
-	put32(out + 4, value);
+	put_le32(out, 8);
+	put_le32(out + 4, value);
 	return 8;
 }
 
@@ -559,7 +537,7 @@ void nfit_dsm_io(void *opaque, uint64_t addr, uint8_t *data, uint32_t len, bool 
 		                      len);
 		return;
 	}
-	gpa = get32(data);
+	gpa = get_le32(data);
 	page = malloc(2 * NFIT_DSM_PAGE_LEN);
 	if (!page) {
 		log_warnx_ratelimited(&dsm_rl, "nvdimm: out of memory for a _DSM call");
@@ -573,9 +551,9 @@ void nfit_dsm_io(void *opaque, uint64_t addr, uint8_t *data, uint32_t len, bool 
 		free(page);
 		return;
 	}
-	handle = get32(page);
-	revision = get32(page + 4);
-	function = get32(page + 8);
+	handle = get_le32(page);
+	revision = get_le32(page + 4);
+	function = get_le32(page + 8);
 	nv = by_handle(m->cfg, handle);
 	if (nv && m->devplane) {
 		r = devplane_call(m->devplane, nv->id, page, NFIT_DSM_PAGE_LEN, out,
@@ -586,7 +564,7 @@ void nfit_dsm_io(void *opaque, uint64_t addr, uint8_t *data, uint32_t len, bool 
 			                      "within %d ms: 'retry suggested'",
 			                      nv->id, NFIT_DSM_TIMEOUT_MS);
 			outlen = answer8(out, DSM_STATUS_RETRY);
-		} else if (r || outlen < 8 || get32(out) != outlen) {
+		} else if (r || outlen < 8 || get_le32(out) != outlen) {
 			/* Never more than the page, never a length NCAL would misread. */
 			log_warnx_ratelimited(&dsm_rl,
 			                      "nvdimm %s: bad _DSM answer (%s, %zu bytes): 'HW "

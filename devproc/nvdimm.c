@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le.h"
 #include "devproc.h"
 #include "fd.h"
 #include "log.h"
@@ -57,17 +58,6 @@ static struct nvdimm *to_nv(struct devproc_model *m)
 static const struct nvdimm *to_cnv(const struct devproc_model *m)
 {
 	return (const struct nvdimm *)(const void *)m;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 /* ---- create / attach ----------------------------------------------------- */

@@ -42,6 +42,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "le.h"
 #include "devproc.h"
 #include "log.h"
 #include "opts.h"
@@ -80,23 +81,6 @@ static struct vpmem *to_vpmem(struct devproc_model *m)
 static const struct vpmem *to_cvpmem(const struct devproc_model *m)
 {
 	return (const struct vpmem *)(const void *)m;
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 static int do_fdatasync(int fd)

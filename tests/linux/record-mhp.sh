@@ -19,21 +19,41 @@
 #   when missing; default $TMPDIR/splitvm-linux).
 # env: MHP_SLOTS (4), MHP_MAXMEM (8G), MHP_DIMMS ("1G": the DIMMs' sizes),
 #      MHP_NODES (0: no -numa), MHP_SETTLE_S (600: how long to wait for
-#      each MemTotal change)
+#      each MemTotal change), MHP_MEM (1G: the boot RAM), MHP_COLD (""):
+#      the sizes of DIMMs cold-plugged on QEMU's command line (memdev coldN,
+#      device cdimmN, N from 1, on node (N-1) % MHP_NODES), MHP_EXPECT
+#      (eject: every device_del ends in DEVICE_DELETED; refuse: see below)
 #
 # The guest runs build-initramfs.sh's /init with splitvm.memwatch=1: it
 # prints "memtotal_kb=N" at boot and whenever MemTotal changes.  Hotplugged
 # memory is onlined movable (memhp_default_state=online_movable) so that
 # Linux can offline it again and eject the DIMM.
+#
+# MHP_EXPECT=refuse records Linux refusing an eject: the DIMMs' memory is
+# onlined into ZONE_NORMAL (memhp_default_state=online_kernel), where the
+# kernel's own allocations land and cannot be migrated away, so offlining
+# fails.  After the hotplugs, every DIMM (hotplugged ones in reverse order,
+# then the cold-plugged ones) gets a device_del; the script waits for the
+# guest's ACPI_DEVICE_OST for it with source 3 (eject request) and a
+# failure status, then checks that no DEVICE_DELETED came, that the DIMM is
+# still in query-memory-devices and that MemTotal did not fall, and quits.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(realpath -m "${1:?usage: record-mhp.sh OUT.log [LINUXDIR]}")
 linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
 slots=${MHP_SLOTS:-4}
 maxmem=${MHP_MAXMEM:-8G}
-dimms=${MHP_DIMMS:-1G}
+dimms=${MHP_DIMMS-1G}
 nodes=${MHP_NODES:-0}
 settle=${MHP_SETTLE_S:-600}
+mem=${MHP_MEM:-1G}
+cold=${MHP_COLD:-}
+expect=${MHP_EXPECT:-eject}
+case "$expect" in
+eject) online=online_movable ;;
+refuse) online=online_kernel ;;
+*) echo "record: MHP_EXPECT must be eject or refuse, not '$expect'" >&2; exit 1 ;;
+esac
 
 if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
 	"$here/build-initramfs.sh" "$linux"
@@ -48,15 +68,26 @@ cleanup() {
 }
 trap cleanup EXIT
 
+mem_mb=$(python3 -c 'import sys; s = sys.argv[1]; u = {"G": 1024, "M": 1}
+print(int(s[:-1]) * u[s[-1]] if s[-1] in u else int(s) >> 20)' "$mem")
 numa=()
 for ((n = 0; n < nodes; n++)); do
-	numa+=(-object "memory-backend-ram,id=ram$n,size=$((1024 / nodes))M"
+	numa+=(-object "memory-backend-ram,id=ram$n,size=$((mem_mb / nodes))M"
 		-numa "node,nodeid=$n,memdev=ram$n")
 done
+colddev=()
+n=0
+for size in $cold; do
+	n=$((n + 1))
+	node=
+	[ "$nodes" -gt 0 ] && node=",node=$(((n - 1) % nodes))"
+	colddev+=(-object "memory-backend-ram,id=cold$n,size=$size"
+		-device "pc-dimm,id=cdimm$n,memdev=cold$n$node")
+done
 qemu=(qemu-system-x86_64 -accel tcg -M q35 -nodefaults -nographic -no-reboot
-	-m "1G,slots=$slots,maxmem=$maxmem" -smp 1 "${numa[@]}"
+	-m "$mem,slots=$slots,maxmem=$maxmem" -smp 1 "${numa[@]}" "${colddev[@]}"
 	-kernel "$linux/vmlinuz" -initrd "$linux/initramfs.cpio.gz"
-	-append "console=ttyS0 quiet memhp_default_state=online_movable splitvm.memwatch=1"
+	-append "console=ttyS0 quiet memhp_default_state=$online splitvm.memwatch=1"
 	-serial file:"$work/serial.log"
 	-qmp unix:"$work/qmp.sock",server=on,wait=off
 	-trace 'mhp_acpi_*' -trace handle_qmp_command -trace monitor_qmp_respond
@@ -64,13 +95,13 @@ qemu=(qemu-system-x86_64 -accel tcg -M q35 -nodefaults -nographic -no-reboot
 "${qemu[@]}" &
 qpid=$!
 
-python3 - "$work/qmp.sock" "$work/serial.log" "$settle" "$nodes" $dimms <<'PY'
+python3 - "$work/qmp.sock" "$work/serial.log" "$settle" "$nodes" "$expect" "$n" $dimms <<'PY'
 import json, re, socket, sys, time
 
 sock_path, serial, settle = sys.argv[1], sys.argv[2], float(sys.argv[3])
-nodes = int(sys.argv[4])
+nodes, expect, n_cold = int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
 UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-sizes = [int(d[:-1]) * UNITS[d[-1]] if d[-1] in UNITS else int(d) for d in sys.argv[5:]]
+sizes = [int(d[:-1]) * UNITS[d[-1]] if d[-1] in UNITS else int(d) for d in sys.argv[7:]]
 
 def wait_for(pred, what, limit):
     end = time.time() + limit
@@ -100,6 +131,7 @@ s = socket.socket(socket.AF_UNIX)
 wait_for(lambda: s.connect_ex(sock_path) == 0, "QMP", 30)
 buf = b""
 events = []
+osts = []  # the "info" of each ACPI_DEVICE_OST
 
 def read_msg(timeout=None):
     """The next QMP message, or None when none came within @timeout s."""
@@ -117,6 +149,8 @@ def read_msg(timeout=None):
     r = json.loads(line)
     if "event" in r:
         events.append((r["event"], r.get("data", {}).get("device")))
+        if r["event"] == "ACPI_DEVICE_OST":
+            osts.append(r["data"]["info"])
     return r
 
 def cmd(name, **args):
@@ -152,6 +186,37 @@ def deleted(dev):
         pass
     return ("DEVICE_DELETED", dev) in events
 
+def refused(dev, first):
+    """Whether the guest answered @dev's eject request with a failure."""
+    while read_msg(0.5):
+        pass
+    if ("DEVICE_DELETED", dev) in events:
+        sys.exit("record: the guest ejected %s: Linux did not refuse" % dev)
+    # 0x84 is "ejection in progress", not an answer.
+    return any(o.get("device") == dev and o["source"] == 3 and o["status"] not in (0, 0x84)
+               for o in osts[first:])
+
+if expect == "refuse":
+    devs = ["dimm%d" % i for i in range(len(sizes), 0, -1)]
+    devs += ["cdimm%d" % i for i in range(1, n_cold + 1)]
+    for dev in devs:
+        t0 = time.time()
+        first = len(osts)
+        cmd("device_del", id=dev)
+        wait_for(lambda: refused(dev, first), "a refusing _OST for %s" % dev, settle)
+        o = [o for o in osts[first:] if o.get("device") == dev][-1]
+        print("record: %s refused %.0f s after device_del: _OST source %d status 0x%x" %
+              (dev, time.time() - t0, o["source"], o["status"]))
+        time.sleep(5)  # anything late (an eject, MemTotal falling) shows by now
+        refused(dev, first)  # reads what came meanwhile; exits on DEVICE_DELETED
+        if memtotal_kb() != t_kb:
+            sys.exit("record: MemTotal %d kB after %s's refusal, not %d" %
+                     (memtotal_kb(), dev, t_kb))
+        if not any(d["data"]["id"] == dev for d in cmd("query-memory-devices")):
+            sys.exit("record: %s is gone from query-memory-devices" % dev)
+    cmd("quit")
+    sys.exit(0)
+
 for i in range(len(sizes), 0, -1):
     t0 = time.time()
     cmd("device_del", id="dimm%d" % i)
@@ -174,7 +239,7 @@ mkdir -p "$(dirname "$out")"
 {
 	echo "# $(qemu-system-x86_64 --version | head -n 1)"
 	echo "# kernel: $(cat "$linux/kernel-version" 2>/dev/null || echo unknown)"
-	echo "# recorded by tests/linux/record-mhp.sh: device_add pc-dimm $dimms, device_del; nodes $nodes"
+	echo "# recorded by tests/linux/record-mhp.sh: device_add pc-dimm $dimms, device_del; nodes $nodes${cold:+; cold-plugged $cold}$([ "$expect" = eject ] || echo "; expect $expect")"
 	echo "# command: ${qemu[*]}" | sed "s|$work|WORK|g; s|$linux|LINUX|g"
 	cat "$work/trace.log"
 } >"$out"

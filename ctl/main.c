@@ -274,6 +274,16 @@ static int follow(struct ipc_chan *sub, bool json, uint64_t last_ts, const char 
 
 /* ---- main ------------------------------------------------------------------ */
 
+/* ipc_call_watch()'s handler: memsrv's prealloc progress, passed on by sup. */
+static int is_progress(void *opaque, const struct ipc_msg *m)
+{
+	const Splitvm__Event *ev = (const Splitvm__Event *)m->body;
+
+	(void)opaque;
+	return m->type->type == SPLITVM__MSG_TYPE__MSG_EVENT &&
+	       ev->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS;
+}
+
 static int write_file(const char *path, const uint8_t *b, size_t len)
 {
 	FILE *f = fopen(path, "we");
@@ -298,7 +308,7 @@ int main(int argc, char **argv)
 	struct ipc_msg *rep = NULL;
 	const Splitvm__CtlReply *cr;
 	struct ipc_err err;
-	bool json = false, follow_ev = false;
+	bool json = false, follow_ev = false, watch_progress;
 	uint64_t last_ts = 0;
 	const char *dtb_path = NULL;
 	char *args[64];
@@ -375,16 +385,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "splitvm-ctl: %s\n", err.text);
 		return 1;
 	}
-	/* Subscribe before asking for the history, so that nothing falls between. */
-	if (follow_ev && ipc_chan_connect(&sub, IPC_ROLE_SUB, dir, "events", &so, &err)) {
+	/*
+	 * Subscribe before asking for the history, so that nothing falls
+	 * between; and for object_add, whose prealloc of many GiB outlasts
+	 * CTL_DEADLINE_MS: each PREALLOC_PROGRESS on `events` keeps us waiting.
+	 */
+	watch_progress = !strcmp(req.verb, "object_add");
+	if ((follow_ev || watch_progress) &&
+	    ipc_chan_connect(&sub, IPC_ROLE_SUB, dir, "events", &so, &err)) {
 		fprintf(stderr, "splitvm-ctl: events: %s\n", err.text);
 		goto out;
 	}
-	if (ipc_call(chan, NULL, &req.base, CTL_DEADLINE_MS, &rep, &err)) {
-		if (err.code == IPC_ERR_PEER)
-			fprintf(stderr, "splitvm-ctl: %s: %s\n", req.verb, err.text);
-		else
-			fprintf(stderr, "splitvm-ctl: %s: %s\n", req.verb, err.text);
+	if (ipc_call_watch(chan, NULL, &req.base, CTL_DEADLINE_MS, watch_progress ? sub : NULL,
+	                   is_progress, NULL, &rep, &err)) {
+		fprintf(stderr, "splitvm-ctl: %s: %s\n", req.verb, err.text);
 		goto out;
 	}
 	if (rep->type->type != SPLITVM__MSG_TYPE__MSG_CTL_REPLY) {

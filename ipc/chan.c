@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -437,8 +438,66 @@ int ipc_recv(struct ipc_chan *c, int timeout_ms, struct ipc_msg **out, struct ip
 	return recv_env(c, timeout_ms, out, &id, err);
 }
 
-int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
-             int deadline_ms, struct ipc_msg **reply, struct ipc_err *err)
+/*
+ * The reply's wait when a second channel is watched: poll both, hand each
+ * message on @watch to @on_watch, and start the wait again when it says
+ * the peer made progress.  0 with *msg set, or TIMEOUT when @idle_ms
+ * passed with neither.
+ */
+static int wait_watching(struct ipc_chan *c, int idle_ms, struct ipc_chan *watch,
+                         ipc_watch_fn on_watch, void *opaque, struct ipc_msg **msg, uint64_t *id,
+                         struct ipc_err *err)
+{
+	uint64_t deadline = ipc_now_ms() + (uint64_t)idle_ms;
+	int cfd, wfd, ret;
+
+	ret = ipc_chan_poll_fd(c, &cfd, err);
+	if (ret < 0)
+		return ret;
+	ret = ipc_chan_poll_fd(watch, &wfd, err);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = cfd, .events = POLLIN },
+			               { .fd = wfd, .events = POLLIN } };
+		uint64_t now = ipc_now_ms();
+		struct ipc_msg *w;
+
+		if (now >= deadline)
+			return -IPC_ERR_TIMEOUT;
+		if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
+			return ipc_err_set(err, IPC_ERR_SYS, "%s: poll: %s", c->name,
+			                   strerror(errno));
+		/* The watched messages first: they were sent before the reply. */
+		while (p[1].revents & POLLIN) {
+			struct ipc_err werr;
+			uint64_t wid;
+
+			ret = recv_env(watch, 0, &w, &wid, &werr);
+			if (ret == -IPC_ERR_TIMEOUT)
+				break;
+			if (ret < 0) {
+				if (ipc_errcode_is_malformed(werr.code))
+					continue;
+				if (err)
+					*err = werr;
+				return ret;
+			}
+			if (on_watch(opaque, w) > 0)
+				deadline = ipc_now_ms() + (uint64_t)idle_ms;
+			ipc_msg_free(w);
+		}
+		if (!(p[0].revents & POLLIN))
+			continue;
+		ret = recv_env(c, 0, msg, id, err);
+		if (ret != -IPC_ERR_TIMEOUT)
+			return ret;
+	}
+}
+
+int ipc_call_watch(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
+                   int deadline_ms, struct ipc_chan *watch, ipc_watch_fn on_watch, void *opaque,
+                   struct ipc_msg **reply, struct ipc_err *err)
 {
 	struct ipc_hdr h = { 0 };
 	struct ipc_msg *msg;
@@ -452,6 +511,9 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 	if (deadline_ms <= 0)
 		return ipc_err_set(err, IPC_ERR_INVALID, "%s: deadline must be > 0 ms, not %d",
 		                   c->name, deadline_ms);
+	if (watch && !on_watch)
+		return ipc_err_set(err, IPC_ERR_INVALID, "%s: a watched channel needs a handler",
+		                   c->name);
 	if (hdr)
 		h = *hdr;
 	h.correlation_id = c->next_id++;
@@ -474,15 +536,21 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 
 	for (;;) {
 		now = ipc_now_ms();
-		/*
-		 * Whole milliseconds, rounded up: a first wait that starts
-		 * within the same millisecond asks for deadline_ms again, and
-		 * the socket option need not change.
-		 */
-		if (now > deadline)
-			break;
-		ret = recv_env(c, (int)(deadline - now) ? (int)(deadline - now) : 1, &msg, &id,
-		               err);
+		if (watch) {
+			ret = wait_watching(c, deadline_ms, watch, on_watch, opaque, &msg, &id,
+			                    err);
+		} else {
+			/*
+			 * Whole milliseconds, rounded up: a first wait that
+			 * starts within the same millisecond asks for
+			 * deadline_ms again, and the socket option need not
+			 * change.
+			 */
+			if (now > deadline)
+				break;
+			ret = recv_env(c, (int)(deadline - now) ? (int)(deadline - now) : 1, &msg,
+			               &id, err);
+		}
 		if (ret == -IPC_ERR_TIMEOUT)
 			break;
 		if (ret < 0)
@@ -510,9 +578,16 @@ int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessa
 		*reply = msg;
 		return 0;
 	}
-	return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no reply to %s (id %llu) within %d ms",
+	return ipc_err_set(err, IPC_ERR_TIMEOUT, "%s: no reply to %s (id %llu) within %d ms%s",
 	                   c->name, req->descriptor->short_name,
-	                   (unsigned long long)h.correlation_id, deadline_ms);
+	                   (unsigned long long)h.correlation_id, deadline_ms,
+	                   watch ? " of silence" : "");
+}
+
+int ipc_call(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
+             int deadline_ms, struct ipc_msg **reply, struct ipc_err *err)
+{
+	return ipc_call_watch(c, hdr, req, deadline_ms, NULL, NULL, NULL, reply, err);
 }
 
 static int reply_error_id(struct ipc_chan *c, const struct ipc_msg *req, uint64_t corr_id,

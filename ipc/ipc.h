@@ -199,6 +199,24 @@ int ipc_call(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMe
              int deadline_ms, struct ipc_msg **reply, struct ipc_err *err) IPC_WUR;
 
 /*
+ * A handler for the messages of a watched channel (ipc_call_watch): > 0
+ * when @msg shows the called peer making progress, 0 otherwise.  @msg is
+ * freed after it returns.
+ */
+typedef int (*ipc_watch_fn)(void *opaque, const struct ipc_msg *msg);
+
+/*
+ * ipc_call() for a request that may run long but reports progress on
+ * another channel (@watch, a SUB): while it waits for the reply, each
+ * message on @watch goes to @on_watch, and a progress report starts the
+ * @deadline_ms wait again.  The call times out only after @deadline_ms
+ * with neither a reply nor progress.  @watch NULL is ipc_call().
+ */
+int ipc_call_watch(struct ipc_chan *chan, const struct ipc_hdr *hdr, const ProtobufCMessage *req,
+                   int deadline_ms, struct ipc_chan *watch, ipc_watch_fn on_watch, void *opaque,
+                   struct ipc_msg **reply, struct ipc_err *err) IPC_WUR;
+
+/*
  * REP serving: receive one request.  A malformed one is answered with
  * ErrorReply{PROTOCOL, text naming the check} and logged in one
  * (rate-limited) line, and its error is returned: the caller goes on

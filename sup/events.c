@@ -7,12 +7,9 @@
  * wait for it (nanomsg PUB drops).
  */
 #include <errno.h>
-#include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,12 +174,31 @@ int sup_memsrv_events_open(struct sup *s)
 	return 0;
 }
 
+/* One message of memsrv-events; 1 when it was prealloc progress. */
+static int forward_one(void *opaque, const struct ipc_msg *m)
+{
+	struct sup *s = opaque;
+	const Splitvm__Event *in = (const Splitvm__Event *)m->body;
+	Splitvm__Event ev = SPLITVM__EVENT__INIT;
+
+	if (m->type->type != SPLITVM__MSG_TYPE__MSG_EVENT ||
+	    in->kind_case != SPLITVM__EVENT__KIND_PREALLOC_PROGRESS || !in->prealloc_progress) {
+		log_debug("memsrv-events: %s is not forwarded", m->type->name);
+		return 0;
+	}
+	/* A backend is no device: its id is in the data. */
+	ev.device = (char *)"";
+	ev.kind_case = SPLITVM__EVENT__KIND_PREALLOC_PROGRESS;
+	ev.prealloc_progress = in->prealloc_progress;
+	sup_event_publish(s, &ev);
+	return 1;
+}
+
 void sup_memsrv_events_forward(struct sup *s)
 {
 	while (s->memsrv_events) {
 		struct ipc_msg *m = NULL;
 		struct ipc_err err;
-		const Splitvm__Event *in;
 		int r = ipc_recv(s->memsrv_events, 0, &m, &err);
 
 		if (r == -IPC_ERR_TIMEOUT)
@@ -193,104 +209,26 @@ void sup_memsrv_events_forward(struct sup *s)
 				continue;
 			return;
 		}
-		in = (const Splitvm__Event *)m->body;
-		if (m->type->type == SPLITVM__MSG_TYPE__MSG_EVENT &&
-		    in->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS &&
-		    in->prealloc_progress) {
-			Splitvm__Event ev = SPLITVM__EVENT__INIT;
-
-			/* A backend is no device: its id is in the data. */
-			ev.device = (char *)"";
-			ev.kind_case = SPLITVM__EVENT__KIND_PREALLOC_PROGRESS;
-			ev.prealloc_progress = in->prealloc_progress;
-			sup_event_publish(s, &ev);
-		} else {
-			log_debug("memsrv-events: %s is not forwarded", m->type->name);
-		}
+		forward_one(s, m);
 		ipc_msg_free(m);
 	}
-}
-
-/* ipc_call()'s ending: the reply to @id, a peer's ErrorReply as IPC_ERR_PEER. */
-static int memsrv_reply(struct ipc_msg *msg, struct ipc_msg **reply, struct ipc_err *err)
-{
-	if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY) {
-		const Splitvm__ErrorReply *er = (const Splitvm__ErrorReply *)msg->body;
-
-		err->code = IPC_ERR_PEER;
-		err->sys_errno = 0;
-		err->peer_code = er->code;
-		snprintf(err->field, sizeof(err->field), "%s", er->field ? er->field : "");
-		snprintf(err->text, sizeof(err->text), "%s", er->text ? er->text : "");
-		ipc_msg_free(msg);
-		return -IPC_ERR_PEER;
-	}
-	*reply = msg;
-	return 0;
-}
-
-static int call_failed(struct ipc_err *err, enum ipc_errcode code, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static int call_failed(struct ipc_err *err, enum ipc_errcode code, const char *fmt, ...)
-{
-	va_list ap;
-
-	memset(err, 0, sizeof(*err));
-	err->code = code;
-	va_start(ap, fmt);
-	vsnprintf(err->text, sizeof(err->text), fmt, ap);
-	va_end(ap);
-	return -(int)code;
 }
 
 int sup_memsrv_call(struct sup *s, const ProtobufCMessage *req, int deadline_ms,
                     struct ipc_msg **reply, struct ipc_err *err)
 {
-	struct ipc_chan *c = s->memsrv_req;
-	uint64_t deadline = sup_now_ms() + (uint64_t)deadline_ms;
-	struct ipc_hdr h = { 0 };
-	int rfd = -1, efd = -1, r;
+	int r;
 
 	*reply = NULL;
-	if (!c)
-		return call_failed(err, IPC_ERR_CLOSED, "splitvm-memsrv is not connected");
-	if (!s->memsrv_events || ipc_chan_poll_fd(s->memsrv_events, &efd, err) ||
-	    ipc_chan_poll_fd(c, &rfd, err))
-		return ipc_call(c, NULL, req, deadline_ms, reply, err);
-	while (!h.correlation_id)
-		if (getrandom(&h.correlation_id, sizeof(h.correlation_id), 0) < 0)
-			h.correlation_id = (uint64_t)sup_now_ms() << 20 | (uint64_t)getpid();
-	r = ipc_send(c, &h, req, err);
-	if (r)
-		return r;
-	for (;;) {
-		struct pollfd p[2] = { { .fd = rfd, .events = POLLIN },
-			               { .fd = efd, .events = POLLIN } };
-		struct ipc_msg *msg = NULL;
-		uint64_t now = sup_now_ms();
-
-		if (now >= deadline)
-			break;
-		if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
-			return call_failed(err, IPC_ERR_SYS, "poll: %s", strerror(errno));
-		/* Progress first: it was published before the reply. */
-		if (p[1].revents & POLLIN)
-			sup_memsrv_events_forward(s);
-		if (!(p[0].revents & POLLIN))
-			continue;
-		r = ipc_recv(c, 0, &msg, err);
-		if (r == -IPC_ERR_TIMEOUT)
-			continue;
-		if (r)
-			return r;
-		if (msg->correlation_id != h.correlation_id) {
-			/* A late answer to an earlier call that gave up. */
-			ipc_msg_free(msg);
-			continue;
-		}
-		sup_memsrv_events_forward(s);
-		return memsrv_reply(msg, reply, err);
+	if (!s->memsrv_req) {
+		memset(err, 0, sizeof(*err));
+		err->code = IPC_ERR_CLOSED;
+		snprintf(err->text, sizeof(err->text), "splitvm-memsrv is not connected");
+		return -IPC_ERR_CLOSED;
 	}
-	return call_failed(err, IPC_ERR_TIMEOUT, "%s: no reply to %s within %d ms",
-	                   ipc_chan_name(c), req->descriptor->short_name, deadline_ms);
+	r = ipc_call_watch(s->memsrv_req, NULL, req, deadline_ms, s->memsrv_events,
+	                   s->memsrv_events ? forward_one : NULL, s, reply, err);
+	/* Progress published just before the reply goes out before the answer. */
+	sup_memsrv_events_forward(s);
+	return r;
 }

@@ -204,9 +204,12 @@ int sup_memsrv_events_open(struct sup *s) SUP_WUR;
 void sup_memsrv_events_forward(struct sup *s);
 /*
  * ipc_call() on memsrv that forwards memsrv's events while it waits: a
- * BackendCreate with prealloc=on of many GiB takes seconds, and
- * `events --follow` shows its progress as it goes.  Same results as
- * ipc_call() (IPC_ERR_PEER for an ErrorReply, IPC_ERR_TIMEOUT).
+ * BackendCreate with prealloc=on of many GiB takes tens of seconds, and
+ * `events --follow` shows its progress as it goes.  @deadline_ms is the
+ * longest memsrv may stay silent: each progress report starts it again
+ * (ipc_call_watch), so a big prealloc finishes while a stuck memsrv still
+ * times out.  Same results as ipc_call() (IPC_ERR_PEER for an ErrorReply,
+ * IPC_ERR_TIMEOUT).
  */
 int sup_memsrv_call(struct sup *s, const ProtobufCMessage *req, int deadline_ms,
                     struct ipc_msg **reply, struct ipc_err *err) SUP_WUR;

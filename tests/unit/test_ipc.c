@@ -554,6 +554,136 @@ static void test_call_without_peer_times_out(void **state)
 	ipc_chan_destroy(req);
 }
 
+/* ---- a long call that reports progress on a second channel -------------- */
+
+struct slow_server {
+	struct ipc_chan *rep, *pub;
+	int reports;   /* events published before the reply */
+	bool progress; /* PREALLOC_PROGRESS, or DEVICE_DELETED (no progress) */
+};
+
+/* Answer one request after @reports events 100 ms apart: 1.5 s in all. */
+static void *slow_server_main(void *arg)
+{
+	struct slow_server *s = arg;
+	Splitvm__CtlReply rep = SPLITVM__CTL_REPLY__INIT;
+	Splitvm__PreallocProgress pp = SPLITVM__PREALLOC_PROGRESS__INIT;
+	Splitvm__Event e = SPLITVM__EVENT__INIT;
+	struct ipc_msg *req;
+
+	if (ipc_serve_recv(s->rep, 10000, &req, NULL) < 0)
+		return NULL;
+	e.device = (char *)"";
+	if (s->progress) {
+		e.kind_case = SPLITVM__EVENT__KIND_PREALLOC_PROGRESS;
+		e.prealloc_progress = &pp;
+	}
+	for (int i = 0; i < s->reports; i++) {
+		usleep(100 * 1000);
+		pp.percent = (uint32_t)(i + 1);
+		if (ipc_send(s->pub, NULL, &e.base, NULL) < 0)
+			break;
+	}
+	rep.text = (char *)"done";
+	(void)!ipc_reply(s->rep, req, &rep.base, NULL);
+	ipc_msg_free(req);
+	return NULL;
+}
+
+struct seen {
+	int events, progress;
+};
+
+static int count_progress(void *opaque, const struct ipc_msg *m)
+{
+	struct seen *seen = opaque;
+	const Splitvm__Event *e = (const Splitvm__Event *)m->body;
+	int p = e->kind_case == SPLITVM__EVENT__KIND_PREALLOC_PROGRESS;
+
+	seen->events++;
+	seen->progress += p;
+	return p;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Progress keeps the caller waiting past its deadline (a 16 GiB prealloc
+ * outlasts sup's and ctl's); events that are not progress do not, and a
+ * silent peer still times out.
+ */
+static void test_call_watch_progress_extends_deadline(void **state)
+{
+	static const struct ipc_chan_opts ev = { .planes = PROTO_PLANE_EVENT };
+	struct fx *f = *state;
+	Splitvm__CtlRequest cr = SPLITVM__CTL_REQUEST__INIT;
+	Splitvm__Event probe = SPLITVM__EVENT__INIT;
+	struct slow_server s = { .reports = 15, .progress = true };
+	struct ipc_chan *req, *sub;
+	struct ipc_msg *reply = NULL, *m = NULL;
+	struct ipc_err err;
+	struct seen seen = { 0 };
+	pthread_t th;
+	uint64_t t0;
+
+	assert_int_equal(
+	        ipc_chan_bind(&s.rep, IPC_ROLE_REP, f->dir, "ctl.sock", &control_opts, NULL), 0);
+	assert_int_equal(ipc_chan_bind(&s.pub, IPC_ROLE_PUB, f->dir, "ev.sock", &ev, NULL), 0);
+	assert_int_equal(
+	        ipc_chan_connect(&req, IPC_ROLE_REQ, f->dir, "ctl.sock", &control_opts, NULL), 0);
+	assert_int_equal(ipc_chan_connect(&sub, IPC_ROLE_SUB, f->dir, "ev.sock", &ev, NULL), 0);
+	/* PUB drops what it sends before the subscriber is connected. */
+	probe.device = (char *)"probe";
+	for (int i = 0; i < 100 && !m; i++) {
+		assert_int_equal(ipc_send(s.pub, NULL, &probe.base, NULL), 0);
+		(void)!ipc_recv(sub, 100, &m, &err);
+	}
+	assert_non_null(m);
+	ipc_msg_free(m);
+	while (ipc_recv(sub, 0, &m, &err) == 0)
+		ipc_msg_free(m);
+	cr.verb = (char *)"object_add";
+
+	/* 15 reports 100 ms apart: 1.5 s, past a 1 s deadline of silence. */
+	assert_int_equal(pthread_create(&th, NULL, slow_server_main, &s), 0);
+	t0 = mono_ms();
+	assert_int_equal(
+	        ipc_call_watch(req, NULL, &cr.base, 1000, sub, count_progress, &seen, &reply, &err),
+	        0);
+	assert_true(mono_ms() - t0 >= 1000);
+	assert_string_equal(((Splitvm__CtlReply *)reply->body)->text, "done");
+	assert_int_equal(seen.progress, 15);
+	ipc_msg_free(reply);
+	assert_int_equal(pthread_join(th, NULL), 0);
+
+	/* The same length of events that are not progress: the deadline holds. */
+	s.progress = false;
+	seen = (struct seen){ 0 };
+	assert_int_equal(pthread_create(&th, NULL, slow_server_main, &s), 0);
+	assert_int_equal(
+	        ipc_call_watch(req, NULL, &cr.base, 1000, sub, count_progress, &seen, &reply, &err),
+	        -IPC_ERR_TIMEOUT);
+	assert_null(reply);
+	assert_non_null(strstr(err.text, "within 1000 ms of silence"));
+	assert_true(seen.events > 0);
+	assert_int_equal(seen.progress, 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+
+	/* A handler is required with a watched channel. */
+	assert_int_equal(ipc_call_watch(req, NULL, &cr.base, 1000, sub, NULL, NULL, &reply, &err),
+	                 -IPC_ERR_INVALID);
+	ipc_chan_destroy(sub);
+	ipc_chan_destroy(req);
+	ipc_chan_destroy(s.pub);
+	ipc_chan_destroy(s.rep);
+}
+
 static void test_pub_sub(void **state)
 {
 	struct fx *f = *state;
@@ -601,6 +731,7 @@ int main(void)
 		T(test_req_rep_call),
 		T(test_call_without_peer_times_out),
 		T(test_pub_sub),
+		T(test_call_watch_progress_extends_deadline),
 	};
 #undef T
 

@@ -14,24 +14,8 @@ set -u
 core=$1
 builder=$2
 cache=$3
-if [ -d /sys/module/kvm_pvm ] || grep -qsw kvm_pvm /proc/modules; then
-	echo "SKIP: host KVM is kvm_pvm (software-assisted), which cannot run a stock Linux kernel"
-	exit 77
-fi
-if ! grep -Eqw 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: no vmx/svm flag in /proc/cpuinfo: no hardware virtualization for Linux"
-	exit 77
-fi
-if [ ! -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is not usable"
-	exit 77
-fi
-if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/initramfs.cpio.gz" ]; then
-	if ! "$builder" "$cache"; then
-		echo "SKIP: cannot build the Debian kernel + initramfs (apt-get download failed?)"
-		exit 77
-	fi
-fi
+. "$(dirname "$0")/linux_guest.sh"
+linux_guest_prepare "$builder" "$cache"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 timeout 180 "$core" -m 1G -smp 2 -kernel "$cache/vmlinuz" -initrd "$cache/initramfs.cpio.gz" \

@@ -15,41 +15,9 @@
 # usage: test_linux_dimm.sh SPLITVM SPLITVM_CTL BUILD_INITRAMFS_SH CACHE_DIR
 set -u
 SUP=$1 CTL=$2 build=$3 cache=$4
-if [ -d /sys/module/kvm_pvm ] || grep -qsw kvm_pvm /proc/modules; then
-	echo "SKIP: host KVM is kvm_pvm (software-assisted), which cannot run a stock Linux kernel"
-	exit 77
-fi
-if ! grep -Eqw 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: no vmx/svm flag in /proc/cpuinfo: no hardware virtualization for Linux"
-	exit 77
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is not usable"
-	exit 77
-fi
-if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/initramfs.cpio.gz" ] ||
-	! zcat "$cache/initramfs.cpio.gz" | grep -aq splitvm.memwatch; then
-	if ! bash "$build" "$cache"; then
-		echo "SKIP: cannot build the Debian kernel + initramfs (apt-get download failed?)"
-		exit 77
-	fi
-fi
-name="linuxdimm$$"
-tmp=$(mktemp -d)
-if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/splitvm/$name; fi
-sup=
-ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
-cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; rm -rf "$tmp"; }
-fail() {
-	echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"
-	echo "--- console"; tail -n 60 "$tmp/console.log"; cleanup; exit 1
-}
-# memtotal: the last "memtotal_kb=" the guest printed.
-memtotal() { tr -d '\r' < "$tmp/console.log" | sed -n 's/^memtotal_kb=//p' | tail -1; }
-wait_memtotal() { # wait_memtotal KIB
-	for _ in $(seq 600); do [ "$(memtotal)" = "$1" ] && return 0; sleep 0.1; done
-	fail "MemTotal is $(memtotal) kB, want $1 kB"
-}
+. "$(dirname "$0")/linux_guest.sh"
+linux_guest_prepare "$build" "$cache"
+linux_vm_init "linuxdimm$$" "$CTL"
 wait_event() { # wait_event NAME ID
 	for _ in $(seq 600); do
 		ctl --json events | grep "$1" | grep -q "\"$2\"" && return 0
@@ -88,9 +56,8 @@ wait_memtotal "$base"
 echo "device_del: DEVICE_DELETED, MemTotal $(memtotal) kB"
 ctl object_del mem1 || fail "object_del mem1 after the unplug"
 
-ctl quit > /dev/null 2>&1 || true
-for _ in $(seq 100); do kill -0 "$sup" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$sup" 2>/dev/null && fail "splitvm did not quit"
-sup=
+# The ACPI power button ends the VM through the guest (its acpid).
+powerdown
+echo "system_powerdown: the guest powered off"
 cleanup
 echo "PASS"

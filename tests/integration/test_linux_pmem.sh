@@ -22,40 +22,10 @@
 # usage: test_linux_pmem.sh SPLITVM SPLITVM_CTL BUILD_INITRAMFS_SH CACHE_DIR
 set -u
 SUP=$1 CTL=$2 build=$3 cache=$4
-if [ -d /sys/module/kvm_pvm ] || grep -qsw kvm_pvm /proc/modules; then
-	echo "SKIP: host KVM is kvm_pvm (software-assisted), which cannot run a stock Linux kernel"
-	exit 77
-fi
-if ! grep -Eqw 'vmx|svm' /proc/cpuinfo; then
-	echo "SKIP: no vmx/svm flag in /proc/cpuinfo: no hardware virtualization for Linux"
-	exit 77
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm is not usable"
-	exit 77
-fi
-# splitvm.run= is what this test needs of the initramfs: rebuild an older one.
-if [ ! -f "$cache/vmlinuz" ] || [ ! -f "$cache/initramfs.cpio.gz" ] ||
-	! zcat "$cache/initramfs.cpio.gz" | grep -aq splitvm.run; then
-	if ! bash "$build" "$cache"; then
-		echo "SKIP: cannot build the Debian kernel + initramfs (apt-get download failed?)"
-		exit 77
-	fi
-fi
-name="linuxpmem$$"
+. "$(dirname "$0")/linux_guest.sh"
+linux_guest_prepare "$build" "$cache"
+linux_vm_init "linuxpmem$$" "$CTL"
 tag="t$$"
-tmp=$(mktemp -d)
-if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/splitvm/$name; fi
-sup=
-ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
-cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; rm -rf "$tmp"; }
-fail() {
-	echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"
-	echo "--- console"; tail -n 60 "$tmp/console.log"; cleanup; exit 1
-}
-console() { tr -d '\r' < "$tmp/console.log"; }
-# field KEY: the value of the last "KEY=..." line the guest printed.
-field() { console | sed -n "s/^$1=//p" | tail -n 1; }
 
 # boot RUN DEVICE_ARGS...: start a VM whose /init runs splitvm.run=RUN and
 # stays up; wait for "run_done=RUN rc=0".

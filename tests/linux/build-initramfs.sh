@@ -3,15 +3,18 @@
 # Build a Linux + initramfs pair from Debian's packages, for the real-guest
 # tests: the kernel of linux-image-cloud-amd64 (resolved to the versioned
 # linux-image-6.1.*-cloud-amd64 package it depends on), busybox-static, and
-# the virtio_mmio, virtio_mem, virtio_pmem, nd_pmem and nfit modules with
-# their dependencies from modules.dep.  Nothing is installed on the host: the
+# the virtio_mmio, virtio_mem, virtio_pmem, nd_pmem, nfit, button and evdev
+# modules with their dependencies from modules.dep.  Nothing is installed on the host: the
 # packages are fetched with `apt-get download` and unpacked with dpkg -x.
 #
 # usage: build-initramfs.sh OUTDIR
-# makes: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz, OUTDIR/kernel-version
+# makes: OUTDIR/vmlinuz, OUTDIR/initramfs.cpio.gz, OUTDIR/kernel-version,
+#        OUTDIR/builder.sha256 (this script's hash)
 #
 # /init prints "SPLITVM-LINUX-READY", "memtotal_kb=N", "online_cpus=LIST",
-# "modules_failed=N", then powers off (poweroff -f: ACPI S5); with
+# "modules_failed=N", then powers off (poweroff -f: ACPI S5); while it runs,
+# the ACPI power button (system_powerdown) powers it off too, through
+# busybox's acpid, as a distribution's acpid or systemd-logind would; with
 # splitvm.memwatch=1 on the command line it stays up instead and prints
 # "memtotal_kb=N" again whenever MemTotal changes.  splitvm.run=NAME runs
 # one of the guest-side steps below after the modules are loaded and prints
@@ -20,7 +23,9 @@
 # busybox has no ndctl); splitvm.stay=1 keeps the guest up afterwards.
 set -eu
 out=$(realpath -m "${1:?usage: build-initramfs.sh OUTDIR}")
-mods="virtio_mmio virtio_mem virtio_pmem nd_pmem nfit"
+# button + evdev: the ACPI power button reaches busybox's acpid as a key
+# press on /dev/input/event*.
+mods="virtio_mmio virtio_mem virtio_pmem nd_pmem nfit button evdev"
 mkdir -p "$out"
 work="$out/work"
 rm -rf "$work"
@@ -119,6 +124,13 @@ for m in $(cat /modules.order); do
 	p=$(tr ' ' '\n' </proc/cmdline | grep "^${m%.ko}\\." | sed 's/^[^.]*\.//')
 	insmod "/lib/modules/$m" $p || { echo "insmod $m failed"; failed=$((failed + 1)); }
 done
+# The power button: button.ko reports it as KEY_POWER on an input device,
+# which busybox's acpid maps to the event "PWRF/00000080" and answers by
+# running the file of that name under its -c directory.
+mkdir -p /etc/acpi/PWRF
+printf '#!/bin/sh\necho "acpid: power button"\nsync\npoweroff -f\n' >/etc/acpi/PWRF/00000080
+chmod 755 /etc/acpi/PWRF/00000080
+acpid -c /etc/acpi -l /dev/null && echo "acpid=started" || echo "acpid=failed"
 echo "SPLITVM-LINUX-READY"
 echo "memtotal_kb=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
 echo "online_cpus=$(cat /sys/devices/system/cpu/online)"
@@ -205,4 +217,6 @@ chmod 755 "$root/init"
 (cd "$root" && find . | sort | "$root/bin/busybox" cpio -o -H newc 2>/dev/null) |
 	gzip -9 >"$out/initramfs.cpio.gz"
 rm -rf "$work"
+# Which builder made them: the tests make them again when this file changes.
+sha256sum <"${BASH_SOURCE[0]}" | cut -d' ' -f1 >"$out/builder.sha256"
 echo "build-initramfs: $out/vmlinuz ($kver), $out/initramfs.cpio.gz (${#order[@]} modules)"

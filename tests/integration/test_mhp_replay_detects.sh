@@ -5,7 +5,11 @@
 # (a value QEMU read, a register write, the eject, an _OST report) and
 # demand exit status 1 with the difference named.
 #
-# usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log
+# With REFUSED.log, a recording of a refused eject of a cold-plugged DIMM
+# (record-mhp.sh with MHP_EXPECT=refuse), the same for what is particular to
+# it: the cold plug, the refusal and the DIMM staying.
+#
+# usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log [REFUSED.log]
 set -u
 replay=${1:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
 rec=${2:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
@@ -51,4 +55,22 @@ expect_fail ost '0,/"status": 132/s//"status": 133/' '_OST #2'
 expect_fail insert '/mhp_acpi_clear_insert_evt/d' 'the controller reads 0x3'
 # Without the header the slot count is unknown: refused, not guessed.
 expect_fail header '/^# command:/d' "no '# command:' header"
+
+refused=${3:-}
+[ -n "$refused" ] || exit $failed
+rec=$refused
+"$replay" "$rec" >"$work/out" 2>&1 || { cat "$work/out"; echo "FAIL: the refusal recording itself"; exit 1; }
+# The refusal's _OST status as QEMU reported it, changed.
+expect_fail refuse-ost '0,/"status": 130/s//"status": 131/' '_OST #2'
+# The guest ejects after all, where QEMU kept the DIMM.
+expect_fail refuse-eject '/OST STATUS: 0x82/a 1@1.0:mhp_acpi_pc_dimm_deleted slot[0x0] deleted' \
+	'slot 0 of the controller does not hold it'
+# The remove event never cleared: the controller still shows it.
+expect_fail refuse-clear '/mhp_acpi_clear_remove_evt/d' 'with its remove event set'
+# QEMU's cold-plugged DIMM somewhere else than where the core puts it.
+expect_fail cold-addr 's/"addr": 4294967296/"addr": 5368709120/' 'the core places it at 0x100000000'
+# Said to be hotplugged, though it is on the command line.
+expect_fail cold-hotplugged 's/"hotplugged": false/"hotplugged": true/' 'but QEMU says hotplugged'
+# Without the command line's pc-dimm the boot scan finds an empty slot.
+expect_fail cold-missing 's/ -device pc-dimm,id=cdimm1,memdev=cold1//' 'the controller reads 0x0, QEMU read 0x1'
 exit $failed

@@ -39,6 +39,17 @@
  * match QEMU's ACPI_DEVICE_OST events in order, every DEVICE_DELETED an
  * eject, and each query-memory-devices reply the controller's slots.
  *
+ * A DIMM on QEMU's command line (-device pc-dimm,id=..,memdev=..) is
+ * cold-plugged: before the first line the core places it (QEMU's address
+ * again) and mhp_plug()s it not hotplugged: enabled, no insert event, no
+ * GED pulse, as the machine plane does before the boot.  When the guest
+ * refuses an eject (QEMU's ACPI_DEVICE_OST for an eject request, source 3
+ * or 0x103, with a failure status: Linux could not offline the memory) the
+ * DIMM must stay: the controller's slot still used and enabled with no
+ * event pending (its flags read exactly ENABLED through the MMIO window),
+ * its region still in the memory map, and the _OST the core reports (what
+ * the machine plane sends the supervisor as ACPI_DEVICE_OST) QEMU's.
+ *
  * Exit 0 when everything matched, 1 at the first difference (printed).
  */
 #include <dirent.h>
@@ -55,6 +66,7 @@
 #include "log.h"
 
 #define MAX_DIMMS  64
+#define MAX_COLD   16
 #define MAX_EVENTS 256
 #define DIMM_ALIGN 4096ull /* what the core asks of a RAM-backed DIMM */
 
@@ -63,6 +75,15 @@ struct dimm {
 	uint64_t addr, size;
 	unsigned slot;
 	uint32_t node;
+	bool hotplugged;
+};
+
+/* A pc-dimm of QEMU's command line, in its order. */
+struct cold_dimm {
+	char id[MHP_ID_MAX];
+	char memdev[MEMMAP_REGION_NAME_MAX];
+	int slot;      /* slot=, or -1 */
+	uint64_t addr; /* addr=, or UINT64_MAX */
 };
 
 /* An ACPI_DEVICE_OST, QEMU's or ours. */
@@ -78,6 +99,9 @@ struct replay {
 	/* -m of the recording */
 	uint64_t ram, maxmem;
 	unsigned slots;
+	unsigned cmd_line; /* the header's "# command:" line, where cold plugs fail */
+	struct cold_dimm cold[MAX_COLD];
+	unsigned n_cold;
 	/* the DIMMs QEMU described, from the first pass */
 	struct dimm dimm[MAX_DIMMS];
 	unsigned n_dimms;
@@ -92,7 +116,7 @@ struct replay {
 	unsigned n_qemu_ost, n_our_ost;
 	char qemu_deleted[MAX_DIMMS][MHP_ID_MAX], our_ejected[MAX_DIMMS][MHP_ID_MAX];
 	unsigned n_qemu_deleted, n_our_ejected;
-	unsigned reads, writes, plugs, unplugs, queries;
+	unsigned reads, writes, plugs, unplugs, queries, refusals;
 };
 
 static int fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -176,6 +200,26 @@ static bool json_str(const char *s, const char *key, char *buf, size_t n)
 	return true;
 }
 
+/* The JSON true or false after "key": in @s; false when absent. */
+static bool json_bool(const char *s, const char *key, bool *out)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = strstr(s, pat);
+	if (!p)
+		return false;
+	p += strlen(pat);
+	if (!strncmp(p, "true", 4))
+		*out = true;
+	else if (!strncmp(p, "false", 5))
+		*out = false;
+	else
+		return false;
+	return true;
+}
+
 /* A device property, which QMP takes as a number or as a string. */
 static bool json_prop(const char *s, const char *key, uint64_t *out)
 {
@@ -226,6 +270,66 @@ static bool split_trace(char *line, char **name, char **args)
 
 /* ---- first pass: the machine and the DIMMs QEMU described -------------- */
 
+/*
+ * "key=VALUE" among the comma-separated properties of @props (up to the
+ * next space) into @buf; false when absent or too long.
+ */
+static bool prop_str(const char *props, const char *key, char *buf, size_t n)
+{
+	size_t klen = strlen(key);
+	const char *p = props, *stop = props + strcspn(props, " \n");
+
+	while (p < stop) {
+		size_t len = strcspn(p, ", \n");
+
+		if (len > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			if (len - klen - 1 >= n)
+				return false;
+			memcpy(buf, p + klen + 1, len - klen - 1);
+			buf[len - klen - 1] = '\0';
+			return true;
+		}
+		p += len + 1; /* past the comma; past @stop after the last one */
+	}
+	return false;
+}
+
+/* Each "-device pc-dimm,..." of the command line: a cold-plugged DIMM. */
+static int header_cold(struct replay *r, const char *line)
+{
+	const char *p = line;
+
+	while ((p = strstr(p, " -device pc-dimm,"))) {
+		struct cold_dimm *c;
+		char num[32], *end;
+
+		p += strlen(" -device pc-dimm,");
+		if (r->n_cold == MAX_COLD)
+			return fail(r, "more than %d cold-plugged DIMMs", MAX_COLD);
+		c = &r->cold[r->n_cold++];
+		if (!prop_str(p, "id", c->id, sizeof(c->id)) ||
+		    !prop_str(p, "memdev", c->memdev, sizeof(c->memdev)))
+			return fail(r, "a cold-plugged pc-dimm without id= or memdev=");
+		c->slot = -1;
+		c->addr = UINT64_MAX;
+		if (prop_str(p, "slot", num, sizeof(num))) {
+			unsigned long v = strtoul(num, &end, 0);
+
+			if (*end || v >= r->slots)
+				return fail(r, "pc-dimm %s: slot=%s is not below %u", c->id, num,
+				            r->slots);
+			c->slot = (int)v;
+		}
+		if (prop_str(p, "addr", num, sizeof(num))) {
+			errno = 0;
+			c->addr = strtoull(num, &end, 0);
+			if (*end || errno)
+				return fail(r, "pc-dimm %s: addr=%s is not a number", c->id, num);
+		}
+	}
+	return 0;
+}
+
 static int header_line(struct replay *r, const char *line)
 {
 	const char *m = strstr(line, " -m ");
@@ -241,7 +345,8 @@ static int header_line(struct replay *r, const char *line)
 	    !parse_size(x + 7, &r->maxmem) || slots == 0 || slots > CORE_MAX_RAM_SLOTS)
 		return fail(r, "the header's -m is not SIZE,slots=N,maxmem=MAX");
 	r->slots = (unsigned)slots;
-	return 0;
+	r->cmd_line = r->line;
+	return header_cold(r, line);
 }
 
 static struct dimm *dimm_find(struct replay *r, const char *id)
@@ -271,14 +376,17 @@ static int collect_dimms(struct replay *r, const char *resp)
 			return fail(r, "a dimm entry's data is cut short");
 		ok = json_str(obj, "id", nd.id, sizeof(nd.id)) && json_num(obj, "addr", &nd.addr) &&
 		     json_num(obj, "size", &nd.size) && json_num(obj, "slot", &slot) &&
-		     json_num(obj, "node", &node) && slot < CORE_MAX_RAM_SLOTS;
+		     json_num(obj, "node", &node) && json_bool(obj, "hotplugged", &nd.hotplugged) &&
+		     slot < CORE_MAX_RAM_SLOTS;
 		free(obj);
 		if (!ok)
-			return fail(r, "a dimm entry without id, addr, size, slot or node");
+			return fail(
+			        r, "a dimm entry without id, addr, size, slot, node or hotplugged");
 		nd.slot = (unsigned)slot;
 		nd.node = (uint32_t)node;
 		old = dimm_find(r, nd.id);
-		if (old && (old->addr != nd.addr || old->size != nd.size || old->slot != nd.slot))
+		if (old && (old->addr != nd.addr || old->size != nd.size || old->slot != nd.slot ||
+		            old->hotplugged != nd.hotplugged))
 			return fail(r,
 			            "dimm %s is described twice, differently (a re-plug is not "
 			            "supported by the replay)",
@@ -380,28 +488,22 @@ static int drain_events(struct replay *r, unsigned *ejected_slot)
 
 /* ---- second pass: QMP ---------------------------------------------------- */
 
-static int do_device_add(struct replay *r, const char *req)
+/*
+ * Place DIMM @d (@want: its addr=, or UINT64_MAX) where QEMU did and put
+ * its region into the map; mhp_plug() it into @slot_arg (-1: the first
+ * free one), which must give QEMU's slot.
+ */
+static int dimm_place_plug(struct replay *r, const struct dimm *d, const char *memdev,
+                           uint64_t want, int slot_arg, bool hotplugged)
 {
-	char id[MHP_ID_MAX], memdev[MEMMAP_REGION_NAME_MAX], driver[32];
+	const char *id = d->id;
 	struct memmap_region reg = { 0 };
-	uint64_t want, slot_arg, gpa, auto_gpa;
-	const struct dimm *d;
-	unsigned slot, irqs = r->irqs;
+	uint64_t gpa, auto_gpa;
+	unsigned slot;
 	int e;
 
-	if (!json_str(req, "driver", driver, sizeof(driver)) || strcmp(driver, "pc-dimm"))
-		return 0;
-	if (!json_str(req, "id", id, sizeof(id)) ||
-	    !json_str(req, "memdev", memdev, sizeof(memdev)))
-		return fail(r, "device_add pc-dimm without id or memdev");
-	d = dimm_find(r, id);
-	if (!d)
-		return fail(r,
-		            "dimm %s: no query-memory-devices reply describes it (the "
-		            "recorder asks for one after each device_add)",
-		            id);
 	/* With no addr= the core must choose QEMU's address by itself. */
-	if (!json_prop(req, "addr", &want)) {
+	if (want == UINT64_MAX) {
 		e = memmap_devmem_place(r->mm, d->size, DIMM_ALIGN, 0, &auto_gpa);
 		if (e)
 			return fail(r,
@@ -425,23 +527,76 @@ static int do_device_add(struct replay *r, const char *req)
 	e = memmap_add(r->mm, &reg);
 	if (e)
 		return fail(r, "dimm %s: memmap_add: %s", id, strerror(-e));
-	if (!json_prop(req, "slot", &slot_arg))
-		slot_arg = UINT64_MAX;
-	else if (slot_arg >= r->slots)
-		return fail(r, "dimm %s: slot=%" PRIu64 " but QEMU has %u slots", id, slot_arg,
-		            r->slots);
-	e = mhp_plug(r->h, slot_arg == UINT64_MAX ? -1 : (int)slot_arg, id, memdev, gpa, d->size,
-	             d->node, true, &slot);
+	e = mhp_plug(r->h, slot_arg, id, memdev, gpa, d->size, d->node, hotplugged, &slot);
 	if (e)
 		return fail(r, "dimm %s: mhp_plug: %s", id, strerror(-e));
 	if (slot != d->slot)
 		return fail(r, "dimm %s: the core plugs it into slot %u, QEMU into %u", id, slot,
 		            d->slot);
+	return 0;
+}
+
+static int do_device_add(struct replay *r, const char *req)
+{
+	char id[MHP_ID_MAX], memdev[MEMMAP_REGION_NAME_MAX], driver[32];
+	uint64_t want, slot_arg;
+	const struct dimm *d;
+	unsigned irqs = r->irqs;
+
+	if (!json_str(req, "driver", driver, sizeof(driver)) || strcmp(driver, "pc-dimm"))
+		return 0;
+	if (!json_str(req, "id", id, sizeof(id)) ||
+	    !json_str(req, "memdev", memdev, sizeof(memdev)))
+		return fail(r, "device_add pc-dimm without id or memdev");
+	d = dimm_find(r, id);
+	if (!d)
+		return fail(r,
+		            "dimm %s: no query-memory-devices reply describes it (the "
+		            "recorder asks for one after each device_add)",
+		            id);
+	if (!json_prop(req, "addr", &want))
+		want = UINT64_MAX;
+	if (!json_prop(req, "slot", &slot_arg))
+		slot_arg = UINT64_MAX;
+	else if (slot_arg >= r->slots)
+		return fail(r, "dimm %s: slot=%" PRIu64 " but QEMU has %u slots", id, slot_arg,
+		            r->slots);
+	if (dimm_place_plug(r, d, memdev, want, slot_arg == UINT64_MAX ? -1 : (int)slot_arg, true))
+		return -1;
 	if (r->irqs != irqs + 1)
 		return fail(r, "dimm %s: the plug pulsed the GED %u times, not once", id,
 		            r->irqs - irqs);
 	r->ged_pending = true;
 	r->plugs++;
+	return 0;
+}
+
+/* The command line's DIMMs, before the guest runs: as the machine plane plugs them. */
+static int plug_cold(struct replay *r)
+{
+	for (unsigned i = 0; i < r->n_cold; i++) {
+		const struct cold_dimm *c = &r->cold[i];
+		const struct dimm *d = dimm_find(r, c->id);
+		unsigned irqs = r->irqs;
+		struct mhp_slot s;
+
+		if (!d)
+			return fail(
+			        r,
+			        "cold-plugged dimm %s: no query-memory-devices reply describes it",
+			        c->id);
+		if (d->hotplugged)
+			return fail(r,
+			            "dimm %s is on QEMU's command line, but QEMU says hotplugged",
+			            c->id);
+		if (dimm_place_plug(r, d, c->memdev, c->addr, c->slot, false))
+			return -1;
+		if (r->irqs != irqs || mhp_lookup(r->h, c->id, &s) || !s.enabled || s.inserting)
+			return fail(r,
+			            "cold-plugged dimm %s: a GED pulse or an insert event, or not "
+			            "enabled",
+			            c->id);
+	}
 	return 0;
 }
 
@@ -485,12 +640,15 @@ static int check_query(struct replay *r, const char *resp)
 		d = dimm_find(r, id);
 		if (!d || mhp_lookup(r->h, id, &s))
 			return fail(r, "QEMU lists dimm %s, the controller has no such DIMM", id);
-		if (s.addr != d->addr || s.size != d->size || s.node != d->node || s.ejected)
+		if (s.addr != d->addr || s.size != d->size || s.node != d->node || s.ejected ||
+		    s.hotplugged != d->hotplugged)
 			return fail(r,
 			            "dimm %s: the controller has [0x%" PRIx64 ", +0x%" PRIx64
-			            ") node %u%s, QEMU [0x%" PRIx64 ", +0x%" PRIx64 ") node %u",
+			            ") node %u%s%s, QEMU [0x%" PRIx64 ", +0x%" PRIx64 ") node %u%s",
 			            id, s.addr, s.size, s.node, s.ejected ? " (ejected)" : "",
-			            d->addr, d->size, d->node);
+			            s.hotplugged ? " hotplugged" : " cold-plugged", d->addr,
+			            d->size, d->node,
+			            d->hotplugged ? " hotplugged" : " cold-plugged");
 		n++;
 		p++;
 	}
@@ -499,6 +657,62 @@ static int check_query(struct replay *r, const char *resp)
 	if (ours != n)
 		return fail(r, "QEMU lists %u DIMMs, the controller holds %u", n, ours);
 	r->queries++;
+	return 0;
+}
+
+/*
+ * An _OST that answers an eject request (3) or the eject itself (0x103)
+ * with a failure (ACPI 6.5, 6.3.5): 1, 2, or 0x80..0x83; 0x84, "ejection
+ * in progress", is what Linux says before every eject.
+ */
+static bool eject_refused(const struct ost *o)
+{
+	if (o->source != 3 && o->source != 0x103)
+		return false;
+	return o->status == 1 || o->status == 2 || (o->status >= 0x80 && o->status <= 0x83);
+}
+
+/*
+ * QEMU saw the guest refuse to eject: the controller, which took the same
+ * writes just before, must still hold the DIMM at that slot, enabled with
+ * no event pending, and its memory still mapped.
+ */
+static int check_refused(struct replay *r, const struct ost *o)
+{
+	const struct memmap_region *reg = NULL;
+	bool verbose = log_verbose();
+	uint32_t sel, flags;
+	struct mhp_slot s;
+
+	if (mhp_lookup(r->h, o->device, &s) || o->slot >= r->slots || !r->h->slot[o->slot].used ||
+	    strcmp(r->h->slot[o->slot].id, o->device))
+		return fail(r,
+		            "the guest refused to eject %s (status 0x%x), but slot %u of the "
+		            "controller does not hold it",
+		            o->device, o->status, o->slot);
+	if (!s.enabled || s.ejected || s.removing || s.inserting)
+		return fail(r, "the guest refused to eject %s: the controller has it%s%s%s%s",
+		            o->device, s.enabled ? "" : " disabled", s.ejected ? " ejected" : "",
+		            s.removing ? " with its remove event set" : "",
+		            s.inserting ? " with its insert event set" : "");
+	/* What the guest's next scan reads; quietly, -v's trace is QEMU's lines. */
+	sel = r->h->selector;
+	log_set_verbose(false);
+	mmio_write(MEMMAP_MHP_BASE + MHP_REG_SELECTOR, o->slot, 4);
+	flags = mmio_read(MEMMAP_MHP_BASE + MHP_REG_FLAGS, 1);
+	mmio_write(MEMMAP_MHP_BASE + MHP_REG_SELECTOR, sel, 4);
+	log_set_verbose(verbose);
+	if (flags != MHP_FLAG_ENABLED)
+		return fail(r, "the guest refused to eject %s: slot %u's flags read 0x%x, not 0x%x",
+		            o->device, o->slot, flags, MHP_FLAG_ENABLED);
+	/* By name: with no host mapping here the area reserving it is memmap_find()'s. */
+	for (unsigned i = 0; i < r->mm->n && !reg; i++)
+		if (!strcmp(r->mm->r[i].name, s.memdev))
+			reg = &r->mm->r[i];
+	if (!reg || reg->gpa != s.addr || reg->size != s.size)
+		return fail(r, "the guest refused to eject %s: its region %s is gone from the map",
+		            o->device, s.memdev);
+	r->refusals++;
 	return 0;
 }
 
@@ -530,6 +744,8 @@ static int qmp_line(struct replay *r, const char *name, const char *args)
 		o->slot = (unsigned)strtoul(slot, NULL, 10);
 		o->source = (uint32_t)src;
 		o->status = (uint32_t)st;
+		if (eject_refused(o))
+			return check_refused(r, o);
 	} else if (strstr(args, "\"event\": \"DEVICE_DELETED\"")) {
 		char id[MHP_ID_MAX];
 
@@ -721,8 +937,9 @@ static int check_end(struct replay *r)
 		if (strcmp(r->qemu_deleted[i], r->our_ejected[i]))
 			return fail(r, "delete #%u: QEMU deleted %s, the controller ejected %s",
 			            i + 1, r->qemu_deleted[i], r->our_ejected[i]);
-	if (!r->plugs)
-		return fail(r, "no device_add of a pc-dimm: not a recording of record-mhp.sh");
+	if (!r->plugs && !r->n_cold)
+		return fail(r, "no pc-dimm plugged or cold-plugged: not a recording of "
+		               "record-mhp.sh");
 	return 0;
 }
 
@@ -768,6 +985,9 @@ static int replay_file(const char *path)
 		fail(r, "cannot register the MMIO windows: %s", strerror(-e));
 		goto out;
 	}
+	r->line = r->cmd_line;
+	if (plug_cold(r))
+		goto out;
 	rewind(f);
 	r->line = 0;
 	ret = 0;
@@ -782,10 +1002,11 @@ static int replay_file(const char *path)
 	if (!ret)
 		ret = check_end(r);
 	if (!ret)
-		printf("mhp_replay: %s: %u slots, %u plug(s), %u unplug request(s), %u reads and "
-		       "%u writes, %u _OST, %u eject(s), %u query checks: all equal to QEMU's\n",
-		       path, r->slots, r->plugs, r->unplugs, r->reads, r->writes, r->n_our_ost,
-		       r->n_our_ejected, r->queries);
+		printf("mhp_replay: %s: %u slots, %u cold-plugged, %u plug(s), %u unplug "
+		       "request(s), %u reads and %u writes, %u _OST, %u eject(s), %u refused, "
+		       "%u query checks: all equal to QEMU's\n",
+		       path, r->slots, r->n_cold, r->plugs, r->unplugs, r->reads, r->writes,
+		       r->n_our_ost, r->n_our_ejected, r->refusals, r->queries);
 out:
 	io_reset();
 	mhp_destroy(r->h);

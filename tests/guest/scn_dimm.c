@@ -16,7 +16,12 @@
  *             in progress) as Linux's ACPI core does first, then _EJ0
  *             (EJECT) and _OST(3, 0): "dimm slot N ejected";
  *             with dimm_refuse=1 the memory "cannot be offlined" instead:
- *             _OST(3, 0x82 device busy) and no eject: "dimm slot N refused".
+ *             _OST(3, 0x82 device busy) and no eject: "dimm slot N refused";
+ *             with dimm_eject_late=1 the guest stops after _OST(3, 0x84)
+ *             ("dimm slot N eject pending") and ejects at the start of the
+ *             next memory-hotplug event's scan instead: a removal the host
+ *             holds open for as long as it likes, without a race
+ *             (tests/integration/test_sup_dimm_unplug.sh).
  *   dimm_removes=K  PASS after K remove events (0 or absent: run until
  *             the machine is powered off, by the power button too:
  *             power.c reads the same selector).
@@ -123,9 +128,40 @@ static void ost(unsigned int slot, uint32_t event, uint32_t status)
 	mhp_wr(W_OST_STATUS, status);
 }
 
-/* MSCN: one pass over the slots; *removes counts the remove events seen. */
-static int dimm_scan(unsigned int n_slots, bool refuse, uint64_t *removes)
+/* _EJ0 of @slot, then _OST(3, 0) as Linux reports a finished eject. */
+static int dimm_eject(unsigned int slot)
 {
+	uint32_t fl;
+
+	mhp_wr(W_SELECTOR, slot);
+	mhp_wr(R_FLAGS, F_EJECT); /* _EJ0 */
+	mhp_wr(W_SELECTOR, slot);
+	fl = mhp_rd(R_FLAGS);
+	if (fl & F_ENABLED)
+		return fail("dimm slot %u: still enabled after eject (0x%x)", slot, fl);
+	ost(slot, OST_EJECT_REQUEST, OST_SUCCESS);
+	say("dimm slot %u ejected", slot);
+	return 0;
+}
+
+/* dimm_eject_late=1: slots whose eject waits for the next scan. */
+static bool eject_pending[256];
+static unsigned int n_eject_pending;
+
+/*
+ * MSCN: one pass over the slots, after the ejects held back from the last
+ * one; *removes counts the remove events seen.
+ */
+static int dimm_scan(unsigned int n_slots, bool refuse, bool late, uint64_t *removes)
+{
+	for (unsigned int i = 0; i < n_slots && n_eject_pending; i++) {
+		if (!eject_pending[i])
+			continue;
+		eject_pending[i] = false;
+		n_eject_pending--;
+		if (dimm_eject(i))
+			return 1;
+	}
 	for (unsigned int i = 0; i < n_slots; i++) {
 		uint32_t fl;
 
@@ -145,15 +181,14 @@ static int dimm_scan(unsigned int n_slots, bool refuse, uint64_t *removes)
 				continue;
 			}
 			ost(i, OST_EJECT_REQUEST, OST_EJECT_PROGRESS);
-			mhp_wr(W_SELECTOR, i);
-			mhp_wr(R_FLAGS, F_EJECT); /* _EJ0 */
-			mhp_wr(W_SELECTOR, i);
-			fl = mhp_rd(R_FLAGS);
-			if (fl & F_ENABLED)
-				return fail("dimm slot %u: still enabled after eject (0x%x)", i,
-				            fl);
-			ost(i, OST_EJECT_REQUEST, OST_SUCCESS);
-			say("dimm slot %u ejected", i);
+			if (late) {
+				eject_pending[i] = true;
+				n_eject_pending++;
+				say("dimm slot %u eject pending", i);
+				continue;
+			}
+			if (dimm_eject(i))
+				return 1;
 		}
 	}
 	return 0;
@@ -161,7 +196,7 @@ static int dimm_scan(unsigned int n_slots, bool refuse, uint64_t *removes)
 
 static int dimm_run(const struct guest_boot *b)
 {
-	uint64_t n_slots, refuse = 0, want_removes = 0, removes = 0, scans = 0;
+	uint64_t n_slots, refuse = 0, late = 0, want_removes = 0, removes = 0, scans = 0;
 	int err;
 
 	if (cmdline_u64(b, "dimm_slots", &n_slots) || !n_slots || n_slots > 256)
@@ -169,6 +204,9 @@ static int dimm_run(const struct guest_boot *b)
 	err = cmdline_u64(b, "dimm_refuse", &refuse);
 	if ((err && err != -GERR_NOENT) || refuse > 1)
 		return fail("dimm_refuse= takes 0 or 1");
+	err = cmdline_u64(b, "dimm_eject_late", &late);
+	if ((err && err != -GERR_NOENT) || late > 1 || (late && refuse))
+		return fail("dimm_eject_late= takes 0 or 1, and not with dimm_refuse=1");
 	err = cmdline_u64(b, "dimm_removes", &want_removes);
 	if (err && err != -GERR_NOENT)
 		return fail("dimm_removes= takes a number");
@@ -185,15 +223,18 @@ static int dimm_run(const struct guest_boot *b)
 		if ((mhp_rd(R_FLAGS) & F_ENABLED) && dimm_found(i, "boot"))
 			return 1;
 	}
-	say("dimm ready, %lu slots%s", n_slots, refuse ? ", refusing ejects" : "");
+	say("dimm ready, %lu slots%s", n_slots,
+	    refuse ? ", refusing ejects"
+	    : late ? ", ejecting late"
+	           : "");
 
-	while (!want_removes || removes < want_removes) {
+	while (!want_removes || removes < want_removes || n_eject_pending) {
 		if (!(power_poll() & GED_MEM_HOTPLUG_EVT)) {
 			guest_idle(); /* nothing to do until the host plugs */
 			continue;
 		}
 		scans++;
-		if (dimm_scan((unsigned int)n_slots, refuse, &removes))
+		if (dimm_scan((unsigned int)n_slots, refuse, late, &removes))
 			return 1;
 	}
 	say("dimm done: %lu scans, %lu removes", scans, removes);

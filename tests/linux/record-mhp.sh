@@ -33,10 +33,11 @@
 # onlined into ZONE_NORMAL (memhp_default_state=online_kernel), where the
 # kernel's own allocations land and cannot be migrated away, so offlining
 # fails.  After the hotplugs, every DIMM (hotplugged ones in reverse order,
-# then the cold-plugged ones) gets a device_del; the script waits for the
-# guest's ACPI_DEVICE_OST for it with source 3 (eject request) and a
-# failure status, then checks that no DEVICE_DELETED came, that the DIMM is
-# still in query-memory-devices and that MemTotal did not fall, and quits.
+# then the cold-plugged ones) gets a device_del, twice (QEMU lets a refused
+# removal be asked for again); each time the script waits for the guest's
+# ACPI_DEVICE_OST for it with source 3 (eject request) and a failure
+# status, then checks that no DEVICE_DELETED came, that the DIMM is still in
+# query-memory-devices and that MemTotal did not fall.  Then it quits.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 out=$(realpath -m "${1:?usage: record-mhp.sh OUT.log [LINUXDIR]}")
@@ -199,7 +200,7 @@ def refused(dev, first):
 if expect == "refuse":
     devs = ["dimm%d" % i for i in range(len(sizes), 0, -1)]
     devs += ["cdimm%d" % i for i in range(1, n_cold + 1)]
-    for dev in devs:
+    for dev in [d for d in devs for _ in (1, 2)]:
         t0 = time.time()
         first = len(osts)
         cmd("device_del", id=dev)

@@ -93,6 +93,13 @@ struct devproc {
 	uint64_t next_corr;
 	uint64_t answered[ANSWERED_MAX]; /* ring of seqs answered, for re-sends */
 	unsigned n_answered;
+	/*
+	 * While the model restates its slots (placed()): the maps are sent
+	 * back to back and their answers awaited afterwards, in order.
+	 */
+	bool restating;
+	uint64_t restate_first; /* correlation id of the first map sent */
+	uint32_t restate_n;
 };
 
 static void usage(FILE *f)
@@ -232,7 +239,29 @@ static int host_slot_map(void *opaque, uint64_t offset, uint64_t size, bool map)
 		log_warnx("slot %s: %s", map ? "map" : "unmap", err.text);
 		return -EIO;
 	}
+	if (map && d->restating) {
+		if (!d->restate_n++)
+			d->restate_first = hdr.correlation_id;
+		return 0;
+	}
 	return map ? wait_reply(d, hdr.correlation_id, SLOT_MAP_TIMEOUT_MS) : 0;
+}
+
+/*
+ * The answers to the maps a restatement sent, in the order sent (the core
+ * serves a device's messages in order).  A successor with 4 GiB plugged
+ * restates 32 slots: one round trip's wait instead of 32.
+ */
+static int wait_restated(struct devproc *d)
+{
+	uint64_t epoch = d->restate_first & ~UINT64_C(0xffffffff);
+	uint32_t low = (uint32_t)d->restate_first;
+	int ret = 0;
+
+	for (uint32_t i = 0; i < d->restate_n && !ret; i++)
+		ret = wait_reply(d, epoch | (uint32_t)(low + i), SLOT_MAP_TIMEOUT_MS);
+	d->restate_n = 0;
+	return ret;
 }
 
 static int host_config(void *opaque, const void *config, size_t len, bool notify)
@@ -368,6 +397,7 @@ static void devproc_attach_core(struct devproc *d)
 	struct ipc_err err;
 	struct ipc_msg *msg;
 	uint64_t gpa;
+	int ret;
 
 	d->ops->decl(d->m, &decl);
 	at.virtio_id = decl.virtio_id;
@@ -391,7 +421,10 @@ static void devproc_attach_core(struct devproc *d)
 	d->attached = true;
 	gpa = ((Splitvm__DeviceAttached *)msg->body)->region_gpa;
 	ipc_msg_free(msg);
-	if (d->ops->placed(d->m, gpa) < 0)
+	d->restating = true;
+	ret = d->ops->placed(d->m, gpa);
+	d->restating = false;
+	if (ret < 0 || wait_restated(d) < 0)
 		log_fatalx("cannot restate the device's slots to the core");
 	log_info("attached: region at 0x%" PRIx64 ", epoch %u%s", gpa, d->epoch,
 	         d->nstash ? "; serving what the core sent before" : "");

@@ -962,6 +962,18 @@ static void dimm_deleted(struct sup *s, struct sup_dev *d)
 	cfg_device_free(dc);
 }
 
+/*
+ * The guest's _OST answering an eject request (3) or the eject (0x103)
+ * with a failure: 1, 2 or 0x80..0x83 (ACPI 6.5, 6.3.5); 0x84 is "ejection
+ * in progress".  The removal is over; the DIMM stays.
+ */
+static bool eject_refused(const Splitvm__AcpiDeviceOst *o)
+{
+	if (o->source != 3 && o->source != 0x103)
+		return false;
+	return o->status == 1 || o->status == 2 || (o->status >= 0x80 && o->status <= 0x83);
+}
+
 void hmp_core_events(struct sup *s)
 {
 	struct ipc_msg *m = NULL;
@@ -981,6 +993,16 @@ void hmp_core_events(struct sup *s)
 				dimm_deleted(s, d);
 			sup_event_publish(s, ev);
 		} else if (ev->kind_case == SPLITVM__EVENT__KIND_ACPI_DEVICE_OST) {
+			struct sup_dev *d = sup_dev_find(s, ev->device);
+
+			/* As QEMU: after a refusal device_del may ask the guest again. */
+			if (d && d->unplugging && ev->acpi_device_ost &&
+			    eject_refused(ev->acpi_device_ost)) {
+				d->unplugging = false;
+				log_info("device %s: the guest refused the eject (_OST status "
+				         "0x%x); it stays",
+				         d->cfg->id, ev->acpi_device_ost->status);
+			}
 			sup_event_publish(s, ev);
 		}
 		ipc_msg_free(m);

@@ -73,7 +73,7 @@ struct sup_dev {
 	uint64_t restart_hist[SUP_RESTART_HIST];
 	unsigned n_hist;
 	bool kill_requested; /* `restart ID`: not counted as a crash */
-	bool unplugging;     /* device_del asked; DEVICE_DELETED not yet seen */
+	bool unplugging;     /* device_del asked; no DEVICE_DELETED nor refusal yet */
 	/* The last status the device process gave (virtio-mem). */
 	uint64_t requested_size, plugged_size, block_size;
 	bool status_known;

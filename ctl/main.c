@@ -117,19 +117,43 @@ static json_object *exit_json(const Splitvm__ProcessExit *e)
 	return o;
 }
 
-/* One event as QMP's {"timestamp", "event", "data"}. */
+/* ACPI_DEVICE_OST's data as QMP's: {"info": ACPIOSTInfo}. */
+static json_object *ost_info_json(const Splitvm__Event *ev)
+{
+	const Splitvm__AcpiDeviceOst *ost = ev->acpi_device_ost;
+	json_object *info = json_object_new_object();
+	char slot[16];
+
+	snprintf(slot, sizeof(slot), "%u", ost->slot);
+	json_object_object_add(info, "device",
+	                       json_object_new_string(ev->device ? ev->device : ""));
+	json_object_object_add(info, "slot", json_object_new_string(slot));
+	json_object_object_add(info, "slot-type", json_object_new_string("DIMM"));
+	json_object_object_add(info, "source", json_object_new_int((int)ost->source));
+	json_object_object_add(info, "status", json_object_new_int((int)ost->status));
+	return info;
+}
+
+/*
+ * One event as QMP's {"timestamp", "event", "data"}.  The events QEMU has
+ * carry QEMU's data (DEVICE_DELETED's "device" and "path",
+ * ACPI_DEVICE_OST's "info", MEMORY_DEVICE_SIZE_CHANGE's "id", "size",
+ * "qom-path"); splitvm's own name their device "id".
+ */
 static json_object *event_json(const Splitvm__Event *ev)
 {
 	json_object *o = json_object_new_object(), *ts = json_object_new_object();
 	json_object *data = json_object_new_object();
 	const char *name = "UNKNOWN";
+	bool qemu_shaped = ev->kind_case == SPLITVM__EVENT__KIND_DEVICE_DELETED ||
+	                   ev->kind_case == SPLITVM__EVENT__KIND_ACPI_DEVICE_OST;
 
 	json_object_object_add(ts, "seconds",
 	                       json_object_new_int64((int64_t)(ev->timestamp_ns / 1000000000u)));
 	json_object_object_add(
 	        ts, "microseconds",
 	        json_object_new_int64((int64_t)(ev->timestamp_ns % 1000000000u / 1000u)));
-	if (ev->device && ev->device[0])
+	if (ev->device && ev->device[0] && !qemu_shaped)
 		json_object_object_add(data, "id", json_object_new_string(ev->device));
 	switch (ev->kind_case) {
 	case SPLITVM__EVENT__KIND_MEMORY_DEVICE_SIZE_CHANGE:
@@ -143,6 +167,8 @@ static json_object *event_json(const Splitvm__Event *ev)
 		break;
 	case SPLITVM__EVENT__KIND_DEVICE_DELETED:
 		name = "DEVICE_DELETED";
+		json_object_object_add(data, "device",
+		                       json_object_new_string(ev->device ? ev->device : ""));
 		json_object_object_add(data, "path",
 		                       json_object_new_string(ev->device_deleted->qom_path));
 		break;
@@ -163,12 +189,8 @@ static json_object *event_json(const Splitvm__Event *ev)
 	}
 	case SPLITVM__EVENT__KIND_ACPI_DEVICE_OST:
 		name = "ACPI_DEVICE_OST";
-		json_object_object_add(data, "slot",
-		                       json_object_new_int((int)ev->acpi_device_ost->slot));
-		json_object_object_add(data, "source",
-		                       json_object_new_int((int)ev->acpi_device_ost->source));
-		json_object_object_add(data, "status",
-		                       json_object_new_int((int)ev->acpi_device_ost->status));
+		if (ev->acpi_device_ost)
+			json_object_object_add(data, "info", ost_info_json(ev));
 		break;
 	case SPLITVM__EVENT__KIND_GUEST_SHUTDOWN:
 		name = "GUEST_SHUTDOWN";

@@ -112,7 +112,7 @@ for _ in $(seq 200); do [ "$(ndimms)" = 1 ] && break; sleep 0.05; done
 ctl object_del mem1 || fail "object_del mem1 after the eject"
 expect_err "Device 'dimm1' not found" device_del dimm1
 [ "$(count_events DEVICE_DELETED)" = 1 ] || fail "not one DEVICE_DELETED: $(ctl --json events)"
-ctl --json events | grep DEVICE_DELETED | grep -q '"id":"dimm1"' ||
+ctl --json events | grep DEVICE_DELETED | grep -q '"device":"dimm1"' ||
 	fail "DEVICE_DELETED does not name dimm1"
 quit
 echo "ok: a second device_del during the removal fails and changes nothing; one DEVICE_DELETED"
@@ -129,7 +129,7 @@ for try in 1 2; do
 	wait_console "dimm slot 0 refused" "$try"
 	# 130 = 0x82, "device busy": the guest's answer, passed on as it came.
 	wait_events '"status":130' "$try"
-	ctl --json events | grep '"status":130' | tail -n 1 | grep '"source":3' | grep -q '"id":"dimm1"' ||
+	ctl --json events | grep '"status":130' | tail -n 1 | grep '"source":3' | grep -q '"device":"dimm1"' ||
 		fail "the refusing ACPI_DEVICE_OST does not name dimm1 and source 3: $(ctl --json events)"
 	[ "$(count_events DEVICE_DELETED)" = 0 ] || fail "DEVICE_DELETED after a refusal"
 	[ "$(ndimms)" = 1 ] || fail "dimm1 is gone after a refusal"

@@ -52,10 +52,8 @@
  *
  * Exit 0 when everything matched, 1 at the first difference (printed).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +62,7 @@
 
 #include "core.h"
 #include "log.h"
+#include "replay_common.h"
 
 #define MAX_DIMMS  64
 #define MAX_COLD   16
@@ -119,18 +118,8 @@ struct replay {
 	unsigned reads, writes, plugs, unplugs, queries, refusals;
 };
 
-static int fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct replay *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "mhp_replay: %s:%u: ", r->file, r->line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
+/* A difference, reported with the recording's file and line. */
+#define fail(r, ...) replay_fail("mhp_replay", (r)->file, (r)->line, __VA_ARGS__)
 
 /* ---- small parsers ------------------------------------------------------- */
 
@@ -1017,38 +1006,16 @@ out:
 	return ret;
 }
 
-static int replay_dir(const char *dir)
+/* replay_paths()'s callback: one recording. */
+static int replay_one(void *ctx, const char *path)
 {
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort), ret = 0, files = 0;
-
-	if (n < 0) {
-		fprintf(stderr, "mhp_replay: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(ents[i]->d_name);
-		char path[4096];
-
-		if (len > 4 && !strcmp(ents[i]->d_name + len - 4, ".log")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			if (replay_file(path) < 0)
-				ret = -1;
-			files++;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	if (!files) {
-		fprintf(stderr, "mhp_replay: %s: no *.log recordings\n", dir);
-		return -1;
-	}
-	return ret;
+	(void)ctx;
+	return replay_file(path);
 }
 
 int main(int argc, char **argv)
 {
-	int ret = 0, first = 1;
+	int first = 1;
 
 	log_init("mhp_replay");
 	if (argc > 1 && !strcmp(argv[1], "-v")) {
@@ -1060,16 +1027,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: mhp_replay [-v] LOG|DIR...\n");
 		return 2;
 	}
-	for (int i = first; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-
-		if (d) {
-			closedir(d);
-			if (replay_dir(argv[i]) < 0)
-				ret = 1;
-		} else if (replay_file(argv[i]) < 0) {
-			ret = 1;
-		}
-	}
-	return ret;
+	return replay_paths("mhp_replay", argv + first, argc - first, replay_one, NULL) ? 1 : 0;
 }

@@ -50,7 +50,6 @@
  * Exit 0 when everything matched, 1 at the first difference (printed with
  * the recording's file and line).  Needs no /dev/kvm: there is no guest.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -65,6 +64,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "replay_common.h"
 
 #define NR_ID           "nvdimm0"
 #define NR_MEMDEV       "nv0"
@@ -123,65 +123,8 @@ struct replay {
 	uint64_t p_calls, p_reads, p_writes, p_refused; /* this process's, as QEMU served them */
 };
 
-static int fail_at(struct replay *r, unsigned line, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static int fail_at(struct replay *r, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "nvdimm_replay: %s:%u: ", r->file, line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-/* The number after @key (JSON "key": N, or trace "Key 0xN"). */
-static bool num_after(const char *s, const char *key, uint64_t *out)
-{
-	const char *p = strstr(s, key);
-	char *end;
-
-	if (!p)
-		return false;
-	p += strlen(key);
-	errno = 0;
-	*out = strtoull(p, &end, 0);
-	return end != p && !errno;
-}
-
-static bool u32_after(const char *s, const char *key, uint32_t *out)
-{
-	uint64_t v;
-
-	if (!num_after(s, key, &v) || v > UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
-/* "PID@SEC.USEC:" (with -msg timestamp=on) skipped: the event's name and arguments. */
-static const char *event_of(const char *line)
-{
-	const char *p = line;
-
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == line || *p != '@')
-		return line;
-	p++;
-	while ((*p >= '0' && *p <= '9') || *p == '.')
-		p++;
-	return *p == ':' ? p + 1 : line;
-}
-
-static bool is_event(const char *ev, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(ev, name, n) && (ev[n] == ' ' || ev[n] == '\n' || ev[n] == '\0');
-}
+/* A difference, reported with the recording's file and @line. */
+#define fail_at(r, line, ...) replay_fail("nvdimm_replay", (r)->file, line, __VA_ARGS__)
 
 static uint32_t le32(const uint8_t *p)
 {
@@ -239,16 +182,16 @@ static int parse_header(struct replay *r, const char *s)
 	if (!strncmp(s, "# boot ", 7)) {
 		struct nr_event *e = add_event(r, NR_BOOT);
 
-		if (!e || !num_after(s, "# boot ", &v))
+		if (!e || !replay_num_after(s, "# boot ", &v))
 			return fail_at(r, r->line, "a '# boot' line without its number");
 		e->boot = (unsigned)v;
 		return 0;
 	}
 	if (!strncmp(s, "# file: ", 8)) {
-		if (!num_after(s, "# file: ", &r->file_size) ||
-		    !num_after(s, "NAMESPACE_INDEX at ", &r->file_index_at) ||
-		    !num_after(s, "label area ", &r->file_label_size) ||
-		    !num_after(s, " bytes at ", &r->file_label_at))
+		if (!replay_num_after(s, "# file: ", &r->file_size) ||
+		    !replay_num_after(s, "NAMESPACE_INDEX at ", &r->file_index_at) ||
+		    !replay_num_after(s, "label area ", &r->file_label_size) ||
+		    !replay_num_after(s, " bytes at ", &r->file_label_at))
 			return fail_at(r, r->line,
 			               "a '# file:' line not as record-nvdimm.sh writes it");
 		r->have_file = true;
@@ -258,7 +201,7 @@ static int parse_header(struct replay *r, const char *s)
 		const char *hex = strchr(s + 10, ' ');
 		uint8_t(*grown)[NR_ROW + 4];
 
-		if (!num_after(s, "# label ", &v) || v > UINT32_MAX || v % NR_ROW || !hex)
+		if (!replay_num_after(s, "# label ", &v) || v > UINT32_MAX || v % NR_ROW || !hex)
 			return fail_at(r, r->line, "a '# label' row without an aligned offset");
 		grown = realloc(r->rows, (r->nrows + 1) * sizeof(*grown));
 		if (!grown)
@@ -281,17 +224,17 @@ static int parse_header(struct replay *r, const char *s)
 
 static int parse_line(struct replay *r, const char *s, bool *want_label_size)
 {
-	const char *ev = event_of(s);
+	const char *ev = replay_event_of(s);
 	struct nr_event *e;
 
 	if (s[0] == '#')
 		return parse_header(r, s);
-	if (is_event(ev, "handle_qmp_command")) {
+	if (replay_is_event(ev, "handle_qmp_command")) {
 		if (strstr(ev, "\"qom-get\"") && strstr(ev, "\"label-size\""))
 			*want_label_size = true;
 		return 0;
 	}
-	if (is_event(ev, "monitor_qmp_respond")) {
+	if (replay_is_event(ev, "monitor_qmp_respond")) {
 		const char *p = strstr(ev, "\"type\": \"nvdimm\"");
 		uint64_t v;
 
@@ -299,11 +242,11 @@ static int parse_line(struct replay *r, const char *s, bool *want_label_size)
 			if (strstr(p + 1, "\"type\": \"nvdimm\""))
 				return fail_at(r, r->line, "more than one nvdimm: not replayed");
 			e = add_event(r, NR_GEOMETRY);
-			if (!e || !num_after(p, "\"size\": ", &e->size) ||
-			    !num_after(p, "\"slot\": ", &v))
+			if (!e || !replay_num_after(p, "\"size\": ", &e->size) ||
+			    !replay_num_after(p, "\"slot\": ", &v))
 				return fail_at(r, r->line, "an nvdimm entry without size and slot");
 			e->slot = (int64_t)v;
-		} else if (*want_label_size && num_after(ev, "\"return\": ", &v)) {
+		} else if (*want_label_size && replay_num_after(ev, "\"return\": ", &v)) {
 			*want_label_size = false;
 			e = add_event(r, NR_LABEL_SIZE);
 			if (!e)
@@ -312,33 +255,34 @@ static int parse_line(struct replay *r, const char *s, bool *want_label_size)
 		}
 		return 0;
 	}
-	if (is_event(ev, "acpi_nvdimm_dsm_info")) {
+	if (replay_is_event(ev, "acpi_nvdimm_dsm_info")) {
 		e = add_event(r, NR_CALL);
-		if (!e || !u32_after(ev, "Revision ", &e->revision) ||
-		    !u32_after(ev, "Handle ", &e->handle) ||
-		    !u32_after(ev, "Function ", &e->function))
+		if (!e || !replay_u32_after(ev, "Revision ", &e->revision) ||
+		    !replay_u32_after(ev, "Handle ", &e->handle) ||
+		    !replay_u32_after(ev, "Function ", &e->function))
 			return fail_at(r, r->line, "dsm_info without Revision, Handle, Function");
 		return 0;
 	}
-	if (is_event(ev, "acpi_nvdimm_invalid_revision")) {
+	if (replay_is_event(ev, "acpi_nvdimm_invalid_revision")) {
 		e = last_call(r, "invalid_revision");
 		if (!e)
 			return -1;
 		e->bad_revision = true;
 		return 0;
 	}
-	if (is_event(ev, "acpi_nvdimm_label_info")) {
+	if (replay_is_event(ev, "acpi_nvdimm_label_info")) {
 		e = last_call(r, "label_info");
 		if (!e)
 			return -1;
-		if (!u32_after(ev, "label_size ", &e->info_size) ||
-		    !u32_after(ev, "max_xfer ", &e->info_xfer))
+		if (!replay_u32_after(ev, "label_size ", &e->info_size) ||
+		    !replay_u32_after(ev, "max_xfer ", &e->info_xfer))
 			return fail_at(r, r->line, "label_info without label_size, max_xfer");
 		e->info = true;
 		return 0;
 	}
-	if (is_event(ev, "acpi_nvdimm_read_label") || is_event(ev, "acpi_nvdimm_write_label")) {
-		uint32_t fn = is_event(ev, "acpi_nvdimm_read_label") ? 5 : 6;
+	if (replay_is_event(ev, "acpi_nvdimm_read_label") ||
+	    replay_is_event(ev, "acpi_nvdimm_write_label")) {
+		uint32_t fn = replay_is_event(ev, "acpi_nvdimm_read_label") ? 5 : 6;
 
 		e = last_call(r, "a label transfer");
 		if (!e)
@@ -346,14 +290,15 @@ static int parse_line(struct replay *r, const char *s, bool *want_label_size)
 		if (e->function != fn)
 			return fail_at(r, r->line, "a function %u transfer traced for function %u",
 			               fn, e->function);
-		if (!u32_after(ev, "offset ", &e->offset) || !u32_after(ev, "length ", &e->length))
+		if (!replay_u32_after(ev, "offset ", &e->offset) ||
+		    !replay_u32_after(ev, "length ", &e->length))
 			return fail_at(r, r->line, "a label transfer without offset, length");
 		e->rw = true;
 		return 0;
 	}
-	if (is_event(ev, "acpi_nvdimm_label_overflow") ||
-	    is_event(ev, "acpi_nvdimm_label_oversize") ||
-	    is_event(ev, "acpi_nvdimm_label_xfer_exceed")) {
+	if (replay_is_event(ev, "acpi_nvdimm_label_overflow") ||
+	    replay_is_event(ev, "acpi_nvdimm_label_oversize") ||
+	    replay_is_event(ev, "acpi_nvdimm_label_xfer_exceed")) {
 		e = last_call(r, "a label refusal");
 		if (!e)
 			return -1;
@@ -911,55 +856,19 @@ static int replay_file(const char *devproc, const char *path)
 	return ret;
 }
 
-static int replay_dir(const char *devproc, const char *dir)
+/* replay_paths()'s callback: one recording, @ctx the splitvm-devproc binary. */
+static int replay_one(void *ctx, const char *path)
 {
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort), ret = 0, files = 0;
-
-	if (n < 0) {
-		fprintf(stderr, "nvdimm_replay: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(ents[i]->d_name);
-		char path[4096];
-
-		if (len > 4 && !strcmp(ents[i]->d_name + len - 4, ".log")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			if (replay_file(devproc, path) < 0)
-				ret = -1;
-			files++;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	if (!files) {
-		fprintf(stderr, "nvdimm_replay: %s: no *.log recordings\n", dir);
-		return -1;
-	}
-	return ret;
+	return replay_file(ctx, path);
 }
 
 int main(int argc, char **argv)
 {
-	int ret = 0;
-
 	if (argc < 3) {
 		fprintf(stderr, "usage: nvdimm_replay SPLITVM-DEVPROC LOG|DIR...\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	for (int i = 2; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-
-		if (d) {
-			closedir(d);
-			if (replay_dir(argv[1], argv[i]) < 0)
-				ret = 1;
-		} else if (replay_file(argv[1], argv[i]) < 0) {
-			ret = 1;
-		}
-	}
-	return ret;
+	return replay_paths("nvdimm_replay", argv + 2, argc - 2, replay_one, argv[1]) ? 1 : 0;
 }

@@ -36,12 +36,10 @@
  * Exit 0 when everything matched, 1 at the first difference (printed with
  * the recording's file and line).  Needs no /dev/kvm: there is no guest.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +49,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "replay_common.h"
 
 #define PR_ID          "vpmem0"
 #define PR_MEMDEV      "pmem0"
@@ -90,54 +89,8 @@ struct replay {
 	unsigned requests, fsyncs, queries, checks;
 };
 
-static int fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct replay *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "pmem_replay: %s:%u: ", r->file, r->line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-/* The number after @key (JSON "key": N, or trace "key N" / key=N). */
-static bool num_after(const char *s, const char *key, uint64_t *out)
-{
-	const char *p = strstr(s, key);
-	char *end;
-
-	if (!p)
-		return false;
-	p += strlen(key);
-	errno = 0;
-	*out = strtoull(p, &end, 0);
-	return end != p && !errno;
-}
-
-/* "PID@SEC.USEC:" (with -msg timestamp=on) skipped: the event's name and arguments. */
-static const char *event_of(const char *line)
-{
-	const char *p = line;
-
-	while (*p >= '0' && *p <= '9')
-		p++;
-	if (p == line || *p != '@')
-		return line;
-	p++;
-	while ((*p >= '0' && *p <= '9') || *p == '.')
-		p++;
-	return *p == ':' ? p + 1 : line;
-}
-
-static bool is_event(const char *ev, const char *name)
-{
-	size_t n = strlen(name);
-
-	return !strncmp(ev, name, n) && (ev[n] == ' ' || ev[n] == '\n' || ev[n] == '\0');
-}
+/* A difference, reported with the recording's file and line. */
+#define fail(r, ...) replay_fail("pmem_replay", (r)->file, (r)->line, __VA_ARGS__)
 
 static uint64_t le64(const uint8_t *p)
 {
@@ -323,7 +276,8 @@ static int geometry(struct replay *r, const char *s, const char *devproc)
 	Splitvm__DeviceStatus *st;
 	struct ipc_msg *msg;
 
-	if (!p || !num_after(p, "\"memaddr\": ", &addr) || !num_after(p, "\"size\": ", &size))
+	if (!p || !replay_num_after(p, "\"memaddr\": ", &addr) ||
+	    !replay_num_after(p, "\"size\": ", &size))
 		return fail(r, "a virtio-pmem entry without memaddr and size");
 	if (!r->attached) {
 		r->addr = addr;
@@ -355,8 +309,9 @@ static int pop(struct replay *r, const char *ev)
 	struct pr_answer *grown;
 	struct ipc_err err;
 
-	if (!num_after(ev, "vq ", &vq) || !num_after(ev, "elem ", &elem) ||
-	    !num_after(ev, "in_num ", &in_num) || !num_after(ev, "out_num ", &out_num))
+	if (!replay_num_after(ev, "vq ", &vq) || !replay_num_after(ev, "elem ", &elem) ||
+	    !replay_num_after(ev, "in_num ", &in_num) ||
+	    !replay_num_after(ev, "out_num ", &out_num))
 		return fail(r, "virtqueue_pop without vq, elem, in_num, out_num");
 	if (r->kicked && !r->vq)
 		r->vq = vq; /* the pop in virtio_pmem_flush(): this is the request queue */
@@ -416,8 +371,8 @@ static int fill(struct replay *r, const char *ev)
 	struct pr_elem e;
 	unsigned i;
 
-	if (!num_after(ev, "vq ", &vq) || !num_after(ev, "elem ", &elem) ||
-	    !num_after(ev, "len ", &len))
+	if (!replay_num_after(ev, "vq ", &vq) || !replay_num_after(ev, "elem ", &elem) ||
+	    !replay_num_after(ev, "len ", &len))
 		return fail(r, "virtqueue_fill without vq, elem, len");
 	if (!r->vq || vq != r->vq)
 		return 0;
@@ -453,24 +408,24 @@ static int fill(struct replay *r, const char *ev)
 
 static int replay_line(struct replay *r, const char *s, const char *devproc)
 {
-	const char *ev = event_of(s);
+	const char *ev = replay_event_of(s);
 
-	if (is_event(ev, "monitor_qmp_respond")) {
+	if (replay_is_event(ev, "monitor_qmp_respond")) {
 		if (strstr(ev, "\"virtio-pmem\""))
 			return geometry(r, ev, devproc);
 		return 0;
 	}
-	if (is_event(ev, "virtio_pmem_flush_request")) {
+	if (replay_is_event(ev, "virtio_pmem_flush_request")) {
 		if (r->kicked)
 			return fail(r, "two flush requests without a pop between them");
 		r->kicked = true;
 		return 0;
 	}
-	if (is_event(ev, "virtqueue_pop"))
+	if (replay_is_event(ev, "virtqueue_pop"))
 		return pop(r, ev);
-	if (is_event(ev, "virtio_pmem_flush_done"))
+	if (replay_is_event(ev, "virtio_pmem_flush_done"))
 		return flush_done(r, ev);
-	if (is_event(ev, "virtqueue_fill"))
+	if (replay_is_event(ev, "virtqueue_fill"))
 		return fill(r, ev);
 	return 0;
 }
@@ -541,55 +496,19 @@ static int replay_file(const char *devproc, const char *path)
 	return ret;
 }
 
-static int replay_dir(const char *devproc, const char *dir)
+/* replay_paths()'s callback: one recording, @ctx the splitvm-devproc binary. */
+static int replay_one(void *ctx, const char *path)
 {
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort), ret = 0, files = 0;
-
-	if (n < 0) {
-		fprintf(stderr, "pmem_replay: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(ents[i]->d_name);
-		char path[4096];
-
-		if (len > 4 && !strcmp(ents[i]->d_name + len - 4, ".log")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			if (replay_file(devproc, path) < 0)
-				ret = -1;
-			files++;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	if (!files) {
-		fprintf(stderr, "pmem_replay: %s: no *.log recordings\n", dir);
-		return -1;
-	}
-	return ret;
+	return replay_file(ctx, path);
 }
 
 int main(int argc, char **argv)
 {
-	int ret = 0;
-
 	if (argc < 3) {
 		fprintf(stderr, "usage: pmem_replay SPLITVM-DEVPROC LOG|DIR...\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IONBF, 0);
 	signal(SIGPIPE, SIG_IGN);
-	for (int i = 2; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-
-		if (d) {
-			closedir(d);
-			if (replay_dir(argv[1], argv[i]) < 0)
-				ret = 1;
-		} else if (replay_file(argv[1], argv[i]) < 0) {
-			ret = 1;
-		}
-	}
-	return ret;
+	return replay_paths("pmem_replay", argv + 2, argc - 2, replay_one, argv[1]) ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "replay_common.h"
 #include "vmem_rec.h"
 
 struct parse {
@@ -43,20 +44,6 @@ static int perr(struct parse *p, const char *fmt, ...)
 		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* The number after @key (JSON "key": N or trace key=0xN / key=N). */
-static bool num_after(const char *s, const char *key, uint64_t *out)
-{
-	const char *p = strstr(s, key);
-	char *end;
-
-	if (!p)
-		return false;
-	p += strlen(key);
-	errno = 0;
-	*out = strtoull(p, &end, 0);
-	return end != p && !errno;
 }
 
 static struct vr_ev *add(struct parse *p, enum vr_kind kind)
@@ -108,14 +95,14 @@ static int line_event(struct parse *p, const char *s, double t)
 
 	if (strstr(s, "monitor_qmp_respond") && strstr(s, "\"virtio-mem\"")) {
 		if (!p->geometry) {
-			if (!num_after(s, "\"memaddr\": ", &r->addr) ||
-			    !num_after(s, "\"max-size\": ", &r->size) ||
-			    !num_after(s, "\"block-size\": ", &r->block_size) ||
-			    !num_after(s, "\"requested-size\": ", &r->requested))
+			if (!replay_num_after(s, "\"memaddr\": ", &r->addr) ||
+			    !replay_num_after(s, "\"max-size\": ", &r->size) ||
+			    !replay_num_after(s, "\"block-size\": ", &r->block_size) ||
+			    !replay_num_after(s, "\"requested-size\": ", &r->requested))
 				return perr(p, "query-memory-devices reply without the geometry");
 			p->geometry = true;
 		}
-		if (!num_after(s, "\"size\": ", &a))
+		if (!replay_num_after(s, "\"size\": ", &a))
 			return perr(p, "query reply without size");
 		e = add(p, VR_QUERY);
 		if (!e)
@@ -128,7 +115,7 @@ static int line_event(struct parse *p, const char *s, double t)
 		goto before_geometry;
 	if (strstr(s, "handle_qmp_command") && strstr(s, "\"qom-set\"") &&
 	    strstr(s, "\"requested-size\"")) {
-		if (!num_after(s, "\"value\": ", &a))
+		if (!replay_num_after(s, "\"value\": ", &a))
 			return perr(p, "qom-set without a value");
 		e = add(p, VR_SET);
 		if (!e)
@@ -144,18 +131,18 @@ static int line_event(struct parse *p, const char *s, double t)
 		                : strstr(s, "unplug_request")        ? 1
 		                                                     : 3;
 
-		if (!num_after(s, "addr=", &a) || !num_after(s, "nb_blocks=", &b))
+		if (!replay_num_after(s, "addr=", &a) || !replay_num_after(s, "nb_blocks=", &b))
 			return perr(p, "request without addr or nb_blocks");
 		return request(p, type, a, b, t);
 	}
 	if (strstr(s, "virtio_mem_state_response")) {
-		if (p->pending < 0 || !num_after(s, "state=", &a))
+		if (p->pending < 0 || !replay_num_after(s, "state=", &a))
 			return perr(p, "a state response without a STATE request or state=");
 		r->ev[p->pending].state = (int)a;
 		return 0;
 	}
 	if (strstr(s, "virtio_mem_send_response")) {
-		if (!num_after(s, "type=", &a))
+		if (!replay_num_after(s, "type=", &a))
 			return perr(p, "response without type");
 		if (p->pending < 0)
 			return perr(p, "a response without a request");
@@ -165,7 +152,7 @@ static int line_event(struct parse *p, const char *s, double t)
 		return 0;
 	}
 	if (strstr(s, "virtio_mem_resized_usable_region")) {
-		if (!num_after(s, "new_size=", &a))
+		if (!replay_num_after(s, "new_size=", &a))
 			return perr(p, "resize without new_size");
 		if (!r->n)
 			return perr(p, "a usable-region resize before any event");

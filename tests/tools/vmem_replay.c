@@ -19,10 +19,8 @@
  *     region size, and each later query reply its plugged size.
  * Exit 0 when everything matched, 1 at the first difference (printed).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +29,7 @@
 #include <unistd.h>
 
 #include "devproc.h"
+#include "replay_common.h"
 
 struct replay {
 	const char *file;
@@ -45,32 +44,8 @@ struct replay {
 	uint64_t qemu_plugged;
 };
 
-static int fail(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct replay *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vmem_replay: %s:%u: ", r->file, r->line);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-/* The number after "KEY" (JSON "key": N or trace key=0xN / key=N). */
-static bool num_after(const char *s, const char *key, uint64_t *out)
-{
-	const char *p = strstr(s, key);
-	char *end;
-
-	if (!p)
-		return false;
-	p += strlen(key);
-	errno = 0;
-	*out = strtoull(p, &end, 0);
-	return end != p && !errno;
-}
+/* A difference, reported with the recording's file and line. */
+#define fail(r, ...) replay_fail("vmem_replay", (r)->file, (r)->line, __VA_ARGS__)
 
 static uint64_t model_u64(struct replay *r, const char *prop)
 {
@@ -87,9 +62,10 @@ static int create_model(struct replay *r, const char *line)
 	char config[160], err[256] = "";
 	struct devproc_res res = { .backend_fd = -1, .state_fd = -1 };
 
-	if (!num_after(line, "\"memaddr\": ", &addr) || !num_after(line, "\"max-size\": ", &max) ||
-	    !num_after(line, "\"block-size\": ", &block) ||
-	    !num_after(line, "\"requested-size\": ", &requested))
+	if (!replay_num_after(line, "\"memaddr\": ", &addr) ||
+	    !replay_num_after(line, "\"max-size\": ", &max) ||
+	    !replay_num_after(line, "\"block-size\": ", &block) ||
+	    !replay_num_after(line, "\"requested-size\": ", &requested))
 		return fail(r, "query-memory-devices reply without the geometry");
 	r->backend = memfd_create("vmem-replay", MFD_CLOEXEC);
 	r->state = memfd_create("vmem-replay-state", MFD_CLOEXEC);
@@ -140,7 +116,7 @@ static int replay_line(struct replay *r, const char *s)
 	if (strstr(s, "monitor_qmp_respond") && strstr(s, "\"virtio-mem\"")) {
 		if (!r->m)
 			return create_model(r, s);
-		if (!num_after(s, "\"size\": ", &r->qemu_plugged))
+		if (!replay_num_after(s, "\"size\": ", &r->qemu_plugged))
 			return fail(r, "query reply without size");
 		r->queries++;
 		if (r->want_resp < 0 && model_u64(r, "size") != r->qemu_plugged)
@@ -154,7 +130,7 @@ static int replay_line(struct replay *r, const char *s)
 	    strstr(s, "\"requested-size\"")) {
 		char val[32];
 
-		if (!num_after(s, "\"value\": ", &a))
+		if (!replay_num_after(s, "\"value\": ", &a))
 			return fail(r, "qom-set without a value");
 		snprintf(val, sizeof(val), "%" PRIu64, a);
 		if (r->ops->prop_set(r->m, "requested-size", val, err, sizeof(err)) < 0)
@@ -167,21 +143,21 @@ static int replay_line(struct replay *r, const char *s)
 		                : strstr(s, "unplug_request")                      ? 1
 		                                                                   : 3;
 
-		if (!num_after(s, "addr=", &a) || !num_after(s, "nb_blocks=", &b))
+		if (!replay_num_after(s, "addr=", &a) || !replay_num_after(s, "nb_blocks=", &b))
 			return fail(r, "request without addr or nb_blocks");
 		return send_req(r, type, a, b);
 	}
 	if (strstr(s, "virtio_mem_unplug_all_request"))
 		return send_req(r, 2, 0, 0);
 	if (strstr(s, "virtio_mem_state_response")) {
-		if (!num_after(s, "state=", &a))
+		if (!replay_num_after(s, "state=", &a))
 			return fail(r, "state response without state");
 		if (a != (uint64_t)r->got_state)
 			return fail(r, "STATE: QEMU %" PRIu64 ", model %d", a, r->got_state);
 		return 0;
 	}
 	if (strstr(s, "virtio_mem_send_response")) {
-		if (!num_after(s, "type=", &a))
+		if (!replay_num_after(s, "type=", &a))
 			return fail(r, "response without type");
 		if (r->want_resp < 0)
 			return fail(r, "a response without a request");
@@ -191,7 +167,7 @@ static int replay_line(struct replay *r, const char *s)
 		return 0;
 	}
 	if (strstr(s, "virtio_mem_resized_usable_region")) {
-		if (!num_after(s, "new_size=", &a))
+		if (!replay_num_after(s, "new_size=", &a))
 			return fail(r, "resize without new_size");
 		if (model_u64(r, "usable-region-size") != a)
 			return fail(r, "usable region: QEMU 0x%" PRIx64 ", model 0x%" PRIx64, a,
@@ -237,53 +213,18 @@ static int replay_file(const char *path)
 	return ret;
 }
 
-static int replay_dir(const char *dir)
+/* replay_paths()'s callback: one recording. */
+static int replay_one(void *ctx, const char *path)
 {
-	struct dirent **ents;
-	int n = scandir(dir, &ents, NULL, alphasort), ret = 0, files = 0;
-
-	if (n < 0) {
-		fprintf(stderr, "vmem_replay: %s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	for (int i = 0; i < n; i++) {
-		size_t len = strlen(ents[i]->d_name);
-		char path[4096];
-
-		if (len > 4 && !strcmp(ents[i]->d_name + len - 4, ".log")) {
-			snprintf(path, sizeof(path), "%s/%s", dir, ents[i]->d_name);
-			if (replay_file(path) < 0)
-				ret = -1;
-			files++;
-		}
-		free(ents[i]);
-	}
-	free(ents);
-	if (!files) {
-		fprintf(stderr, "vmem_replay: %s: no *.log recordings\n", dir);
-		return -1;
-	}
-	return ret;
+	(void)ctx;
+	return replay_file(path);
 }
 
 int main(int argc, char **argv)
 {
-	int ret = 0;
-
 	if (argc < 2) {
 		fprintf(stderr, "usage: vmem_replay LOG|DIR...\n");
 		return 2;
 	}
-	for (int i = 1; i < argc; i++) {
-		DIR *d = opendir(argv[i]);
-
-		if (d) {
-			closedir(d);
-			if (replay_dir(argv[i]) < 0)
-				ret = 1;
-		} else if (replay_file(argv[i]) < 0) {
-			ret = 1;
-		}
-	}
-	return ret;
+	return replay_paths("vmem_replay", argv + 1, argc - 1, replay_one, NULL) ? 1 : 0;
 }

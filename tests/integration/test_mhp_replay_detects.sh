@@ -13,64 +13,44 @@
 set -u
 replay=${1:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
 rec=${2:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-
-"$replay" "$rec" >"$work/out" 2>&1 || { cat "$work/out"; echo "FAIL: the recording itself"; exit 1; }
-
-# expect_fail NAME SED-SCRIPT WORDS: the mutated recording fails, naming WORDS.
-expect_fail() {
-	local name=$1 script=$2 words=$3
-	sed -e "$script" "$rec" >"$work/$name.log"
-	if cmp -s "$rec" "$work/$name.log"; then
-		echo "FAIL: $name: the edit changed nothing (has the recording changed?)"
-		failed=1
-		return
-	fi
-	"$replay" "$work/$name.log" >"$work/$name.out" 2>&1
-	rc=$?
-	if [ $rc -ne 1 ] || ! grep -q -- "$words" "$work/$name.out"; then
-		echo "FAIL: $name: exit $rc, wanted 1 with '$words':"
-		cat "$work/$name.out"
-		failed=1
-	else
-		echo "ok: $name: $(tail -n 1 "$work/$name.out")"
-	fi
-}
+replay_cmd=("$replay")
+# shellcheck source=../tools/replay_detects_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tools/replay_detects_lib.sh"
+rd_setup
+rd_as_recorded
 
 # The insert event QEMU showed (flags 0x3), claimed to be absent.
-expect_fail flags '0,/flags: 0x3/s//flags: 0x1/' 'the controller reads 0x3, QEMU read 0x1'
+expect_sed flags '0,/flags: 0x3/s//flags: 0x1/' 'the controller reads 0x3, QEMU read 0x1'
 # The DIMM's address as QEMU read it, moved up by 4 GiB.
-expect_fail addr '0,/addr hi: 0x1/s//addr hi: 0x2/' 'the controller reads 0x1, QEMU read 0x2'
+expect_sed addr '0,/addr hi: 0x1/s//addr hi: 0x2/' 'the controller reads 0x1, QEMU read 0x2'
 # A different slot selected: every later access disagrees.
-expect_fail selector '0,/set active slot: 0x1/s//set active slot: 0x2/' 'QEMU had slot'
+expect_sed selector '0,/set active slot: 0x1/s//set active slot: 0x2/' 'QEMU had slot'
 # Linux never ejects: the slot still reads enabled where QEMU's was empty.
-expect_fail eject '/mhp_acpi_pc_dimm_deleted/d' 'the controller reads 0x1, QEMU read 0x0'
+expect_sed eject '/mhp_acpi_pc_dimm_deleted/d' 'the controller reads 0x1, QEMU read 0x0'
 # QEMU never says DEVICE_DELETED: the controller's eject has no match.
-expect_fail deleted '/"event": "DEVICE_DELETED"/d' 'QEMU deleted 0 DIMMs, the controller ejected 1'
+expect_sed deleted '/"event": "DEVICE_DELETED"/d' 'QEMU deleted 0 DIMMs, the controller ejected 1'
 # An _OST status the controller did not report.
-expect_fail ost '0,/"status": 132/s//"status": 133/' '_OST #2'
+expect_sed ost '0,/"status": 132/s//"status": 133/' '_OST #2'
 # No clear of the insert event: the next scan sees it still set.
-expect_fail insert '/mhp_acpi_clear_insert_evt/d' 'the controller reads 0x3'
+expect_sed insert '/mhp_acpi_clear_insert_evt/d' 'the controller reads 0x3'
 # Without the header the slot count is unknown: refused, not guessed.
-expect_fail header '/^# command:/d' "no '# command:' header"
+expect_sed header '/^# command:/d' "no '# command:' header"
 
 refused=${3:-}
 [ -n "$refused" ] || exit $failed
 rec=$refused
-"$replay" "$rec" >"$work/out" 2>&1 || { cat "$work/out"; echo "FAIL: the refusal recording itself"; exit 1; }
+rd_as_recorded "the refusal recording itself"
 # The refusal's _OST status as QEMU reported it, changed.
-expect_fail refuse-ost '0,/"status": 130/s//"status": 131/' '_OST #2'
+expect_sed refuse-ost '0,/"status": 130/s//"status": 131/' '_OST #2'
 # The guest ejects after all, where QEMU kept the DIMM.
-expect_fail refuse-eject '/OST STATUS: 0x82/a 1@1.0:mhp_acpi_pc_dimm_deleted slot[0x0] deleted' \
+expect_sed refuse-eject '/OST STATUS: 0x82/a 1@1.0:mhp_acpi_pc_dimm_deleted slot[0x0] deleted' \
 	'slot 0 of the controller does not hold it'
 # The remove event never cleared: the controller still shows it.
-expect_fail refuse-clear '/mhp_acpi_clear_remove_evt/d' 'with its remove event set'
+expect_sed refuse-clear '/mhp_acpi_clear_remove_evt/d' 'with its remove event set'
 # QEMU's cold-plugged DIMM somewhere else than where the core puts it.
-expect_fail cold-addr 's/"addr": 4294967296/"addr": 5368709120/' 'the core places it at 0x100000000'
+expect_sed cold-addr 's/"addr": 4294967296/"addr": 5368709120/' 'the core places it at 0x100000000'
 # Said to be hotplugged, though it is on the command line.
-expect_fail cold-hotplugged 's/"hotplugged": false/"hotplugged": true/' 'but QEMU says hotplugged'
+expect_sed cold-hotplugged 's/"hotplugged": false/"hotplugged": true/' 'but QEMU says hotplugged'
 # Without the command line's pc-dimm the boot scan finds an empty slot.
-expect_fail cold-missing 's/ -device pc-dimm,id=cdimm1,memdev=cold1//' 'the controller reads 0x0, QEMU read 0x1'
+expect_sed cold-missing 's/ -device pc-dimm,id=cdimm1,memdev=cold1//' 'the controller reads 0x0, QEMU read 0x1'
 exit $failed

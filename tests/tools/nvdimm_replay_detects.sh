@@ -13,33 +13,11 @@ usage="usage: nvdimm_replay_detects.sh NVDIMM_REPLAY SPLITVM-DEVPROC RECORDING.l
 replay=${1:?$usage}
 devproc=${2:?$usage}
 rec=${3:?$usage}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failed=0
-
-"$replay" "$devproc" "$rec" >"$work/out" 2>&1 ||
-	{ cat "$work/out"; echo "FAIL: the recording itself"; exit 1; }
-echo "ok: as recorded: $(tail -n 1 "$work/out")"
-
-# expect_fail NAME WORDS < MUTATED: the mutated recording fails, naming WORDS.
-expect_fail() {
-	local name=$1 words=$2 rc
-	cat >"$work/$name.log"
-	if cmp -s "$rec" "$work/$name.log"; then
-		echo "FAIL: $name: the edit changed nothing (has the recording changed?)"
-		failed=1
-		return
-	fi
-	"$replay" "$devproc" "$work/$name.log" >"$work/$name.out" 2>&1
-	rc=$?
-	if [ $rc -ne 1 ] || ! grep -q -- "$words" "$work/$name.out"; then
-		echo "FAIL: $name: exit $rc, wanted 1 with '$words':"
-		cat "$work/$name.out"
-		failed=1
-	else
-		echo "ok: $name: $(grep -m 1 -- "$words" "$work/$name.out")"
-	fi
-}
+replay_cmd=("$replay" "$devproc")
+# shellcheck source=replay_detects_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/replay_detects_lib.sh"
+rd_setup
+rd_as_recorded
 
 # QEMU's first Get Label Size said 256 KiB.
 awk '/acpi_nvdimm_label_info/ && ++n == 1 { sub(/label_size 0x20000/, "label_size 0x40000") } 1' \

@@ -39,9 +39,9 @@
 # status, then checks that no DEVICE_DELETED came, that the DIMM is still in
 # query-memory-devices and that MemTotal did not fall.  Then it quits.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-out=$(realpath -m "${1:?usage: record-mhp.sh OUT.log [LINUXDIR]}")
-linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
+# shellcheck source=record-lib.sh
+. "$(dirname "$0")/record-lib.sh"
+rec_args record-mhp.sh "$@"
 slots=${MHP_SLOTS:-4}
 maxmem=${MHP_MAXMEM:-8G}
 dimms=${MHP_DIMMS-1G}
@@ -56,18 +56,7 @@ refuse) online=online_kernel ;;
 *) echo "record: MHP_EXPECT must be eject or refuse, not '$expect'" >&2; exit 1 ;;
 esac
 
-if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
-	"$here/build-initramfs.sh" "$linux"
-fi
-command -v qemu-system-x86_64 >/dev/null || { echo "record: no qemu-system-x86_64" >&2; exit 1; }
-
-work=$(mktemp -d)
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+rec_prepare
 
 mem_mb=$(python3 -c 'import sys; s = sys.argv[1]; u = {"G": 1024, "M": 1}
 print(int(s[:-1]) * u[s[-1]] if s[-1] in u else int(s) >> 20)' "$mem")
@@ -85,87 +74,29 @@ for size in $cold; do
 	colddev+=(-object "memory-backend-ram,id=cold$n,size=$size"
 		-device "pc-dimm,id=cdimm$n,memdev=cold$n$node")
 done
-qemu=(qemu-system-x86_64 -accel tcg -M q35 -nodefaults -nographic -no-reboot
-	-m "$mem,slots=$slots,maxmem=$maxmem" -smp 1 "${numa[@]}" "${colddev[@]}"
-	-kernel "$linux/vmlinuz" -initrd "$linux/initramfs.cpio.gz"
-	-append "console=ttyS0 quiet memhp_default_state=$online splitvm.memwatch=1"
-	-serial file:"$work/serial.log"
-	-qmp unix:"$work/qmp.sock",server=on,wait=off
-	-trace 'mhp_acpi_*' -trace handle_qmp_command -trace monitor_qmp_respond
-	-D "$work/trace.log" -msg timestamp=on)
-"${qemu[@]}" &
-qpid=$!
+rec_qemu_argv "$linux/initramfs.cpio.gz" "memhp_default_state=$online splitvm.memwatch=1" \
+	"$work/serial.log" "$work/qmp.sock" "$work/trace.log" \
+	-M q35 -- -m "$mem,slots=$slots,maxmem=$maxmem" -smp 1 "${numa[@]}" "${colddev[@]}" -- \
+	'mhp_acpi_*'
+rec_qemu_start
 
-python3 - "$work/qmp.sock" "$work/serial.log" "$settle" "$nodes" "$expect" "$n" $dimms <<'PY'
-import json, re, socket, sys, time
-
+# shellcheck disable=SC2086
+rec_python "$work/qmp.sock" "$work/serial.log" "$settle" "$nodes" "$expect" "$n" $dimms <<'PY'
 sock_path, serial, settle = sys.argv[1], sys.argv[2], float(sys.argv[3])
 nodes, expect, n_cold = int(sys.argv[4]), sys.argv[5], int(sys.argv[6])
-UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-sizes = [int(d[:-1]) * UNITS[d[-1]] if d[-1] in UNITS else int(d) for d in sys.argv[7:]]
-
-def wait_for(pred, what, limit):
-    end = time.time() + limit
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.5)
-    sys.exit("record: timed out waiting for " + what)
-
-def console():
-    try:
-        with open(serial, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
+sizes = [size_bytes(d) for d in sys.argv[7:]]
 
 def memtotal_kb():
-    m = re.findall(r"memtotal_kb=(\d+)", console())
+    m = re.findall(r"memtotal_kb=(\d+)", serial_text(serial))
     return int(m[-1]) if m else None
 
 t0 = time.time()
-wait_for(lambda: "SPLITVM-LINUX-READY" in console() and memtotal_kb(), "the guest", settle)
+wait_for(lambda: "SPLITVM-LINUX-READY" in serial_text(serial) and memtotal_kb(), "the guest",
+         settle)
 boot_kb = memtotal_kb()
 print("record: guest up in %.0f s, MemTotal %d kB" % (time.time() - t0, boot_kb))
 
-s = socket.socket(socket.AF_UNIX)
-wait_for(lambda: s.connect_ex(sock_path) == 0, "QMP", 30)
-buf = b""
-events = []
-osts = []  # the "info" of each ACPI_DEVICE_OST
-
-def read_msg(timeout=None):
-    """The next QMP message, or None when none came within @timeout s."""
-    global buf
-    while b"\n" not in buf:
-        s.settimeout(timeout)
-        try:
-            chunk = s.recv(65536)
-        except (socket.timeout, TimeoutError):
-            return None
-        if not chunk:
-            sys.exit("record: QEMU closed QMP")
-        buf += chunk
-    line, buf = buf.split(b"\n", 1)
-    r = json.loads(line)
-    if "event" in r:
-        events.append((r["event"], r.get("data", {}).get("device")))
-        if r["event"] == "ACPI_DEVICE_OST":
-            osts.append(r["data"]["info"])
-    return r
-
-def cmd(name, **args):
-    s.settimeout(None)
-    s.sendall((json.dumps({"execute": name, "arguments": args}) + "\n").encode())
-    while True:
-        r = read_msg()
-        if "error" in r:
-            sys.exit("record: %s: %s" % (name, r["error"]))
-        if "return" in r:
-            return r["return"]
-
-read_msg()  # greeting
-cmd("qmp_capabilities")
+qmp_connect(sock_path)
 t_kb = boot_kb
 for i, size in enumerate(sizes, 1):
     cmd("object-add", **{"qom-type": "memory-backend-ram", "id": "mem%d" % i, "size": size})
@@ -232,16 +163,15 @@ for i in range(1, len(sizes) + 1):
 time.sleep(2)
 cmd("quit")
 PY
-wait "$qpid" || true
-qpid=
+rec_qemu_wait
 
 rm -f "$out"
 mkdir -p "$(dirname "$out")"
 {
-	echo "# $(qemu-system-x86_64 --version | head -n 1)"
+	rec_header_qemu
 	echo "# kernel: $(cat "$linux/kernel-version" 2>/dev/null || echo unknown)"
 	echo "# recorded by tests/linux/record-mhp.sh: device_add pc-dimm $dimms, device_del; nodes $nodes${cold:+; cold-plugged $cold}$([ "$expect" = eject ] || echo "; expect $expect")"
-	echo "# command: ${qemu[*]}" | sed "s|$work|WORK|g; s|$linux|LINUX|g"
+	rec_command_line ""
 	cat "$work/trace.log"
 } >"$out"
 echo "record: $(grep -c 'mhp_acpi_' "$out") mhp_acpi_* trace lines in $out"

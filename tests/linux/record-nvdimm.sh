@@ -48,31 +48,20 @@
 # nvdimm's addr, slot and PMEM size) and qom-get label-size, asked before
 # each boot's guest starts (-S), and query-memory-devices again at the end.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-out=$(realpath -m "${1:?usage: record-nvdimm.sh OUT.log [LINUXDIR]}")
-linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
+# shellcheck source=record-lib.sh
+. "$(dirname "$0")/record-lib.sh"
+rec_args record-nvdimm.sh "$@"
 size=${NV_SIZE:-256M}
 label=${NV_LABEL:-128K}
 machine=${NV_MACHINE:-pc}
 wait_s=${NV_WAIT_S:-600}
 
-if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
-	"$here/build-initramfs.sh" "$linux"
-fi
-command -v qemu-system-x86_64 >/dev/null || { echo "record: no qemu-system-x86_64" >&2; exit 1; }
+rec_prepare cpio
 if ! gzip -dc "$linux/initramfs.cpio.gz" | cpio -i --to-stdout modules.order 2>/dev/null |
 	grep -q '^nfit\.ko$'; then
 	echo "record: $linux/initramfs.cpio.gz has no nfit.ko: rebuild it with build-initramfs.sh" >&2
 	exit 1
 fi
-
-work=$(mktemp -d)
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
 
 # ndctl and what it loads: the package and its direct dependencies
 # unpacked, the libraries the host's ldd resolves copied to the same paths.
@@ -93,16 +82,10 @@ LD_LIBRARY_PATH="$work/nd/usr/lib/x86_64-linux-gnu:$work/nd/lib/x86_64-linux-gnu
 	done
 rm -rf "$work/deb" "$work/nd"
 
-cat >"$work/overlay/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
+{
+	rec_init_prelude
+	cat <<'INIT'
 mkdir -p /tmp
-for m in $(cat /modules.order); do
-	insmod "/lib/modules/$m" || echo "insmod $m failed"
-done
 step=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^splitvm.nvrec=//p')
 fail() { echo "nvrec_fail $*"; echo "run_done=$step rc=1"; while :; do sleep 1000; done; }
 for p in /dev/nmem0 /sys/bus/nd/devices/region0; do
@@ -131,13 +114,12 @@ done
 echo "run_done=$step rc=0"
 while :; do sleep 1000; done
 INIT
-chmod 755 "$work/overlay/init"
-(cd "$work/overlay" && find . | cpio -o -H newc 2>/dev/null) | gzip >"$work/overlay.cpio.gz"
-cat "$linux/initramfs.cpio.gz" "$work/overlay.cpio.gz" >"$work/initramfs.cpio.gz"
+} >"$work/overlay/init"
+rec_overlay_pack
 
 truncate -s "$size" "$work/nvdimm.img"
 {
-	echo "# $(qemu-system-x86_64 --version | head -n 1)"
+	rec_header_qemu
 	echo "# kernel: $(cat "$linux/kernel-version"), $(ls -1 "$work"/overlay/bin/ndctl >/dev/null &&
 		apt-cache policy ndctl | awk '/Candidate:/ { print "ndctl " $2 }')"
 	echo "# recorded by tests/linux/record-nvdimm.sh: nvdimm $size label-size $label;" \
@@ -146,55 +128,17 @@ truncate -s "$size" "$work/nvdimm.img"
 
 # boot N STEP: one boot with splitvm.nvrec=STEP, its trace appended to out.log.
 boot() {
-	local n=$1 step=$2
-	local qemu=(qemu-system-x86_64 -accel tcg -M "$machine,nvdimm=on" -nodefaults -nographic
-		-no-reboot -m 512M,slots=2,maxmem=4G -smp 1
-		-object memory-backend-file,id=nv0,share=on,mem-path="$work/nvdimm.img",size="$size"
-		-device nvdimm,id=nvdimm0,memdev=nv0,label-size="$label"
-		-kernel "$linux/vmlinuz" -initrd "$work/initramfs.cpio.gz"
-		-append "console=ttyS0 quiet splitvm.nvrec=$step"
-		-serial file:"$work/serial$n.log"
-		-qmp unix:"$work/qmp$n.sock",server=on,wait=off
-		-trace 'acpi_nvdimm_*' -trace handle_qmp_command -trace monitor_qmp_respond
-		-D "$work/trace$n.log" -msg timestamp=on -S)
-	"${qemu[@]}" &
-	qpid=$!
-	python3 - "$work/qmp$n.sock" "$work/serial$n.log" "$wait_s" "$step" <<'PY'
-import json, re, socket, sys, time
-
+	local n=$1 step=$2 qemu
+	rec_qemu_argv "$work/initramfs.cpio.gz" "splitvm.nvrec=$step" \
+		"$work/serial$n.log" "$work/qmp$n.sock" "$work/trace$n.log" \
+		-M "$machine,nvdimm=on" -- -m 512M,slots=2,maxmem=4G -smp 1 \
+		-object memory-backend-file,id=nv0,share=on,mem-path="$work/nvdimm.img",size="$size" \
+		-device nvdimm,id=nvdimm0,memdev=nv0,label-size="$label" -- 'acpi_nvdimm_*' -- -S
+	rec_qemu_start
+	rec_python "$work/qmp$n.sock" "$work/serial$n.log" "$wait_s" "$step" <<'PY'
 sock_path, serial, wait_s, step = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 
-def wait_for(pred, what, limit):
-    end = time.time() + limit
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    sys.exit("record: timed out waiting for " + what)
-
-def serial_text():
-    try:
-        with open(serial, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-s = socket.socket(socket.AF_UNIX)
-wait_for(lambda: s.connect_ex(sock_path) == 0, "QMP", 30)
-f = s.makefile("rw")
-
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            if "error" in r:
-                sys.exit("record: %s: %s" % (name, r["error"]))
-            return r["return"]
-
-json.loads(f.readline())  # greeting
-cmd("qmp_capabilities")
+qmp_connect(sock_path)
 # The geometry goes into the log through monitor_qmp_respond before the
 # guest's first call (the machine waits with -S): the replay reads it.
 cmd("query-memory-devices")
@@ -202,24 +146,23 @@ cmd("qom-get", path="/machine/peripheral/nvdimm0", property="label-size")
 t0 = time.time()
 cmd("cont")
 done = "run_done=" + step
-wait_for(lambda: done in serial_text(), "the guest's " + done, wait_s)
+wait_for(lambda: done in serial_text(serial), "the guest's " + done, wait_s)
 # The markers, without the console's escape sequences before them.
 lines = [m.group(0).strip() for m in
-         (re.search(r"(nvdimm_|nvrec_|run_done=).*", l) for l in serial_text().splitlines())
+         (re.search(r"(nvdimm_|nvrec_|run_done=).*", l) for l in serial_text(serial).splitlines())
          if m]
 print("record: boot %s after %.1f s: %s" % (step, time.time() - t0, "; ".join(lines)))
-if done + " rc=0" not in serial_text():
-    sys.exit("record: the guest failed:\n" + serial_text())
+if done + " rc=0" not in serial_text(serial):
+    sys.exit("record: the guest failed:\n" + serial_text(serial))
 with open(serial + ".result", "w") as r:
     r.write("\n".join(lines) + "\n")
 time.sleep(1)
 cmd("query-memory-devices")
 cmd("quit")
 PY
-	wait "$qpid" || true
-	qpid=
+	rec_qemu_wait
 	{
-		echo "# boot $n: command: ${qemu[*]}" | sed "s|$work|WORK|g; s|$linux|LINUX|g"
+		rec_command_line "boot $n: "
 		sed 's/^/# guest: /' "$work/serial$n.log.result"
 		cat "$work/trace$n.log"
 	} >>"$work/out.log"

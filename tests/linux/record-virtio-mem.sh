@@ -18,125 +18,43 @@
 # SPLITVM-VMEM-READY and then waits; hotplugged memory is onlined movable
 # (memhp_default_state=online_movable) so that Linux can unplug it again.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-out=$(realpath -m "${1:?usage: record-virtio-mem.sh OUT.log [LINUXDIR]}")
-linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
+# shellcheck source=record-lib.sh
+. "$(dirname "$0")/record-lib.sh"
+rec_args record-virtio-mem.sh "$@"
 size=${VMEM_SIZE:-8G}
 block=${VMEM_BLOCK:-2M}
 steps=${VMEM_STEPS:-1G 4G 512M 0}
 settle=${VMEM_SETTLE_S:-120}
 
-if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
-	"$here/build-initramfs.sh" "$linux"
-fi
-command -v qemu-system-x86_64 >/dev/null || { echo "record: no qemu-system-x86_64" >&2; exit 1; }
-command -v cpio >/dev/null || { echo "record: no cpio" >&2; exit 1; }
+rec_prepare cpio
 
-work=$(mktemp -d)
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+rec_virtio_pci_modules
 
-# virtio-mem-pci needs virtio_pci, which the shared initramfs leaves out:
-# take it (and the two helper modules it needs) from the same kernel
-# package into the overlay, unless the kernel has it built in.
-kver=$(cat "$linux/kernel-version")
-mkdir -p "$work/overlay/lib/modules/extra" "$work/deb" "$work/k"
-(cd "$work/deb" && apt-get -q -o APT::Sandbox::User=root download "linux-image-$kver" >/dev/null)
-dpkg -x "$work"/deb/linux-image-*.deb "$work/k"
-: >"$work/overlay/extra.order"
-for m in virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci; do
-	f=$(find "$work/k/lib/modules/$kver" -name "$m.ko*" | head -n 1)
-	if [ -z "$f" ]; then
-		continue # built in
-	fi
-	case "$f" in
-	*.xz) xz -dc "$f" ;;
-	*.zst) zstd -qdc "$f" ;;
-	*) cat "$f" ;;
-	esac >"$work/overlay/lib/modules/extra/$m.ko"
-	echo "$m.ko" >>"$work/overlay/extra.order"
-done
-rm -rf "$work/deb" "$work/k"
-
-cat >"$work/overlay/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in $(cat /modules.order); do
-	insmod "/lib/modules/$m" || echo "insmod $m failed"
-done
-for m in $(cat /extra.order); do
-	insmod "/lib/modules/extra/$m" || echo "insmod $m failed"
-done
+{
+	rec_init_prelude
+	cat <<'INIT'
 echo "SPLITVM-VMEM-READY"
 while :; do sleep 1000; done
 INIT
-chmod 755 "$work/overlay/init"
-(cd "$work/overlay" && find . | cpio -o -H newc 2>/dev/null) | gzip >"$work/overlay.cpio.gz"
-cat "$linux/initramfs.cpio.gz" "$work/overlay.cpio.gz" >"$work/initramfs.cpio.gz"
+} >"$work/overlay/init"
+rec_overlay_pack
 
 rm -f "$out"
 mkdir -p "$(dirname "$out")"
-qemu-system-x86_64 -accel tcg -nodefaults -nographic -no-reboot \
+rec_qemu_argv "$work/initramfs.cpio.gz" "memhp_default_state=online_movable" \
+	"$work/serial.log" "$work/qmp.sock" "$out" -- \
 	-m 1G,slots=1,maxmem=$((1 + ${size%G}))G -smp 1 \
 	-object memory-backend-ram,id=mem0,size="$size" \
-	-device virtio-mem-pci,id=vm0,memdev=mem0,requested-size=0,block-size="$block" \
-	-kernel "$linux/vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet memhp_default_state=online_movable" \
-	-serial file:"$work/serial.log" \
-	-qmp unix:"$work/qmp.sock",server=on,wait=off \
-	-trace 'virtio_mem_*' -trace handle_qmp_command -trace monitor_qmp_respond \
-	-D "$out" -msg timestamp=on &
-qpid=$!
+	-device virtio-mem-pci,id=vm0,memdev=mem0,requested-size=0,block-size="$block" -- \
+	'virtio_mem_*'
+rec_qemu_start
 
-python3 - "$work/qmp.sock" "$work/serial.log" "$settle" $steps <<'PY'
-import json, socket, sys, time
-
+# shellcheck disable=SC2086
+rec_python "$work/qmp.sock" "$work/serial.log" "$settle" $steps <<'PY'
 sock_path, serial, settle = sys.argv[1], sys.argv[2], float(sys.argv[3])
 steps = sys.argv[4:]
-UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
-
-def size(s):
-    return int(s[:-1]) * UNITS[s[-1]] if s[-1] in UNITS else int(s)
-
-def wait_for(pred, what, limit):
-    end = time.time() + limit
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    sys.exit("record: timed out waiting for " + what)
-
-def serial_has(word):
-    try:
-        with open(serial, errors="replace") as f:
-            return word in f.read()
-    except FileNotFoundError:
-        return False
-
-wait_for(lambda: serial_has("SPLITVM-VMEM-READY"), "the guest", 120)
-s = socket.socket(socket.AF_UNIX)
-wait_for(lambda: s.connect_ex(sock_path) == 0, "QMP", 30)
-f = s.makefile("rw")
-
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            if "error" in r:
-                sys.exit("record: %s: %s" % (name, r["error"]))
-            return r["return"]
-
-json.loads(f.readline())  # greeting
-cmd("qmp_capabilities")
+wait_for(lambda: "SPLITVM-VMEM-READY" in serial_text(serial), "the guest", 120)
+qmp_connect(sock_path)
 # The device's geometry (memaddr, max-size, block-size) goes into the log
 # through monitor_qmp_respond before the first resize: the replay reads it.
 cmd("query-memory-devices")
@@ -148,7 +66,7 @@ def plugged():
     sys.exit("record: no vm0 in query-memory-devices")
 
 for step in steps:
-    want = size(step)
+    want = size_bytes(step)
     cmd("qom-set", path="vm0", property="requested-size", value=want)
     t0 = time.time()
     wait_for(lambda: plugged() == want, "plugged == %s" % step, settle)
@@ -157,6 +75,5 @@ for step in steps:
 cmd("query-memory-devices")
 cmd("quit")
 PY
-wait "$qpid" || true
-qpid=
+rec_qemu_wait
 echo "record: $(grep -c . "$out") trace lines in $out"

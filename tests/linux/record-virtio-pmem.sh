@@ -30,63 +30,22 @@
 # SPLITVM-PMEM-READY, writes and flushes, prints SPLITVM-PMEM-DONE flushes=N
 # (N: the kernel's count is not visible, N is what it asked for) and waits.
 set -eu
-here=$(cd "$(dirname "$0")" && pwd)
-out=$(realpath -m "${1:?usage: record-virtio-pmem.sh OUT.log [LINUXDIR]}")
-linux=$(realpath -m "${2:-${TMPDIR:-/tmp}/splitvm-linux}")
+# shellcheck source=record-lib.sh
+. "$(dirname "$0")/record-lib.sh"
+rec_args record-virtio-pmem.sh "$@"
 size=${PMEM_SIZE:-64M}
 seq_rounds=${PMEM_SEQ:-24}
 par=${PMEM_PAR:-4x6}
 wait_s=${PMEM_WAIT_S:-600}
 
-if [ ! -f "$linux/vmlinuz" ] || [ ! -f "$linux/initramfs.cpio.gz" ]; then
-	"$here/build-initramfs.sh" "$linux"
-fi
-command -v qemu-system-x86_64 >/dev/null || { echo "record: no qemu-system-x86_64" >&2; exit 1; }
-command -v cpio >/dev/null || { echo "record: no cpio" >&2; exit 1; }
+rec_prepare cpio
 
-work=$(mktemp -d)
-qpid=
-cleanup() {
-	[ -n "$qpid" ] && kill "$qpid" 2>/dev/null
-	rm -rf "$work"
-}
-trap cleanup EXIT
+# virtio_pmem and nd_pmem are in the shared initramfs already.
+rec_virtio_pci_modules
 
-# virtio-pmem-pci needs virtio_pci, which the shared initramfs leaves out:
-# take it (and the helper modules it needs) from the same kernel package
-# into the overlay, unless the kernel has it built in.  virtio_pmem and
-# nd_pmem are in the shared initramfs already.
-kver=$(cat "$linux/kernel-version")
-mkdir -p "$work/overlay/lib/modules/extra" "$work/deb" "$work/k"
-(cd "$work/deb" && apt-get -q -o APT::Sandbox::User=root download "linux-image-$kver" >/dev/null)
-dpkg -x "$work"/deb/linux-image-*.deb "$work/k"
-: >"$work/overlay/extra.order"
-for m in virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci; do
-	f=$(find "$work/k/lib/modules/$kver" -name "$m.ko*" | head -n 1)
-	if [ -z "$f" ]; then
-		continue # built in
-	fi
-	case "$f" in
-	*.xz) xz -dc "$f" ;;
-	*.zst) zstd -qdc "$f" ;;
-	*) cat "$f" ;;
-	esac >"$work/overlay/lib/modules/extra/$m.ko"
-	echo "$m.ko" >>"$work/overlay/extra.order"
-done
-rm -rf "$work/deb" "$work/k"
-
-cat >"$work/overlay/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in $(cat /modules.order); do
-	insmod "/lib/modules/$m" || echo "insmod $m failed"
-done
-for m in $(cat /extra.order); do
-	insmod "/lib/modules/extra/$m" || echo "insmod $m failed"
-done
+{
+	rec_init_prelude
+	cat <<'INIT'
 for i in $(seq 100); do
 	[ -b /dev/pmem0 ] && break
 	sleep 0.1
@@ -117,77 +76,38 @@ sync
 echo "SPLITVM-PMEM-DONE flushes=$n"
 while :; do sleep 1000; done
 INIT
-chmod 755 "$work/overlay/init"
-(cd "$work/overlay" && find . | cpio -o -H newc 2>/dev/null) | gzip >"$work/overlay.cpio.gz"
-cat "$linux/initramfs.cpio.gz" "$work/overlay.cpio.gz" >"$work/initramfs.cpio.gz"
+} >"$work/overlay/init"
+rec_overlay_pack
 
 truncate -s "$size" "$work/pmem.img"
 rm -f "$out"
 mkdir -p "$(dirname "$out")"
-qemu-system-x86_64 -accel tcg -nodefaults -nographic -no-reboot \
+rec_qemu_argv "$work/initramfs.cpio.gz" "splitvm.pmem=$seq_rounds,$par" \
+	"$work/serial.log" "$work/qmp.sock" "$out" -- \
 	-m 512M,slots=2,maxmem=4G -smp 2 \
 	-object memory-backend-file,id=pmem0,share=on,mem-path="$work/pmem.img",size="$size" \
-	-device virtio-pmem-pci,id=vpmem0,memdev=pmem0 \
-	-kernel "$linux/vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-	-append "console=ttyS0 quiet splitvm.pmem=$seq_rounds,$par" \
-	-serial file:"$work/serial.log" \
-	-qmp unix:"$work/qmp.sock",server=on,wait=off \
-	-trace 'virtio_pmem_*' -trace virtqueue_pop -trace virtqueue_fill \
-	-trace handle_qmp_command -trace monitor_qmp_respond \
-	-D "$out" -msg timestamp=on &
-qpid=$!
+	-device virtio-pmem-pci,id=vpmem0,memdev=pmem0 -- \
+	'virtio_pmem_*' virtqueue_pop virtqueue_fill
+rec_qemu_start
 
-python3 - "$work/qmp.sock" "$work/serial.log" "$wait_s" <<'PY'
-import json, socket, sys, time
-
+rec_python "$work/qmp.sock" "$work/serial.log" "$wait_s" <<'PY'
 sock_path, serial, wait_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
 
-def wait_for(pred, what, limit):
-    end = time.time() + limit
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.2)
-    sys.exit("record: timed out waiting for " + what)
-
-def serial_text():
-    try:
-        with open(serial, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-s = socket.socket(socket.AF_UNIX)
-wait_for(lambda: s.connect_ex(sock_path) == 0, "QMP", 30)
-f = s.makefile("rw")
-
-def cmd(name, **args):
-    f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-    f.flush()
-    while True:
-        r = json.loads(f.readline())
-        if "return" in r or "error" in r:
-            if "error" in r:
-                sys.exit("record: %s: %s" % (name, r["error"]))
-            return r["return"]
-
-json.loads(f.readline())  # greeting
-cmd("qmp_capabilities")
+qmp_connect(sock_path)
 # The geometry (memaddr, size) goes into the log through monitor_qmp_respond
 # before the guest's first request: the replay reads it from there.
 cmd("query-memory-devices")
 t0 = time.time()
-wait_for(lambda: "SPLITVM-PMEM-READY" in serial_text() or "SPLITVM-PMEM-FAIL" in serial_text(),
-         "the guest", wait_s)
-if "SPLITVM-PMEM-FAIL" in serial_text():
-    sys.exit("record: the guest: " + serial_text())
-wait_for(lambda: "SPLITVM-PMEM-DONE" in serial_text(), "the guest's flushes", wait_s)
-done = [l for l in serial_text().splitlines() if "SPLITVM-PMEM-DONE" in l][0]
+wait_for(lambda: "SPLITVM-PMEM-READY" in serial_text(serial) or
+         "SPLITVM-PMEM-FAIL" in serial_text(serial), "the guest", wait_s)
+if "SPLITVM-PMEM-FAIL" in serial_text(serial):
+    sys.exit("record: the guest: " + serial_text(serial))
+wait_for(lambda: "SPLITVM-PMEM-DONE" in serial_text(serial), "the guest's flushes", wait_s)
+done = [l for l in serial_text(serial).splitlines() if "SPLITVM-PMEM-DONE" in l][0]
 print("record: guest %s after %.1f s" % (done.strip(), time.time() - t0))
 time.sleep(1)
 cmd("query-memory-devices")
 cmd("quit")
 PY
-wait "$qpid" || true
-qpid=
+rec_qemu_wait
 echo "record: $(grep -c virtio_pmem_response "$out") flushes, $(grep -c . "$out") trace lines in $out"

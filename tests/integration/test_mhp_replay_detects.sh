@@ -11,13 +11,9 @@
 #
 # usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log [REFUSED.log]
 set -u
-replay=${1:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
-rec=${2:?usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log}
-replay_cmd=("$replay")
 # shellcheck source=../tools/replay_detects_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tools/replay_detects_lib.sh"
-rd_setup
-rd_as_recorded
+rd_setup "usage: test_mhp_replay_detects.sh MHP_REPLAY RECORDING.log [REFUSED.log]" 1 "$@"
 
 # The insert event QEMU showed (flags 0x3), claimed to be absent.
 expect_sed flags '0,/flags: 0x3/s//flags: 0x1/' 'the controller reads 0x3, QEMU read 0x1'

@@ -9,15 +9,9 @@
 #
 # usage: nvdimm_replay_detects.sh NVDIMM_REPLAY SPLITVM-DEVPROC RECORDING.log
 set -u
-usage="usage: nvdimm_replay_detects.sh NVDIMM_REPLAY SPLITVM-DEVPROC RECORDING.log"
-replay=${1:?$usage}
-devproc=${2:?$usage}
-rec=${3:?$usage}
-replay_cmd=("$replay" "$devproc")
 # shellcheck source=replay_detects_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/replay_detects_lib.sh"
-rd_setup
-rd_as_recorded
+rd_setup "usage: nvdimm_replay_detects.sh NVDIMM_REPLAY SPLITVM-DEVPROC RECORDING.log" 2 "$@"
 
 # QEMU's first Get Label Size said 256 KiB.
 awk '/acpi_nvdimm_label_info/ && ++n == 1 { sub(/label_size 0x20000/, "label_size 0x40000") } 1' \

@@ -8,15 +8,9 @@
 #
 # usage: pmem_replay_detects.sh PMEM_REPLAY SPLITVM-DEVPROC RECORDING.log
 set -u
-usage="usage: pmem_replay_detects.sh PMEM_REPLAY SPLITVM-DEVPROC RECORDING.log"
-replay=${1:?$usage}
-devproc=${2:?$usage}
-rec=${3:?$usage}
-replay_cmd=("$replay" "$devproc")
 # shellcheck source=replay_detects_lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/replay_detects_lib.sh"
-rd_setup
-rd_as_recorded
+rd_setup "usage: pmem_replay_detects.sh PMEM_REPLAY SPLITVM-DEVPROC RECORDING.log" 2 "$@"
 
 # QEMU's third fsync failed: it answered EIO (1) where the device says 0.
 awk '/fsync return=0/ && ++n == 3 { sub(/return=0/, "return=-1") } 1' "$rec" |

@@ -3,22 +3,32 @@
 # a difference.  A committed recording is doctored one thing at a time and
 # the tool must exit 1 naming the difference.
 #
-# The sourcing script sets, before calling anything here:
-#   replay_cmd   an array: the tool and its arguments before the recording
-#                (e.g. ("$replay" "$devproc"))
-#   rec          the recording the edits start from
-# and gets from rd_setup: work (a directory removed at exit) and failed
-# (0, set to 1 by each failed check; the script ends with exit $failed).
-
-# rd_setup: the work directory and the verdict.  The edits are piped into
+# The sourcing script calls rd_setup USAGE N ARG..., where the first N ARGs
+# are the tool and its arguments before the recording, and the next one is
+# the recording the edits start from.  It sets
+#   replay_cmd   those N ARGs, as an array
+#   rec          the recording
+#   work         a directory, removed at exit
+#   failed       0, set to 1 by each failed check (the script ends with
+#                exit $failed)
+# and checks that the recording replays as it is.  The edits are piped into
 # expect_fail; lastpipe runs it in this shell, not a subshell, so that its
-# failed=1 reaches the script's exit $failed (without it a failed check was
-# printed and the script still exited 0).
+# failed=1 reaches the exit (without it a failed check was printed and the
+# script still exited 0).
 rd_setup() {
+	local usage=$1 n=$2
+	shift 2
+	if [ $# -le "$n" ]; then
+		echo "$usage" >&2
+		exit 1
+	fi
+	replay_cmd=("${@:1:n}")
+	rec=${*:n+1:1}
 	shopt -s lastpipe
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
 	failed=0
+	rd_as_recorded
 }
 
 # rd_as_recorded [WHAT]: $rec itself must replay; otherwise stop at once,

@@ -60,11 +60,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "replay_common.h"
+#include "replay_devproc.h"
 
 #define NR_ID           "nvdimm0"
 #define NR_MEMDEV       "nv0"
@@ -408,39 +408,14 @@ static int prepare(struct replay *r)
 
 /* ---- the device plane, as a core ------------------------------------------ */
 
-static uint64_t prop_u64(struct replay *r, const char *name)
-{
-	Splitvm__DevicePropGet g = SPLITVM__DEVICE_PROP_GET__INIT;
-	struct ipc_msg *msg;
-	uint64_t v;
-
-	g.name = (char *)name;
-	call_ok(r->v.ctl, &g.base, &msg);
-	CHECK(msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_VALUE, "%s answered %s", name,
-	      msg->type->name);
-	v = strtoull(((Splitvm__DevicePropValue *)msg->body)->value, NULL, 10);
-	ipc_msg_free(msg);
-	return v;
-}
-
 static int attach(struct replay *r, const char *devproc, unsigned line)
 {
 	Splitvm__DeviceAttached ad = SPLITVM__DEVICE_ATTACHED__INIT;
-	struct ipc_chan_opts o = { .planes = PROTO_PLANE_DEVICE };
 	Splitvm__DeviceAttach *at;
 	struct ipc_msg *msg;
 	struct ipc_err err;
-	char config[160];
+	char config[160], why[256];
 	int fd;
-
-	r->v = (struct vm){ .devproc_bin = devproc, .epoch = r->v.epoch };
-	r->v.ram_fd = r->v.backend_fd = r->v.state_fd = r->v.core_log_fd = -1;
-	snprintf(r->v.dir, sizeof(r->v.dir), "/tmp/splitvm-nvrep-XXXXXX");
-	if (!mkdtemp(r->v.dir))
-		return fail_at(r, line, "mkdtemp: %s", strerror(errno));
-	snprintf(r->v.console, sizeof(r->v.console), "%s/none", r->v.dir);
-	snprintf(r->v.devlog, sizeof(r->v.devlog), "%s/devproc.log", r->v.dir);
-	vm_watch(&r->v);
 
 	/* The same file for every boot: made (zeroes, as QEMU's was) once. */
 	if (!r->file_made)
@@ -450,21 +425,11 @@ static int attach(struct replay *r, const char *devproc, unsigned line)
 	if (fd < 0 || (!r->file_made && ftruncate(fd, (off_t)(r->pmem_size + r->label_size)) < 0))
 		return fail_at(r, line, "%s: %s", r->path, strerror(errno));
 	r->file_made = true;
-	r->v.backend_fd = fd;
-	r->v.state_fd = memfd("state-" NR_ID, 0);
-
-	if (ipc_chan_bind(&r->pair, IPC_ROLE_PAIR, r->v.dir, "dev-" NR_ID, &o, &err) < 0)
-		return fail_at(r, line, "dev-" NR_ID ": %s", err.text);
 	snprintf(config, sizeof(config),
 	         "nvdimm,id=" NR_ID ",memdev=" NR_MEMDEV ",label-size=%" PRIu64, r->label_size);
-	dev_spawn(&r->v, "nvdimm", NR_ID, config);
-	if (ipc_recv(r->pair, NR_WAIT_MS, &msg, &err) < 0)
-		return fail_at(r, line, "no DeviceAttach from splitvm-devproc: %s", err.text);
-	if (msg->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH) {
-		fail_at(r, line, "%s before DeviceAttach", msg->type->name);
-		ipc_msg_free(msg);
-		return -1;
-	}
+	if (replay_dev_start(&r->v, &r->pair, devproc, "splitvm-nvrep", "nvdimm", NR_ID, config, fd,
+	                     NR_WAIT_MS, &msg, why, sizeof(why)) < 0)
+		return fail_at(r, line, "%s", why);
 	at = (Splitvm__DeviceAttach *)msg->body;
 	if (at->virtio_id || at->n_queues || at->region_size != r->pmem_size ||
 	    at->config_follows) {
@@ -491,8 +456,10 @@ static int attach(struct replay *r, const char *devproc, unsigned line)
 /* The process's own counts against the calls QEMU served since it started. */
 static int counts_check(struct replay *r, unsigned line)
 {
-	uint64_t calls = prop_u64(r, "dsm-calls"), reads = prop_u64(r, "label-reads"),
-	         writes = prop_u64(r, "label-writes"), refused = prop_u64(r, "label-refused");
+	uint64_t calls = replay_dev_prop_u64(&r->v, "dsm-calls"),
+	         reads = replay_dev_prop_u64(&r->v, "label-reads"),
+	         writes = replay_dev_prop_u64(&r->v, "label-writes"),
+	         refused = replay_dev_prop_u64(&r->v, "label-refused");
 
 	if (calls != r->p_calls || reads != r->p_reads || writes != r->p_writes ||
 	    refused != r->p_refused)
@@ -831,25 +798,8 @@ static int replay_file(const char *devproc, const char *path)
 		       "%u root calls skipped, %u queries, %u checks: all equal to QEMU's\n",
 		       path, r->boots, r->calls, r->reads, r->writes, r->refused, r->skipped,
 		       r->queries, r->checks);
-	if (ret) {
-		/*
-		 * The first difference ends the run, as pmem_replay's does: the
-		 * device process killed, its files removed, no NNG close with a
-		 * call in flight (nanomsg/nng#1813).
-		 */
-		char cmd[160];
-
-		if (r->v.dev_pid > 0) {
-			kill(r->v.dev_pid, SIGKILL);
-			waitpid(r->v.dev_pid, NULL, 0);
-		}
-		if (r->file_made)
-			unlink(r->path);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->v.dir);
-		if (r->v.dir[0] && system(cmd) != 0)
-			fprintf(stderr, "nvdimm_replay: cannot remove %s\n", r->v.dir);
-		_exit(1);
-	}
+	if (ret)
+		replay_dev_abort("nvdimm_replay", &r->v, r->file_made ? r->path : NULL);
 	detach(r);
 	unlink(r->path);
 	replay_free(r);

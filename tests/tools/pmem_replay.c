@@ -45,11 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
 #include "replay_common.h"
+#include "replay_devproc.h"
 
 #define PR_ID          "vpmem0"
 #define PR_MEMDEV      "pmem0"
@@ -170,20 +170,11 @@ static int pump(struct replay *r, int ms)
 static int attach(struct replay *r, const char *devproc)
 {
 	Splitvm__DeviceAttached ad = SPLITVM__DEVICE_ATTACHED__INIT;
-	struct ipc_chan_opts o = { .planes = PROTO_PLANE_DEVICE };
 	Splitvm__DeviceAttach *at;
 	struct ipc_msg *msg;
 	struct ipc_err err;
+	char why[256];
 	int fd;
-
-	r->v = (struct vm){ .devproc_bin = devproc };
-	r->v.ram_fd = r->v.backend_fd = r->v.state_fd = r->v.core_log_fd = -1;
-	snprintf(r->v.dir, sizeof(r->v.dir), "/tmp/splitvm-pmemrep-XXXXXX");
-	if (!mkdtemp(r->v.dir))
-		return fail(r, "mkdtemp: %s", strerror(errno));
-	snprintf(r->v.console, sizeof(r->v.console), "%s/none", r->v.dir);
-	snprintf(r->v.devlog, sizeof(r->v.devlog), "%s/devproc.log", r->v.dir);
-	vm_watch(&r->v);
 
 	/* A real file (TMPDIR, else /var/tmp: disk-backed), so the flushes are real. */
 	snprintf(r->path, sizeof(r->path), "%s/splitvm-pmemrep-%d.img",
@@ -191,19 +182,10 @@ static int attach(struct replay *r, const char *devproc)
 	fd = open(r->path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)r->size) < 0)
 		return fail(r, "%s: %s", r->path, strerror(errno));
-	r->v.backend_fd = fd;
-	r->v.state_fd = memfd("state-" PR_ID, 0);
-
-	if (ipc_chan_bind(&r->pair, IPC_ROLE_PAIR, r->v.dir, "dev-" PR_ID, &o, &err) < 0)
-		return fail(r, "dev-" PR_ID ": %s", err.text);
-	dev_spawn(&r->v, "virtio-pmem", PR_ID, "virtio-pmem,id=" PR_ID ",memdev=" PR_MEMDEV);
-	if (ipc_recv(r->pair, PR_WAIT_MS, &msg, &err) < 0)
-		return fail(r, "no DeviceAttach from splitvm-devproc: %s", err.text);
-	if (msg->type->type != SPLITVM__MSG_TYPE__MSG_DEVICE_ATTACH) {
-		fail(r, "%s before DeviceAttach", msg->type->name);
-		ipc_msg_free(msg);
-		return -1;
-	}
+	if (replay_dev_start(&r->v, &r->pair, devproc, "splitvm-pmemrep", "virtio-pmem", PR_ID,
+	                     "virtio-pmem,id=" PR_ID ",memdev=" PR_MEMDEV, fd, PR_WAIT_MS, &msg,
+	                     why, sizeof(why)) < 0)
+		return fail(r, "%s", why);
 	at = (Splitvm__DeviceAttach *)msg->body;
 	if (at->virtio_id != PR_VIRTIO_PMEM || at->n_queues != 1 || !at->queues[0]->max_size ||
 	    at->region_size != r->size || !at->config_follows) {
@@ -250,21 +232,6 @@ static void detach(struct replay *r)
 static Splitvm__DeviceStatus *status(struct replay *r, struct ipc_msg **msg)
 {
 	return dev_status(&r->v, msg);
-}
-
-static uint64_t prop_u64(struct replay *r, const char *name)
-{
-	Splitvm__DevicePropGet g = SPLITVM__DEVICE_PROP_GET__INIT;
-	struct ipc_msg *msg;
-	uint64_t v;
-
-	g.name = (char *)name;
-	call_ok(r->v.ctl, &g.base, &msg);
-	CHECK(msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_PROP_VALUE, "%s answered %s", name,
-	      msg->type->name);
-	v = strtoull(((Splitvm__DevicePropValue *)msg->body)->value, NULL, 10);
-	ipc_msg_free(msg);
-	return v;
 }
 
 /* ---- the recording's events ---------------------------------------------- */
@@ -459,7 +426,7 @@ static int replay_file(const char *devproc, const char *path)
 		ret = fail(r, "%u request%s QEMU never answered", r->nelems,
 		           r->nelems == 1 ? "" : "s");
 	if (!ret) {
-		uint64_t flushes = prop_u64(r, "flushes");
+		uint64_t flushes = replay_dev_prop_u64(&r->v, "flushes");
 
 		if (flushes != r->fsyncs)
 			ret = fail(r,
@@ -472,25 +439,8 @@ static int replay_file(const char *devproc, const char *path)
 		printf("pmem_replay: %s: %u requests, %u fsyncs, %u queries, %u checks: all equal "
 		       "to QEMU's\n",
 		       path, r->requests, r->fsyncs, r->queries, r->checks);
-	if (ret) {
-		/*
-		 * The first difference ends the run.  Closing the NNG sockets
-		 * with a request in flight can hang in nng_close() (NNG 1.5.2,
-		 * nanomsg/nng#1813; 1 in 12 failing replays here), so a failed
-		 * replay kills the device process, removes its files and exits.
-		 */
-		char cmd[160];
-
-		if (r->v.dev_pid > 0) {
-			kill(r->v.dev_pid, SIGKILL);
-			waitpid(r->v.dev_pid, NULL, 0);
-		}
-		unlink(r->path);
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->v.dir);
-		if (r->v.dir[0] && system(cmd) != 0)
-			fprintf(stderr, "pmem_replay: cannot remove %s\n", r->v.dir);
-		_exit(1);
-	}
+	if (ret)
+		replay_dev_abort("pmem_replay", &r->v, r->path[0] ? r->path : NULL);
 	detach(r);
 	free(r);
 	return ret;

@@ -149,12 +149,34 @@ static uint64_t rss_kib(pid_t pid)
 	return kib;
 }
 
+/*
+ * RESTARTS times kill -9 the device process and time its successor's
+ * first devctl answer, which comes after it has restated every slot that
+ * holds plugged blocks; each successor must find @plugged bytes plugged.
+ */
+static void restarts(struct vm *v, uint64_t plugged, const char *what)
+{
+	double worst = 0, sum = 0;
+	unsigned failed = 0;
+
+	for (unsigned i = 0; i < RESTARTS; i++) {
+		double t, t0 = now_us();
+
+		dev_kill(v);
+		CHECK(dev_restart(v, &failed) == plugged, "the successor's plugged size changed");
+		t = now_us() - t0;
+		sum += t;
+		worst = t > worst ? t : worst;
+	}
+	printf("kill -9 to the successor's first devctl answer, %s: mean %.1f ms, worst %.1f ms "
+	       "(%u runs, %u failed starts)\n",
+	       what, sum / RESTARTS / 1e3, worst / 1e3, RESTARTS, failed);
+}
+
 static void resize_and_restart(char **argv)
 {
 	struct vm v = { .core_bin = argv[1], .devproc_bin = argv[2], .guest = argv[3] };
-	double t0, up, down, worst = 0, sum = 0;
-	unsigned failed = 0;
-	pid_t dev;
+	double t0, up, down;
 
 	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
 	vm_boot(&v, "scenario=virtio-mem vmem_steps=3", "0");
@@ -163,24 +185,9 @@ static void resize_and_restart(char **argv)
 	set_requested(&v, 4 * GIB);
 	expect_settle(&v, 1, 4 * GIB);
 	up = now_us() - t0;
-	dev = dev_child(v.dev_pid);
-	printf("\ndevice process VmRSS with 4 GiB plugged: %" PRIu64 " KiB\n", rss_kib(dev));
-	/* A successor with 4 GiB plugged restates its 32 slots before it serves. */
-	for (unsigned i = 0; i < RESTARTS; i++) {
-		double t;
-
-		t0 = now_us();
-		dev_kill(&v);
-		CHECK(dev_restart(&v, &failed) == 4 * GIB, "the successor lost plugged memory");
-		t = now_us() - t0;
-		sum += t;
-		worst = t > worst ? t : worst;
-	}
-	printf("kill -9 to the successor's first devctl answer, 4 GiB plugged: mean %.1f ms, "
-	       "worst %.1f ms (%u runs, %u failed starts)\n",
-	       sum / RESTARTS / 1e3, worst / 1e3, RESTARTS, failed);
-	sum = worst = 0;
-	failed = 0;
+	printf("\ndevice process VmRSS with 4 GiB plugged: %" PRIu64 " KiB\n",
+	       rss_kib(dev_child(v.dev_pid)));
+	restarts(&v, 4 * GIB, "4 GiB plugged");
 	t0 = now_us();
 	set_requested(&v, 0);
 	expect_settle(&v, 2, 0);
@@ -188,19 +195,7 @@ static void resize_and_restart(char **argv)
 	printf("requested-size change to the guest's settle line (console polled every 5-10 ms):"
 	       "\n  +4 GiB %.1f ms, -4 GiB %.1f ms\n",
 	       up / 1e3, down / 1e3);
-	for (unsigned i = 0; i < RESTARTS; i++) {
-		double t;
-
-		t0 = now_us();
-		dev_kill(&v);
-		CHECK(dev_restart(&v, &failed) == 0, "the successor found memory plugged");
-		t = now_us() - t0;
-		sum += t;
-		worst = t > worst ? t : worst;
-	}
-	printf("kill -9 to the successor's first devctl answer: mean %.1f ms, worst %.1f ms "
-	       "(%u runs, %u failed starts)\n",
-	       sum / RESTARTS / 1e3, worst / 1e3, RESTARTS, failed);
+	restarts(&v, 0, "nothing plugged");
 	printf("device process VmRSS after restarts, idle: %" PRIu64 " KiB\n",
 	       rss_kib(dev_child(v.dev_pid)));
 	set_requested(&v, 128 * MIB);

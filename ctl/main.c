@@ -420,14 +420,8 @@ int main(int argc, char **argv)
 	}
 	if (ipc_call_watch(chan, NULL, &req.base, CTL_DEADLINE_MS, watch_progress ? sub : NULL,
 	                   is_progress, NULL, &rep, &err)) {
+		/* Unanswered, chan is left to our exit (ipc_chan_destroy). */
 		fprintf(stderr, "splitvm-ctl: %s: %s\n", req.verb, err.text);
-		/*
-		 * Unanswered, the request is still in flight, and NNG 1.5's
-		 * close can then wait forever (nanomsg/nng#1813): a script
-		 * would hang on us.  The kernel closes our sockets at exit.
-		 */
-		if (err.code == IPC_ERR_TIMEOUT)
-			return 1;
 		goto out;
 	}
 	if (rep->type->type != SPLITVM__MSG_TYPE__MSG_CTL_REPLY) {

@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,8 +59,21 @@ struct ipc_chan {
 	uint64_t next_id;
 	struct log_ratelimit rl;    /* for the refused-request lines */
 	struct timespec last_reply; /* REP: when the last answer was queued; 0 none */
+	bool unanswered;            /* REQ: the last request sent got no answer */
 	char name[ENDPOINT_MAX];
 };
+
+/*
+ * NNG 1.5's nn_close() (and nng_fini()) can block forever on a SUB that a
+ * publisher is still feeding, and on a REQ whose last request was given up
+ * on (nanomsg/nng#648, #1813): up to 1 in 3 runs of ipc's own test on a
+ * loaded host, in the SUB's close.  Such sockets are left open instead:
+ * a SUB lives until its process ends anyway (ctl's, the supervisor's),
+ * and a process that gave up on a request is usually on its way out; the
+ * kernel closes them then.  Counted, so that ipc_shutdown() does not trip
+ * over them either.
+ */
+static atomic_uint abandoned_socks;
 
 /*
  * nn_close() drops what NNG has not written yet, and NNG's compatibility
@@ -314,8 +329,13 @@ void ipc_chan_destroy(struct ipc_chan *c)
 				;
 		}
 	}
-	if (c->sock >= 0)
+	if (c->sock >= 0 && (c->unanswered || c->role == IPC_ROLE_SUB)) {
+		log_debug("%s: left open to the exit (%s)", c->name,
+		          c->unanswered ? "its last request is unanswered" : "a subscriber");
+		atomic_fetch_add(&abandoned_socks, 1);
+	} else if (c->sock >= 0) {
 		nn_close(c->sock);
+	}
 	free(c);
 }
 
@@ -330,6 +350,11 @@ void ipc_chan_destroy(struct ipc_chan *c)
  */
 void ipc_shutdown(void)
 {
+	if (atomic_load(&abandoned_socks)) {
+		/* It would close the sockets left open above, and block. */
+		log_debug("ipc: %u socket(s) left to the exit", atomic_load(&abandoned_socks));
+		return;
+	}
 #ifdef SPLITVM_SP_NNG
 	nng_fini();
 #else
@@ -533,6 +558,7 @@ int ipc_call_watch(struct ipc_chan *c, const struct ipc_hdr *hdr, const Protobuf
 		                   (unsigned long long)h.correlation_id, deadline_ms);
 	if (ret < 0)
 		return ret;
+	c->unanswered = true;
 
 	for (;;) {
 		now = ipc_now_ms();
@@ -563,6 +589,7 @@ int ipc_call_watch(struct ipc_chan *c, const struct ipc_hdr *hdr, const Protobuf
 			ipc_msg_free(msg);
 			continue;
 		}
+		c->unanswered = false;
 		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY) {
 			const Splitvm__ErrorReply *er = (const Splitvm__ErrorReply *)msg->body;
 

@@ -658,7 +658,8 @@ static void test_call_watch_progress_extends_deadline(void **state)
 	        0);
 	assert_true(mono_ms() - t0 >= 1000);
 	assert_string_equal(((Splitvm__CtlReply *)reply->body)->text, "done");
-	assert_int_equal(seen.progress, 15);
+	/* The reply may overtake the last reports: they travel on another socket. */
+	assert_in_range(seen.progress, 10, 15);
 	ipc_msg_free(reply);
 	assert_int_equal(pthread_join(th, NULL), 0);
 
@@ -678,6 +679,10 @@ static void test_call_watch_progress_extends_deadline(void **state)
 	/* A handler is required with a watched channel. */
 	assert_int_equal(ipc_call_watch(req, NULL, &cr.base, 1000, sub, NULL, NULL, &reply, &err),
 	                 -IPC_ERR_INVALID);
+	/*
+	 * req gave up on its last request: destroying it leaves the socket
+	 * to the exit rather than risk NNG's close (this used to hang here).
+	 */
 	ipc_chan_destroy(sub);
 	ipc_chan_destroy(req);
 	ipc_chan_destroy(s.pub);

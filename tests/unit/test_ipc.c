@@ -662,6 +662,9 @@ static void test_call_watch_progress_extends_deadline(void **state)
 	assert_in_range(seen.progress, 10, 15);
 	ipc_msg_free(reply);
 	assert_int_equal(pthread_join(th, NULL), 0);
+	/* Those stragglers must not count in the next call: take them now. */
+	while (ipc_recv(sub, 300, &m, &err) == 0)
+		ipc_msg_free(m);
 
 	/* The same length of events that are not progress: the deadline holds. */
 	s.progress = false;

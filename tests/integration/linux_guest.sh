@@ -43,6 +43,9 @@ linux_vm_init() {
 	tmp=$(mktemp -d)
 	if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/splitvm/$name; fi
 	sup=
+	# A test killed by meson's timeout must not leave its VM running.
+	trap cleanup EXIT
+	trap 'exit 143' TERM INT
 }
 ctl() { "$LINUX_CTL" --socket "$dir/ctl" "$@"; }
 cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; rm -rf "$tmp"; }

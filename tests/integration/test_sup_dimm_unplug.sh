@@ -30,6 +30,9 @@ sup=
 ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
 stop() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; sup=; }
 cleanup() { stop; rm -rf "$tmp"; }
+# A test killed by meson's timeout must not leave its VM running.
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 fail() {
 	echo "FAIL: $*"
 	echo "--- splitvm log"; cat "$tmp/sup.log"

@@ -26,6 +26,9 @@ cleanup() {
 	[ -n "$sup" ] && kill "$sup" 2>/dev/null
 	rm -rf "$tmp"
 }
+# A test killed by meson's timeout must not leave its VM running.
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 fail() { echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"; cleanup; exit 1; }
 # percents BACKEND < JSON-LINES: the PREALLOC_PROGRESS percents of BACKEND, one a line.
 percents() {

@@ -26,6 +26,9 @@ if [ "$(id -u)" = 0 ]; then dir=/run/splitvm/$name; else dir=$XDG_RUNTIME_DIR/sp
 sup=
 ctl() { "$CTL" --socket "$dir/ctl" "$@"; }
 cleanup() { [ -n "$sup" ] && kill "$sup" 2>/dev/null; [ -n "${fol:-}" ] && kill "$fol" 2>/dev/null; rm -rf "$tmp"; }
+# A test killed by meson's timeout must not leave its VM running.
+trap cleanup EXIT
+trap 'exit 143' TERM INT
 fail() { echo "FAIL: $*"; echo "--- splitvm log"; cat "$tmp/sup.log"; echo "--- console"; cat "$tmp/console.log"; cleanup; exit 1; }
 expect_err() { # expect_err TEXT ARGS...: fails with TEXT on one stderr line
 	local want=$1; shift

@@ -46,6 +46,7 @@
 #define IPC_REDIAL_MAX_MS     1000
 #define IPC_REDIAL_REQ_MIN_MS 2
 #define IPC_REDIAL_REQ_MAX_MS 10
+#define IPC_REDIAL_SUB_MAX_MS 100
 
 struct ipc_chan {
 	int sock; /* nanomsg socket; -1 when closed */
@@ -233,17 +234,25 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 	 * process's restart, capped at IPC_REDIAL_REQ_MAX_MS it adds at most
 	 * that.  A failed dial on an ipc:// endpoint is a socket() and a
 	 * refused connect(): 100 a second against a dead server cost next to
-	 * nothing.  Other roles keep the slower back-off: a PAIR refuses a
-	 * second connection while it holds one (a dead predecessor's, until
-	 * it notices), and what is sent on a refused connection is lost, so
-	 * more redials in that window would only lose more.
+	 * nothing.  A SUB loses what is published before its dial gets
+	 * through (a test's core-events subscriber, made as the core is
+	 * spawned, missed an _OST on a loaded host with the 1 s cap), so it
+	 * is capped at IPC_REDIAL_SUB_MAX_MS: short, yet cheap for one left
+	 * open after its publisher went (ipc_chan_destroy).  Other roles keep
+	 * the slower back-off: a PAIR refuses a second connection while it
+	 * holds one (a dead predecessor's, until it notices), and what is sent
+	 * on a refused connection is lost, so more redials in that window
+	 * would only lose more.
 	 */
 	ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL,
-	                  role == IPC_ROLE_REQ ? IPC_REDIAL_REQ_MIN_MS : IPC_REDIAL_MIN_MS,
+	                  role == IPC_ROLE_REQ || role == IPC_ROLE_SUB ? IPC_REDIAL_REQ_MIN_MS
+	                                                               : IPC_REDIAL_MIN_MS,
 	                  "NN_RECONNECT_IVL", err);
 	if (ret == 0)
 		ret = chan_setopt(c, NN_SOL_SOCKET, NN_RECONNECT_IVL_MAX,
-		                  role == IPC_ROLE_REQ ? IPC_REDIAL_REQ_MAX_MS : IPC_REDIAL_MAX_MS,
+		                  role == IPC_ROLE_REQ   ? IPC_REDIAL_REQ_MAX_MS
+		                  : role == IPC_ROLE_SUB ? IPC_REDIAL_SUB_MAX_MS
+		                                         : IPC_REDIAL_MAX_MS,
 		                  "NN_RECONNECT_IVL_MAX", err);
 	if (ret < 0)
 		goto fail_close;

@@ -154,7 +154,11 @@ int ipc_chan_bind(struct ipc_chan **out, enum ipc_role role, const char *rundir,
 int ipc_chan_connect(struct ipc_chan **out, enum ipc_role role, const char *rundir,
                      const char *name, const struct ipc_chan_opts *opts,
                      struct ipc_err *err) IPC_WUR;
-/* Close the socket.  NULL is a no-op. */
+/*
+ * Close the socket and free the channel.  NULL is a no-op.  A SUB, and a
+ * REQ whose last request got no answer, are left open for the kernel to
+ * close at exit: NNG 1.5 can block forever closing them (chan.c).
+ */
 void ipc_chan_destroy(struct ipc_chan *chan);
 
 /*

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "bench_pmem_results.h"
+#include "bench_stats.h"
 #include "harness.h"
 
 #undef DEV_ID
@@ -49,60 +50,6 @@
 #define RUN_MS      300000
 
 static uint64_t pmem_size = 16 * MIB; /* the region: argv[6] MiB */
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* TSC ticks per µs over 200 ms of the host's clock. */
-static double tsc_per_us(void)
-{
-	double t0 = now_us();
-	uint64_t c0 = rdtsc();
-
-	sleep_ms(200);
-	return (double)(rdtsc() - c0) / (now_us() - t0);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-struct stats {
-	double p50, p99, mean;
-	size_t n;
-};
-
-static struct stats stats_of(double *v, size_t n)
-{
-	struct stats s = { .n = n };
-	double sum = 0;
-
-	if (!n)
-		return s;
-	qsort(v, n, sizeof(*v), cmp_d);
-	for (size_t i = 0; i < n; i++)
-		sum += v[i];
-	s.p50 = v[(n - 1) / 2];
-	s.p99 = v[(size_t)(0.99 * (double)(n - 1) + 0.5)];
-	s.mean = sum / (double)n;
-	return s;
-}
 
 /* ---- the host's own figures --------------------------------------------- */
 

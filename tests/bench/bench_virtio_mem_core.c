@@ -23,61 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "vmem_replay_run.h"
 
 #define RESTARTS 8
-
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
-static double now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* TSC ticks per µs over 200 ms of the host's clock. */
-static double tsc_per_us(void)
-{
-	double t0 = now_us();
-	uint64_t c0 = rdtsc();
-
-	sleep_ms(200);
-	return (double)(rdtsc() - c0) / (now_us() - t0);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-struct stats {
-	double p50, p99, sum;
-	size_t n;
-};
-
-static struct stats stats(double *v, size_t n)
-{
-	struct stats s = { .n = n };
-
-	if (!n)
-		return s;
-	qsort(v, n, sizeof(*v), cmp_d);
-	s.p50 = v[n / 2];
-	s.p99 = v[(n * 99 + 99) / 100 - 1];
-	for (size_t i = 0; i < n; i++)
-		s.sum += v[i];
-	return s;
-}
 
 static void row(const char *what, struct stats a, struct stats q)
 {
@@ -114,7 +63,7 @@ static void stream(char **argv, const struct vr_rec *r, double tpu)
 			k++;
 		}
 		if (n)
-			row(names[type], stats(sv, n), stats(qv, n));
+			row(names[type], stats_of(sv, n), stats_of(qv, n));
 	}
 	k = 0;
 	for (size_t i = 0; i < r->n; i++) {
@@ -124,7 +73,7 @@ static void stream(char **argv, const struct vr_rec *r, double tpu)
 			k++;
 		}
 	}
-	row("all requests", stats(sv, k), stats(qv, k));
+	row("all requests", stats_of(sv, k), stats_of(qv, k));
 	printf("(the whole replay, requested-size changes and checks included: %" PRIu64 " ms)\n",
 	       out.wall_us / 1000);
 	free(out.cycles);

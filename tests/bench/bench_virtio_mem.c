@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Linux's recorded virtio-mem request stream (tests/data/virtio-mem/, made
- * by tests/linux/record-virtio-mem.sh under QEMU 7.2 TCG) through a real
+ * Linux's recorded virtio-mem request stream (tests/linux/record-virtio-mem.sh
+ * under QEMU 7.2 TCG: tests/bench/bench_virtio_mem.sh records 0 -> 4 GiB -> 0
+ * in the same run, else passes tests/data/virtio-mem/) through a real
  * splitvm-devproc, with the bench as the core (the fake core of
  * tests/integration/test_devproc_fakecore.c, which answers slot maps at
  * once: a real core adds its KVM memslot work).  Beside it, QEMU's own

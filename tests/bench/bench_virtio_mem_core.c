@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Linux's recorded virtio-mem stream (0 -> 1 -> 4 GiB -> 512 MiB -> 0)
- * through the real splitvm-core's virtio-mmio transport and a sandboxed
- * splitvm-devproc, driven by the test guest (vmem-replay scenario), every
- * answer checked against QEMU's.  Per request: the guest's TSC from its
+ * Linux's recorded virtio-mem stream (0 -> 4 GiB -> 0 recorded in the same
+ * run by tests/bench/bench_virtio_mem.sh, else the committed recording's
+ * 0 -> 1 -> 4 GiB -> 512 MiB -> 0) through the real splitvm-core's
+ * virtio-mmio transport and a sandboxed splitvm-devproc, driven by the test
+ * guest (vmem-replay scenario), every answer checked against QEMU's.
+ * Per request: the guest's TSC from its
  * QueueNotify write to the used element it polls for, so the time covers
  * the core's exit, the DeviceRequest over IPC, the model (punch-hole,
  * journal), the core's slot mapping and the used-ring update.  Beside it

@@ -18,7 +18,7 @@
 #define PMB_TSC0      5                     /* the guest's TSC before round 0 */
 #define PMB_TSC1      6                     /* and after the second pass */
 #define PMB_RAM_WRITE 7                     /* cycles of a 4 KiB write into RAM (least of 16) */
-#define PMB_ROUND     8 /* round i: [8 + 2i] write cycles, [9 + 2i] flush cycles */
+#define PMB_ROUND     8 /* round i: [8 + 2i] write cycles, [9 + 2i] flush cycles, notify to used */
 #define PMB_SIZE(n)   ((PMB_ROUND + 2 * (uint64_t)(n)) * 8)
 
 #endif

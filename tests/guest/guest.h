@@ -43,6 +43,15 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+/* The TSC, ordered after the loads and stores before it (lfence). */
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
+	return (uint64_t)hi << 32 | lo;
+}
+
 /* --- lib.c: what the compiler may call, and a few string helpers ------- */
 void *memset(void *s, int c, size_t n);
 void *memcpy(void *restrict d, const void *restrict s, size_t n);
@@ -185,6 +194,7 @@ unsigned int mmu_phys_bits(void);
 /* --- trap.c ------------------------------------------------------------ */
 /* Vectors past the exceptions that the IDT holds (idle.c's LAPIC). */
 #define IRQ_VECTOR_TICK     0x20
+#define IRQ_VECTOR_DEV      0x21 /* every routed device GSI (idle.c) */
 #define IRQ_VECTOR_SPURIOUS 0x2f /* low nibble all ones: old APICs insist */
 #define IDT_VECTORS         0x30
 
@@ -208,6 +218,22 @@ void guest_idle(void);
 uint64_t idle_ticks(void);
 /* Did guest_idle() find a LAPIC (false before the first call)? */
 bool idle_uses_apic(void);
+/*
+ * Route IOAPIC input @gsi (the IOAPIC at 0xfec00000, GSI base 0, as the
+ * MADT says) to IRQ_VECTOR_DEV on this CPU: edge-triggered, active high,
+ * as the DSDT declares a virtio-mmio transport's interrupt.  Sets the LAPIC
+ * up first.  0, or a negative GERR_* (no LAPIC, @gsi past the IOAPIC's
+ * inputs) with nothing routed.
+ */
+int guest_irq_route(uint32_t gsi) GUEST_MUST_CHECK;
+/*
+ * Halt until an interrupt, a device's or the LAPIC timer's one shot of
+ * about 10 ms, the safety net that turns a lost interrupt into a slow
+ * wait.  Interrupts are off again on return.  Needs guest_irq_route().
+ */
+void guest_wait_irq(void);
+/* Interrupts taken on IRQ_VECTOR_DEV so far. */
+uint64_t idle_dev_irqs(void);
 
 /* --- power.c: the ACPI power button (GED) and S5 power-off ------------ */
 #define GED_MEM_HOTPLUG_EVT 0x1u /* the GED selector's bits, QEMU's */

@@ -197,16 +197,21 @@ trap_common:
 	jmp	5b
 
 /*
- * Interrupts (idle.c): they arrive only inside guest_idle()'s sti; hlt, so
- * the stubs touch nothing but what they save.  The timer's counts the tick
- * and EOIs, by MMIO or, in x2APIC mode (idle_eoi_reg NULL), by MSR; a
- * spurious interrupt takes no EOI.
+ * Interrupts (idle.c): they arrive only inside the sti; hlt of
+ * guest_idle() and guest_wait_irq(), so the stubs touch nothing but what
+ * they save.  The timer's and the devices' count their interrupt and EOI,
+ * by MMIO or, in x2APIC mode (idle_eoi_reg NULL), by MSR; a spurious
+ * interrupt takes no EOI.
  */
-	.globl irq_tick_stub, irq_spurious_stub
+	.globl irq_tick_stub, irq_dev_stub, irq_spurious_stub
 irq_tick_stub:
 	pushq	%rax
 	incq	idle_tick_count(%rip)
-	movq	idle_eoi_reg(%rip), %rax
+	jmp	7f
+irq_dev_stub:
+	pushq	%rax
+	incq	idle_dev_irq_count(%rip)
+7:	movq	idle_eoi_reg(%rip), %rax
 	testq	%rax, %rax
 	jz	6f
 	movl	$0, (%rax)

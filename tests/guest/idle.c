@@ -18,11 +18,18 @@
  * divider, so divide-by-16 and 62500 counts is 1 ms there.  Nothing is
  * calibrated; callers only need "about a millisecond, then look again".
  *
- * Only the timer may interrupt: LINT0 (the 8259 PIC's virtual wire) is
- * masked in the LAPIC and every PIC input is masked, so a device's GSI
- * below 16 (the GED's 9) or QEMU's running PIT never reaches the CPU
- * through the PIC with vectors that would land on the exception stubs.
- * The IOAPIC's entries are left masked as reset leaves them.
+ * Only the timer and the inputs a scenario routes may interrupt: LINT0
+ * (the 8259 PIC's virtual wire) is masked in the LAPIC and every PIC input
+ * is masked, so a device's GSI below 16 (the GED's 9) or QEMU's running
+ * PIT never reaches the CPU through the PIC with vectors that would land
+ * on the exception stubs.  The IOAPIC's entries stay masked as reset
+ * leaves them until guest_irq_route() unmasks one: a virtio device's, so
+ * that the guest can wait for its used ring as Linux does, halted, instead
+ * of spinning on it.  That matters beyond the CPU it saves: KVM waits for
+ * every running vCPU to leave the kernel before it finishes a memslot
+ * change, and on an emulating KVM (kvm_pvm) a spinning vCPU stays there;
+ * adding a 128 MiB memslot took 157 us p50 and removing one 913 us with a
+ * vCPU spinning, 59 and 46 us with it halted.
  */
 #include "guest.h"
 
@@ -35,6 +42,7 @@
 #define CPUID1_EDX_APIC (1u << 9)
 
 /* xAPIC register offsets; x2APIC MSR = 0x800 + offset / 16. */
+#define APIC_ID        0x020
 #define APIC_TPR       0x080
 #define APIC_EOI       0x0b0
 #define APIC_SVR       0x0f0
@@ -47,7 +55,18 @@
 #define SVR_ENABLE  0x100u
 #define LVT_MASKED  (1u << 16)
 #define TDCR_DIV_16 0x3u
-#define TICK_COUNT  62500u /* 1 ms at 1 GHz / 16 */
+#define TICK_COUNT  62500u  /* 1 ms at 1 GHz / 16 */
+#define WAIT_COUNT  625000u /* 10 ms: guest_wait_irq()'s safety net */
+
+/* The IOAPIC (MADT: id 0 at 0xfec00000, GSI base 0) and its registers. */
+#define IOAPIC_BASE   0xfec00000ull
+#define IOAPIC_REGSEL 0x00
+#define IOAPIC_WIN    0x10
+#define IOAPIC_VER    0x01
+#define IOAPIC_REDTBL 0x10 /* entry n: 0x10 + 2n (low), 0x11 + 2n (high) */
+/* Redirection entry, low word: vector, fixed delivery, physical
+ * destination, active high, edge; bit 16 masks. */
+#define REDIR_MASKED (1u << 16)
 
 #define PIC1_DATA 0x21
 #define PIC2_DATA 0xa1
@@ -57,12 +76,13 @@
 
 /* Read by the interrupt stubs in head.S. */
 volatile uint64_t idle_tick_count;
+volatile uint64_t idle_dev_irq_count;
 volatile uint32_t *idle_eoi_reg; /* NULL in x2APIC mode: EOI by MSR */
 
 static enum { IDLE_UNSET, IDLE_APIC, IDLE_SPIN } idle_mode;
 static volatile uint8_t *apic;
 
-extern const uint8_t irq_tick_stub[], irq_spurious_stub[];
+extern const uint8_t irq_tick_stub[], irq_dev_stub[], irq_spurious_stub[];
 
 static uint64_t rdmsr(uint32_t msr)
 {
@@ -127,6 +147,7 @@ static int idle_setup(void)
 	outb(PIC1_DATA, 0xff);
 	outb(PIC2_DATA, 0xff);
 	idt_set_irq(IRQ_VECTOR_TICK, irq_tick_stub);
+	idt_set_irq(IRQ_VECTOR_DEV, irq_dev_stub);
 	idt_set_irq(IRQ_VECTOR_SPURIOUS, irq_spurious_stub);
 
 	apic_wr(APIC_LVT_LINT0, apic_rd(APIC_LVT_LINT0) | LVT_MASKED);
@@ -138,7 +159,7 @@ static int idle_setup(void)
 	return 0;
 }
 
-void guest_idle(void)
+static bool idle_ready(void)
 {
 	if (idle_mode == IDLE_UNSET) {
 		int err = idle_setup();
@@ -147,7 +168,12 @@ void guest_idle(void)
 		if (err)
 			say("idle: no usable local APIC (error %d), waits spin", err);
 	}
-	if (idle_mode == IDLE_SPIN) {
+	return idle_mode == IDLE_APIC;
+}
+
+void guest_idle(void)
+{
+	if (!idle_ready()) {
 		for (unsigned int i = 0; i < NO_APIC_SPINS; i++)
 			__asm__ volatile("pause" ::: "memory");
 		return;
@@ -157,9 +183,53 @@ void guest_idle(void)
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
+static uint32_t ioapic_rd(volatile uint32_t *io, uint32_t reg)
+{
+	io[IOAPIC_REGSEL / 4] = reg;
+	return io[IOAPIC_WIN / 4];
+}
+
+static void ioapic_wr(volatile uint32_t *io, uint32_t reg, uint32_t v)
+{
+	io[IOAPIC_REGSEL / 4] = reg;
+	io[IOAPIC_WIN / 4] = v;
+}
+
+int guest_irq_route(uint32_t gsi)
+{
+	volatile uint32_t *io;
+	uint32_t inputs, apic_id;
+
+	if (!idle_ready())
+		return -GERR_NOENT;
+	if (mmu_map(IOAPIC_BASE, 4096, MMU_UNCACHED))
+		return -GERR_FAULT;
+	io = (volatile uint32_t *)(uintptr_t)IOAPIC_BASE;
+	/* Version register bits 16-23: the highest redirection entry. */
+	inputs = (ioapic_rd(io, IOAPIC_VER) >> 16 & 0xff) + 1;
+	if (gsi >= inputs)
+		return -GERR_RANGE;
+	/* This CPU's APIC id: the destination, in bits 24-31 (xAPIC). */
+	apic_id = apic ? apic_rd(APIC_ID) >> 24 : apic_rd(APIC_ID);
+	ioapic_wr(io, IOAPIC_REDTBL + 2 * gsi + 1, (apic_id & 0xff) << 24);
+	ioapic_wr(io, IOAPIC_REDTBL + 2 * gsi, IRQ_VECTOR_DEV);
+	return 0;
+}
+
+void guest_wait_irq(void)
+{
+	apic_wr(APIC_TMICT, WAIT_COUNT);
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
 uint64_t idle_ticks(void)
 {
 	return idle_tick_count;
+}
+
+uint64_t idle_dev_irqs(void)
+{
+	return idle_dev_irq_count;
 }
 
 bool idle_uses_apic(void)

@@ -111,14 +111,6 @@ const struct guest_scenario scenario_pvh_boot = {
 /* Most halts idle_ms= accepts: about a minute. */
 #define IDLE_MS_MAX 60000
 
-static uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
-}
-
 /*
  * idle_ms=N (default 20) halts through guest_idle(): each must end with
  * the LAPIC timer's interrupt (the only one unmasked), so N halts take N
@@ -133,10 +125,10 @@ static int idle_run(const struct guest_boot *b)
 	if ((err && err != -GERR_NOENT) || n == 0 || n > IDLE_MS_MAX)
 		return fail("idle_ms=: want 1..%u", IDLE_MS_MAX);
 	t0 = idle_ticks();
-	tsc = rdtsc();
+	tsc = guest_rdtsc();
 	for (uint64_t i = 0; i < n; i++)
 		guest_idle();
-	tsc = rdtsc() - tsc;
+	tsc = guest_rdtsc() - tsc;
 	ticks = idle_ticks() - t0;
 	if (!idle_uses_apic())
 		return fail("idle: no local APIC, guest_idle() spins");

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * virtio-mmio scenarios: the guest's side of the core's transport, driven
- * as Linux's virtio_mmio does it but polling the used ring instead of
- * waiting for the interrupt (the guest has no IOAPIC driver; it checks
- * InterruptStatus instead).
+ * as Linux's virtio_mmio does it.
  *
  *   virtio       finds the virtio,mmio nodes of the FDT, negotiates
  *                VERSION_1, sets up queue 0 and sends requests=N requests
@@ -11,6 +9,13 @@
  *                test echo device's: le32 sum of the bytes, le32 count;
  *                with virtio_id= the device's config must read "echo" and
  *                version 1 (never the 0 a late-restating device declares).
+ *                The device's interrupt is routed through the IOAPIC (its
+ *                FDT interrupts cell) and the guest halts for it: each
+ *                used element must bring exactly one interrupt, with
+ *                InterruptStatus's used bit (irqfd -> in-kernel IOAPIC ->
+ *                LAPIC -> IDT, the path Linux's driver takes); the last
+ *                line says "N requests answered, N interrupts".
+ *                virtio_poll=1 polls the used ring instead ("polled").
  *   virtio-bad   for each broken chain of a table (loop, head out of range,
  *                next out of range, buffer outside RAM, readable after
  *                writable, zero length): send it, wait for NEEDS_RESET and
@@ -33,6 +38,7 @@ static uint8_t resp_buf[64] __attribute__((aligned(64)));
 struct vdev {
 	uint64_t base;
 	uint32_t gsi;
+	struct virtio_wait wait;
 	uint16_t last_used;
 	uint16_t avail_idx;
 };
@@ -61,8 +67,7 @@ static int find_cb(void *ctx, const struct gfdt_node *node)
 		return 0;
 	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
 		return 0;
-	f->devs[f->n].base = addr;
-	f->devs[f->n].gsi = 0;
+	f->devs[f->n] = (struct vdev){ .base = addr, .gsi = UINT32_MAX };
 	if (node->interrupts && node->interrupts_len >= 4)
 		f->devs[f->n].gsi = (uint32_t)node->interrupts[0] << 24 |
 		                    (uint32_t)node->interrupts[1] << 16 |
@@ -144,16 +149,48 @@ static void make_avail(struct vdev *d, uint16_t head)
 /* Wait for the next used element; -1 on timeout. */
 static int wait_used(struct vdev *d, uint32_t *len)
 {
-	for (uint64_t i = 0; i < SPIN_MAX; i++) {
-		if (*(volatile uint16_t *)&vq.used.idx != d->last_used) {
-			barrier();
-			*len = vq.used.ring[d->last_used % QSIZE].len;
-			d->last_used++;
-			return 0;
-		}
-		__asm__ volatile("pause");
-	}
-	return -1;
+	if (virtio_wait_used(&d->wait, &vq.used.idx, d->last_used))
+		return -1;
+	barrier();
+	*len = vq.used.ring[d->last_used % QSIZE].len;
+	d->last_used++;
+	return 0;
+}
+
+/*
+ * @what was seen (a used element, NEEDS_RESET): its interrupt must come
+ * too, once.  The core stores the used index or the status before it
+ * signals, so the interrupt may still be on its way: halts until it is
+ * taken (10 ms each, 100 at most).
+ */
+static int check_irq(const struct vdev *d, const char *what, uint64_t before)
+{
+	for (unsigned i = 0; i < 100 && idle_dev_irqs() == before; i++)
+		guest_wait_irq();
+	if (idle_dev_irqs() == before)
+		return fail("virtio %s: no interrupt on GSI %u within 1 s", what, d->gsi);
+	if (idle_dev_irqs() != before + 1)
+		return fail("virtio %s: %lu interrupts, want 1", what, idle_dev_irqs() - before);
+	return 0;
+}
+
+/* The interrupt routed unless virtio_poll=1; a guest that cannot route it fails. */
+static int wait_setup(const struct guest_boot *b, struct vdev *d)
+{
+	uint64_t poll = 0;
+	int err;
+
+	d->wait.irq = false;
+	d->wait.gsi = d->gsi;
+	if (!cmdline_u64(b, "virtio_poll", &poll) && poll)
+		return 0;
+	if (d->gsi == UINT32_MAX)
+		return fail("virtio 0x%lx: no interrupts cell in its FDT node", d->base);
+	err = guest_irq_route(d->gsi);
+	if (err)
+		return fail("virtio 0x%lx: cannot route GSI %u (error %d)", d->base, d->gsi, err);
+	d->wait.irq = true;
+	return 0;
 }
 
 static int good_request(struct vdev *d, unsigned n)
@@ -161,6 +198,7 @@ static int good_request(struct vdev *d, unsigned n)
 	uint32_t sum = 0, len = 0, got_sum, got_n;
 	uint32_t isr;
 	unsigned size = 1 + (n * 37) % sizeof(req_buf);
+	uint64_t irqs = idle_dev_irqs();
 
 	for (unsigned i = 0; i < size; i++) {
 		req_buf[i] = (uint8_t)(n * 13 + i);
@@ -180,6 +218,8 @@ static int good_request(struct vdev *d, unsigned n)
 	if (got_sum != sum || got_n != size)
 		return fail("virtio: request %u: answer sum %u count %u, want %u %u", n, got_sum,
 		            got_n, sum, size);
+	if (d->wait.irq && check_irq(d, "request: used element", irqs))
+		return 1;
 	isr = rd(d, REG_INT_STATUS);
 	if (!(isr & 1))
 		return fail("virtio: request %u: InterruptStatus 0x%x lacks the used bit", n, isr);
@@ -223,11 +263,16 @@ static int virtio_run(const struct guest_boot *b)
 	}
 	if (dev_init(&f.devs[0]))
 		return 1;
+	if (wait_setup(b, &f.devs[0]))
+		return 1;
 	for (unsigned i = 0; i < n; i++) {
 		if (good_request(&f.devs[0], i))
 			return 1;
 	}
-	say("virtio: %lu requests answered", n);
+	if (f.devs[0].wait.irq)
+		say("virtio: %lu requests answered, %lu interrupts", n, idle_dev_irqs());
+	else
+		say("virtio: %lu requests answered, polled", n);
 	return 0;
 }
 
@@ -256,7 +301,7 @@ static const struct bad_chain bad_chains[] = {
 static int bad_one(struct vdev *d, const struct bad_chain *c)
 {
 	uint32_t st = 0, isr;
-	uint64_t i;
+	uint64_t i, irqs = idle_dev_irqs();
 
 	for (unsigned k = 0; k < 3; k++) {
 		vq.desc[k] = c->d[k];
@@ -271,6 +316,8 @@ static int bad_one(struct vdev *d, const struct bad_chain *c)
 	}
 	if (!(st & ST_NEEDS_RESET))
 		return fail("virtio-bad %s: no NEEDS_RESET (status 0x%x)", c->name, st);
+	if (d->wait.irq && check_irq(d, "bad chain: NEEDS_RESET", irqs))
+		return 1;
 	isr = rd(d, REG_INT_STATUS);
 	if (!(isr & 2))
 		return fail("virtio-bad %s: InterruptStatus 0x%x lacks the config bit", c->name,
@@ -288,7 +335,7 @@ static int virtio_bad_run(const struct guest_boot *b)
 {
 	struct finder f;
 
-	if (find_devices(b, &f) || dev_init(&f.devs[0]))
+	if (find_devices(b, &f) || dev_init(&f.devs[0]) || wait_setup(b, &f.devs[0]))
 		return 1;
 	if (good_request(&f.devs[0], 0))
 		return 1;

@@ -2,9 +2,9 @@
 /*
  * virtio-mem scenarios: the guest's side of a virtio-mem device (virtio 1.2,
  * 5.15) behind the core's virtio-mmio transport, driven as Linux's
- * virtio_mem driver does it, but polling InterruptStatus and the used ring
- * instead of taking the device's interrupt: a request's used element with
- * PAUSE, a config change with a halt (guest_idle()) between looks.
+ * virtio_mem driver does it: halted until the device's interrupt while a
+ * request is out (virtio_wait_used(); virtio_poll=1 polls the used ring
+ * instead), InterruptStatus looked at between halts for a config change.
  *
  *   virtio-mem      finds the device (virtio,mmio node, DeviceID 24) in the
  *                   FDT; first checks that a driver refusing
@@ -69,11 +69,7 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
 #define MEMORY_BLOCK (128ull << 20)
 /* The most blocks the guest tracks: 8 GiB of 2 MiB blocks, twice over. */
 #define MAX_BLOCKS 8192
-/*
- * Polls of a request's used element with PAUSE (a benchmark times them, so
- * they spin): long enough for a device process to die and its successor
- * to attach.
- */
+/* Polls of the status register for NEEDS_RESET (virtio-mem-bad). */
 #define SPIN_MAX 4000000000ull
 #define BUSY_MAX 100000u
 /*
@@ -89,6 +85,7 @@ static uint8_t resp_buf[64] __attribute__((aligned(64)));
 
 struct vmem {
 	uint64_t base; /* the virtio-mmio window */
+	struct virtio_wait wait;
 	uint16_t last_used;
 	uint16_t avail_idx;
 	uint64_t block_size;
@@ -101,6 +98,7 @@ struct vmem {
 	uint64_t plugged;   /* what the guest was told is plugged */
 	uint64_t mb_blocks; /* blocks per memory block */
 	unsigned busy, nacks, requests;
+	uint64_t notify_tsc, used_tsc; /* the last request's, for vmem_request_tsc() */
 	uint8_t state[MAX_BLOCKS / 8]; /* the guest's view: plugged blocks */
 };
 
@@ -137,7 +135,7 @@ static uint16_t get16(const uint8_t *p)
 
 static int find_device(const struct guest_boot *b)
 {
-	return virtio_find(b, "virtio-mem", VIRTIO_ID_MEM, &vmem.base);
+	return virtio_find(b, "virtio-mem", VIRTIO_ID_MEM, &vmem.base, &vmem.wait);
 }
 
 static uint64_t cfg64(uint32_t off)
@@ -247,16 +245,14 @@ static int transact(size_t len, uint32_t wlen, uint32_t *used)
 	vmem.avail_idx++;
 	*(volatile uint16_t *)&vq.avail.idx = vmem.avail_idx;
 	barrier();
+	vmem.notify_tsc = guest_rdtsc();
 	wr(REG_QUEUE_NOTIFY, 0);
 	vmem.requests++;
-	for (uint64_t i = 0; i < SPIN_MAX; i++) {
-		if (*(volatile uint16_t *)&vq.used.idx != vmem.last_used) {
-			barrier();
-			*used = vq.used.ring[vmem.last_used % QSIZE].len;
-			vmem.last_used++;
-			return 0;
-		}
-		cpu_relax();
+	if (!virtio_wait_used(&vmem.wait, &vq.used.idx, vmem.last_used)) {
+		vmem.used_tsc = guest_rdtsc();
+		*used = vq.used.ring[vmem.last_used % QSIZE].len;
+		vmem.last_used++;
+		return 0;
 	}
 	return fail("virtio-mem: request %u: no used element (status 0x%x)", vmem.requests,
 	            rd(REG_STATUS));
@@ -757,6 +753,12 @@ int vmem_open(const struct guest_boot *b)
 int vmem_request(uint16_t type, uint64_t addr, uint16_t nb, uint16_t *resp, uint16_t *state)
 {
 	return request(type, addr, nb, resp, state);
+}
+
+void vmem_request_tsc(uint64_t *notify, uint64_t *used)
+{
+	*notify = vmem.notify_tsc;
+	*used = vmem.used_tsc;
 }
 
 void vmem_config(struct vmem_config *c)

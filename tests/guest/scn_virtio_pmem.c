@@ -2,7 +2,8 @@
 /*
  * virtio-pmem scenario: the guest's side of a virtio-pmem device (virtio
  * 1.2, 5.19) behind the core's virtio-mmio transport, driven as Linux's
- * virtio_pmem/nd_virtio drivers do it, but polling the used ring.
+ * virtio_pmem/nd_virtio drivers do it: halted until the device's interrupt
+ * while a request is out (virtio_poll=1 polls the used ring instead).
  *
  *   virtio-pmem  finds the device (virtio,mmio node, DeviceID 27) in the
  *                FDT, negotiates VERSION_1 alone, reads config start/size,
@@ -24,7 +25,8 @@
  *
  * pmem_bench=N pmem_results=0xGPA (tests/bench/bench_pmem.c) replaces all of
  * the above after the probe: N rounds of a 4 KiB write into the region (page
- * i % pages) and one FLUSH, each timed with the TSC; then two passes of
+ * i % pages) and one FLUSH, each timed with the TSC (the FLUSH from its
+ * QueueNotify write to the guest seeing its used element); then two passes of
  * 1 MiB copies (rep movsq) from RAM over the whole region (the first one faults the
  * region in, the second is warm), timed too.  The figures go into RAM at
  * pmem_results (PMB_* in tests/bench/bench_pmem_results.h) for the host to
@@ -41,7 +43,6 @@
 #define RESP_EIO       1
 
 #define INFLIGHT 8 /* chains of 2 descriptors each */
-#define SPIN_MAX 4000000000ull
 
 static struct vq vq __attribute__((aligned(4096)));
 static uint8_t req_buf[INFLIGHT][16] __attribute__((aligned(64)));
@@ -49,6 +50,7 @@ static uint8_t resp_buf[INFLIGHT][16] __attribute__((aligned(64)));
 
 static struct {
 	uint64_t base;
+	struct virtio_wait wait;
 	uint64_t start, size;
 	uint16_t avail_idx, last_used;
 	unsigned requests;
@@ -84,7 +86,7 @@ static uint64_t pmem_word(uint64_t off)
 
 static int find_device(const struct guest_boot *b)
 {
-	return virtio_find(b, "virtio-pmem", VIRTIO_ID_PMEM, &pm.base);
+	return virtio_find(b, "virtio-pmem", VIRTIO_ID_PMEM, &pm.base, &pm.wait);
 }
 
 static uint64_t cfg64(uint32_t off)
@@ -153,19 +155,21 @@ static void queue_chain(unsigned slot, uint32_t len, uint32_t wlen)
 	pm.requests++;
 }
 
-/* The next used element: its head and length. */
-static int wait_used(uint16_t *head, uint32_t *len)
+/*
+ * The next used element: its head and length, and in *@tsc (when not NULL)
+ * the TSC as the guest saw it, before the InterruptStatus acknowledgement.
+ */
+static int wait_used(uint16_t *head, uint32_t *len, uint64_t *tsc)
 {
-	for (uint64_t i = 0; i < SPIN_MAX; i++) {
-		if (*(volatile uint16_t *)&vq.used.idx != pm.last_used) {
-			barrier();
-			*head = (uint16_t)vq.used.ring[pm.last_used % QSIZE].id;
-			*len = vq.used.ring[pm.last_used % QSIZE].len;
-			pm.last_used++;
-			wr(REG_INT_ACK, rd(REG_INT_STATUS));
-			return 0;
-		}
-		cpu_relax();
+	if (!virtio_wait_used(&pm.wait, &vq.used.idx, pm.last_used)) {
+		if (tsc)
+			*tsc = guest_rdtsc();
+		barrier();
+		*head = (uint16_t)vq.used.ring[pm.last_used % QSIZE].id;
+		*len = vq.used.ring[pm.last_used % QSIZE].len;
+		pm.last_used++;
+		wr(REG_INT_ACK, rd(REG_INT_STATUS));
+		return 0;
 	}
 	return fail("virtio-pmem: request %u: no used element (status 0x%x)", pm.requests,
 	            rd(REG_STATUS));
@@ -180,7 +184,7 @@ static int request(uint32_t type, uint32_t len, uint32_t wlen, uint32_t *used, u
 	put32(req_buf[0], type);
 	queue_chain(0, len, wlen);
 	wr(REG_QUEUE_NOTIFY, 0);
-	if (wait_used(&head, used))
+	if (wait_used(&head, used, NULL))
 		return 1;
 	if (head != 0)
 		return fail("virtio-pmem: used head %u, want 0", head);
@@ -230,7 +234,7 @@ static int flood(uint64_t n, uint64_t *ooo)
 			uint32_t len, ret;
 			unsigned slot, k;
 
-			if (wait_used(&head, &len))
+			if (wait_used(&head, &len, NULL))
 				return 1;
 			slot = head / 2;
 			if (head % 2 || slot >= INFLIGHT || !(busy & (1u << slot)))
@@ -337,14 +341,6 @@ static int bad_table(void)
 
 /* ---- the benchmark ------------------------------------------------------ */
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
 static uint8_t bench_src[PMB_CHUNK] __attribute__((aligned(4096)));
 static uint8_t bench_ram[4096] __attribute__((aligned(4096)));
 
@@ -384,46 +380,46 @@ static int bench(const struct guest_boot *b, uint64_t n)
 	/* The same 4 KiB write into RAM, for scale: the least of 16 (warm). */
 	res[PMB_RAM_WRITE] = ~0ull;
 	for (int k = 0; k < 16; k++) {
-		uint64_t t0 = rdtsc(), dt;
+		uint64_t t0 = guest_rdtsc(), dt;
 
 		copy_bytes((uintptr_t)bench_ram, bench_src, 4096);
-		dt = rdtsc() - t0;
+		dt = guest_rdtsc() - t0;
 		if (dt < res[PMB_RAM_WRITE])
 			res[PMB_RAM_WRITE] = dt;
 	}
-	res[PMB_TSC0] = rdtsc();
+	res[PMB_TSC0] = guest_rdtsc();
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t t0, t1, t2;
+		uint64_t t0, t1, t2, t3;
 		uint16_t head;
 		uint32_t used, ret;
 
 		bench_src[0] = (uint8_t)i; /* every round writes different bytes */
 		memset(req_buf[0], 0, 4);
-		t0 = rdtsc();
+		t0 = guest_rdtsc();
 		copy_bytes(pm.start + i % pages * 4096, bench_src, 4096);
-		t1 = rdtsc();
+		t1 = guest_rdtsc();
 		queue_chain(0, 4, 4);
+		t3 = guest_rdtsc();
 		wr(REG_QUEUE_NOTIFY, 0);
-		if (wait_used(&head, &used))
+		if (wait_used(&head, &used, &t2))
 			return 1;
-		t2 = rdtsc();
 		ret = get32(resp_buf[0]);
 		if (head != 0 || used != 4 || ret != RESP_OK)
 			return fail("virtio-pmem-bench: flush %lu: head %u used %u ret %u", i, head,
 			            used, ret);
 		res[PMB_ROUND + 2 * i] = t1 - t0;
-		res[PMB_ROUND + 2 * i + 1] = t2 - t1;
+		res[PMB_ROUND + 2 * i + 1] = t2 - t3;
 	}
 	for (int p = 0; p < 2; p++) {
-		uint64_t t0 = rdtsc();
+		uint64_t t0 = guest_rdtsc();
 
 		for (uint64_t off = 0; off < pm.size; off += PMB_CHUNK)
 			copy_bytes(pm.start + off, bench_src, PMB_CHUNK);
-		passes[p] = rdtsc() - t0;
+		passes[p] = guest_rdtsc() - t0;
 	}
 	res[PMB_PASS_COLD] = passes[0];
 	res[PMB_PASS_WARM] = passes[1];
-	res[PMB_TSC1] = rdtsc();
+	res[PMB_TSC1] = guest_rdtsc();
 	__asm__ volatile("" ::: "memory");
 	res[PMB_DONE] = PMB_MAGIC;
 	say("virtio-pmem-bench: %lu flushes done", n);

@@ -24,14 +24,6 @@
 
 #include "../integration/vmem_replay_mailbox.h"
 
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi)::"memory");
-	return (uint64_t)hi << 32 | lo;
-}
-
 static void report(volatile uint64_t *op)
 {
 	struct vmem_config c;
@@ -49,11 +41,10 @@ static int replay_op(volatile uint64_t *op, uint64_t i)
 
 	switch (w0 & 0xff) {
 	case VMR_OP_REQ:
-		t0 = rdtsc();
 		if (vmem_request((uint16_t)(w0 >> 8 & 0xff), op[VMR_W_ARG], (uint16_t)(w0 >> 16),
 		                 &resp, &state))
 			return 1;
-		t1 = rdtsc();
+		vmem_request_tsc(&t0, &t1);
 		op[VMR_W_RESP] = resp | (uint64_t)state << 16;
 		op[VMR_W_CYCLES] = t1 - t0;
 		op[VMR_W_TSC] = t0;

@@ -5,6 +5,7 @@
 
 struct finder {
 	uint64_t bases[8];
+	uint32_t gsis[8]; /* UINT32_MAX: no interrupts cell */
 	unsigned n;
 };
 
@@ -17,11 +18,42 @@ static int find_cb(void *ctx, const struct gfdt_node *node)
 		return 0;
 	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
 		return 0;
+	f->gsis[f->n] = UINT32_MAX;
+	if (node->interrupts && node->interrupts_len >= 4)
+		f->gsis[f->n] = (uint32_t)node->interrupts[0] << 24 |
+		                (uint32_t)node->interrupts[1] << 16 |
+		                (uint32_t)node->interrupts[2] << 8 | node->interrupts[3];
 	f->bases[f->n++] = addr;
 	return 0;
 }
 
-int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base)
+/* Route @gsi for @w unless told to poll; says how @name will wait. */
+static void wait_setup(const struct guest_boot *b, const char *name, uint32_t gsi,
+                       struct virtio_wait *w)
+{
+	uint64_t poll = 0;
+	int err;
+
+	w->irq = false;
+	w->gsi = gsi;
+	if (!cmdline_u64(b, "virtio_poll", &poll) && poll) {
+		say("%s: polls its used ring (virtio_poll=1)", name);
+		return;
+	}
+	if (gsi == UINT32_MAX) {
+		say("%s: no interrupts cell in its FDT node: polls its used ring", name);
+		return;
+	}
+	err = guest_irq_route(gsi);
+	if (err) {
+		say("%s: cannot route GSI %u (error %d): polls its used ring", name, gsi, err);
+		return;
+	}
+	w->irq = true;
+}
+
+int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base,
+                struct virtio_wait *w)
 {
 	struct finder f = { .n = 0 };
 	int err;
@@ -37,8 +69,10 @@ int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id
 		*base = f.bases[i];
 		if (virtio_rd(*base, REG_MAGIC) == 0x74726976 &&
 		    virtio_rd(*base, REG_VERSION) == 2 &&
-		    virtio_rd(*base, REG_DEVICE_ID) == device_id)
+		    virtio_rd(*base, REG_DEVICE_ID) == device_id) {
+			wait_setup(b, name, f.gsis[i], w);
 			return 0;
+		}
 	}
 	return fail("%s: none of %u virtio,mmio nodes is a %s device", name, f.n, name);
 }
@@ -75,4 +109,27 @@ int virtio_queue0(uint64_t base, struct vq *q, const char *name)
 	virtio_queue_rings(base, q);
 	virtio_wr(base, REG_QUEUE_READY, 1);
 	return 0;
+}
+
+int virtio_wait_used(const struct virtio_wait *w, const volatile uint16_t *idx, uint16_t last)
+{
+	if (w->irq) {
+		/*
+		 * The check runs with interrupts off and the halt is sti; hlt:
+		 * an interrupt that came after the check wakes the halt
+		 * instead of being taken before it.
+		 */
+		for (unsigned i = 0; i < VIRTIO_WAIT_MAX; i++) {
+			if (*idx != last)
+				return 0;
+			guest_wait_irq();
+		}
+		return *idx != last ? 0 : 1;
+	}
+	for (uint64_t i = 0; i < VIRTIO_SPIN_MAX; i++) {
+		if (*idx != last)
+			return 0;
+		cpu_relax();
+	}
+	return 1;
 }

@@ -2,8 +2,9 @@
 /*
  * The guest's virtio-mmio driver pieces (virtio 1.2, 4.2.2) shared by the
  * virtio scenarios: the register map, one split virtqueue of QSIZE, finding
- * a device in the FDT and handing queue 0 to it.  Polled: the guest has no
- * interrupt controller driver.
+ * a device in the FDT and handing queue 0 to it, and waiting for its used
+ * ring: halted until the device's interrupt, as Linux's drivers wait, or
+ * polled with PAUSE (virtio_poll=1 on the command line, or no LAPIC).
  */
 #ifndef SPLITVM_GUEST_VIRTIO_H
 #define SPLITVM_GUEST_VIRTIO_H
@@ -44,6 +45,9 @@
 #define D_WRITE 2
 
 #define QSIZE 16
+
+#define VIRTIO_SPIN_MAX 4000000000ull
+#define VIRTIO_WAIT_MAX 60000u
 
 struct vdesc {
 	uint64_t addr;
@@ -91,13 +95,32 @@ static inline void virtio_wr(uint64_t base, uint32_t off, uint32_t v)
 	*(volatile uint32_t *)(uintptr_t)(base + off) = v;
 }
 
+/* How a driver waits for its device's used ring (virtio_wait_used()). */
+struct virtio_wait {
+	bool irq;     /* halts for the interrupt; polls when false */
+	uint32_t gsi; /* the node's interrupts cell */
+};
+
 /*
  * The first virtio,mmio node of the FDT whose window (mapped uncached on
- * the way) holds a version 2 device @device_id: its base in *@base.
- * Failures print "@name: ..." and return 1.
+ * the way) holds a version 2 device @device_id: its base in *@base, and in
+ * *@w how to wait for it: its GSI routed through the IOAPIC unless the
+ * command line says virtio_poll=1 (a node without an interrupts cell, or a
+ * guest without a LAPIC, polls and says so).  Failures print "@name: ..."
+ * and return 1.
  */
-int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id,
-                uint64_t *base) GUEST_MUST_CHECK;
+int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base,
+                struct virtio_wait *w) GUEST_MUST_CHECK;
+/*
+ * Until the used ring's index *@idx differs from @last: 0, or 1 once the
+ * wait has lasted minutes (@w->irq: 60000 halts of at most 10 ms) or
+ * VIRTIO_SPIN_MAX polls, long enough for a device process to die and its
+ * successor to take the request over.  InterruptStatus is the caller's:
+ * the interrupt is edge-triggered, and the core pulses it for every used
+ * element whatever InterruptStatus holds.
+ */
+int virtio_wait_used(const struct virtio_wait *w, const volatile uint16_t *idx,
+                     uint16_t last) GUEST_MUST_CHECK;
 /* The config space's le64 at @off, read as two le32. */
 uint64_t virtio_cfg64(uint64_t base, uint32_t off);
 /*

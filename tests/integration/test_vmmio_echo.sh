@@ -4,7 +4,10 @@
 # test-only echo device process (vmmio_echo) on its dev-<id> socket, and the
 # test guest driving the device from the FDT.
 #   echo      requests answered through ioeventfd, the device plane and the
-#             used ring (scenario virtio)
+#             used ring (scenario virtio); the guest halts for the device's
+#             interrupt (irqfd -> IOAPIC -> LAPIC) and must take exactly
+#             one per used element
+#   polled    the same with the guest polling the used ring (virtio_poll=1)
 #   bad       broken descriptor chains put the device into NEEDS_RESET with a
 #             config interrupt; after a reset it serves again (virtio-bad)
 #   late      the device attaches with its config to follow and restates it
@@ -63,8 +66,14 @@ check() { # NAME RC
 "$echo_dev" "$dir/run-echo" echo0 1 --idle-exit 30 2>"$dir/echo.dev" &
 pids+=($!)
 run echo scenario=virtio requests=8 virtio_id=$((0xffe0))
-check echo $? && grep -q "virtio: 8 requests answered" "$dir/echo.out" ||
-	fail "echo: no '8 requests answered' line"
+check echo $? && grep -q "virtio: 8 requests answered, 8 interrupts" "$dir/echo.out" ||
+	fail "echo: no '8 requests answered, 8 interrupts' line"
+
+"$echo_dev" "$dir/run-polled" echo0 1 --idle-exit 30 2>"$dir/polled.dev" &
+pids+=($!)
+run polled scenario=virtio requests=4 virtio_poll=1
+check polled $? && grep -q "virtio: 4 requests answered, polled" "$dir/polled.out" ||
+	fail "polled: no '4 requests answered, polled' line"
 
 # late: the config follows the attach; the guest checks its version.
 "$echo_dev" "$dir/run-late" echo0 1 --idle-exit 30 --config-late 200 2>"$dir/late.dev" &

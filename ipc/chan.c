@@ -47,6 +47,8 @@
 #define IPC_REDIAL_REQ_MIN_MS 2
 #define IPC_REDIAL_REQ_MAX_MS 10
 #define IPC_REDIAL_SUB_MAX_MS 100
+/* How long a REQ's send waits for a peer before it redials (chan_redial). */
+#define IPC_PEER_WAIT_MS 100
 
 struct ipc_chan {
 	int sock; /* nanomsg socket; -1 when closed */
@@ -61,6 +63,7 @@ struct ipc_chan {
 	struct log_ratelimit rl;    /* for the refused-request lines */
 	struct timespec last_reply; /* REP: when the last answer was queued; 0 none */
 	bool unanswered;            /* REQ: the last request sent got no answer */
+	int dial_eid;               /* nn_connect()'s endpoint; -1 for a bound channel */
 	char name[ENDPOINT_MAX];
 };
 
@@ -195,6 +198,7 @@ static int chan_open(struct ipc_chan **out, enum ipc_role role, const char *rund
 	if (!c)
 		return ipc_err_sys(err, ENOMEM, "channel %s", name);
 	c->sock = -1;
+	c->dial_eid = -1;
 	c->role = role;
 	c->planes = opts->planes;
 	c->max_msg = opts->max_msg ? opts->max_msg : IPC_MAX_MSG_DEFAULT;
@@ -299,11 +303,14 @@ static int chan_attach(struct ipc_chan **out, enum ipc_role role, const char *ru
 	if (ret < 0)
 		return ret;
 	snprintf(url, sizeof(url), "ipc://%s", c->name);
-	if ((bind ? nn_bind(c->sock, url) : nn_connect(c->sock, url)) < 0) {
+	ret = bind ? nn_bind(c->sock, url) : nn_connect(c->sock, url);
+	if (ret < 0) {
 		ret = chan_err(err, c, bind ? "bind" : "connect", nn_errno());
 		ipc_chan_destroy(c);
 		return ret;
 	}
+	if (!bind)
+		c->dial_eid = ret;
 	log_debug("%s: %s %s", c->name, roles[role].name, bind ? "bound" : "connected");
 	*out = c;
 	return 0;
@@ -389,6 +396,39 @@ int ipc_chan_poll_fd(struct ipc_chan *c, int *fd, struct ipc_err *err)
 	return 0;
 }
 
+/*
+ * A REQ's new dialer.  NNG's dialer stops for good when a connection
+ * attempt ends in NNG_ECLOSED (nng's dialer_connect_cb: "no further
+ * action"), and NNG maps EPIPE and ENOTCONN to it: a listener that drops a
+ * connection while the SP headers are exchanged leaves the socket without
+ * a peer for good.  Seen here from the test harness, which plays the
+ * supervisor: after about 1 device-process restart in 150 its devctl
+ * calls said "no peer took" for 20 s while a plain connect() to the
+ * successor's socket worked.  So a REQ that has had no peer for
+ * IPC_PEER_WAIT_MS of a call's send is given a fresh dialer (send_req()).
+ */
+static void chan_redial(struct ipc_chan *c)
+{
+	char url[ENDPOINT_MAX + sizeof("ipc://")];
+	int eid;
+
+	if (c->role != IPC_ROLE_REQ || c->dial_eid < 0)
+		return;
+	if (nn_shutdown(c->sock, c->dial_eid) < 0)
+		log_debug("%s: nn_shutdown of the old dialer: %s", c->name,
+		          nn_strerror(nn_errno()));
+	snprintf(url, sizeof(url), "ipc://%s", c->name);
+	eid = nn_connect(c->sock, url);
+	if (eid < 0) {
+		c->dial_eid = -1;
+		log_warnx_ratelimited(&c->rl, "%s: no peer, and a new dialer failed: %s", c->name,
+		                      nn_strerror(nn_errno()));
+		return;
+	}
+	c->dial_eid = eid;
+	log_debug("%s: no peer for %d ms: dialling afresh", c->name, IPC_PEER_WAIT_MS);
+}
+
 static int send_env(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
                     struct ipc_err *err)
 {
@@ -420,6 +460,31 @@ static int send_env(struct ipc_chan *c, const struct ipc_hdr *hdr, const Protobu
 out:
 	ipc_env_builder_fini(&b);
 	return ret;
+}
+
+/*
+ * A REQ's send within @deadline_ms: in slices of IPC_PEER_WAIT_MS, with a
+ * fresh dialer after each slice that found no peer.  Nothing is queued
+ * when a send times out, so the next slice sends the same request once.
+ */
+static int send_req(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
+                    int deadline_ms, struct ipc_err *err)
+{
+	uint64_t end = ipc_now_ms() + (uint64_t)deadline_ms;
+
+	for (;;) {
+		uint64_t now = ipc_now_ms();
+		uint64_t left = now < end ? end - now : 1;
+		int ret;
+
+		ret = set_sndtimeo(c, left < IPC_PEER_WAIT_MS ? (int)left : IPC_PEER_WAIT_MS, err);
+		if (ret < 0)
+			return ret;
+		ret = send_env(c, hdr, body, err);
+		if (ret != -IPC_ERR_TIMEOUT || ipc_now_ms() >= end)
+			return ret;
+		chan_redial(c);
+	}
 }
 
 int ipc_send(struct ipc_chan *c, const struct ipc_hdr *hdr, const ProtobufCMessage *body,
@@ -556,10 +621,7 @@ int ipc_call_watch(struct ipc_chan *c, const struct ipc_hdr *hdr, const Protobuf
 	deadline = ipc_now_ms() + (uint64_t)deadline_ms;
 
 	/* With no peer connected, REQ's send waits for one: bound it too. */
-	ret = set_sndtimeo(c, deadline_ms, err);
-	if (ret < 0)
-		return ret;
-	ret = send_env(c, &h, req, err);
+	ret = send_req(c, &h, req, deadline_ms, err);
 	if (ret == -IPC_ERR_TIMEOUT)
 		return ipc_err_set(err, IPC_ERR_TIMEOUT,
 		                   "%s: no peer took %s (id %llu) within %d ms", c->name,

@@ -507,6 +507,7 @@ uint64_t dev_restart(struct vm *v, unsigned *failed)
 	Splitvm__DeviceStatusQuery q = SPLITVM__DEVICE_STATUS_QUERY__INIT;
 
 	for (unsigned tries = 0; tries < 8; tries++) {
+		struct ipc_err last = { .code = IPC_OK };
 		uint64_t until;
 
 		dev_start(v, "0");
@@ -539,8 +540,10 @@ uint64_t dev_restart(struct vm *v, unsigned *failed)
 				ipc_msg_free(reply);
 				return p;
 			}
+			last = err;
 		}
-		CHECK(v->dev_pid == 0, "successor epoch %u neither serves nor exits", v->epoch);
+		CHECK(v->dev_pid == 0, "successor epoch %u neither serves nor exits (devctl: %s)",
+		      v->epoch, last.text);
 	}
 	CHECK(0, "no successor came up in 8 tries");
 	return 0;

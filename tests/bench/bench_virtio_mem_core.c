@@ -6,9 +6,13 @@
  * virtio-mmio transport and a sandboxed splitvm-devproc, driven by the test
  * guest (vmem-replay scenario), every answer checked against QEMU's.
  * Per request: the guest's TSC from its
- * QueueNotify write to the used element it polls for, so the time covers
- * the core's exit, the DeviceRequest over IPC, the model (punch-hole,
- * journal), the core's slot mapping and the used-ring update.  Beside it
+ * QueueNotify write to its seeing the used element, halted until the
+ * device's interrupt as Linux waits, so the time covers the core's
+ * ioeventfd wake-up, the DeviceRequest over IPC, the model (punch-hole,
+ * journal), the core's slot mapping, the used-ring update and the
+ * interrupt.  The same stream again with the guest polling the used ring
+ * (virtio_poll=1), for comparison: on an emulating KVM a spinning vCPU
+ * slows every memslot change (tests/guest/idle.c).  Beside both
  * QEMU's own time from the same recording's trace timestamps (request line
  * to response line, under TCG).  Then: requested-size change to the guest
  * driver's settle line (+4 GiB, -4 GiB), kill -9 to the successor's first
@@ -36,7 +40,8 @@ static void row(const char *what, struct stats a, struct stats q)
 	       a.p50, a.p99, a.sum, q.p50, q.p99, q.sum, q.sum > 0 ? a.sum / q.sum : 0.0);
 }
 
-static void stream(char **argv, const struct vr_rec *r, double tpu)
+static void stream(char **argv, const struct vr_rec *r, double tpu, const char *guest_args,
+                   const char *how)
 {
 	struct vm v = { .core_bin = argv[1], .devproc_bin = argv[2], .guest = argv[3] };
 	double *sv = calloc(r->nreq, sizeof(double)), *qv = calloc(r->nreq, sizeof(double));
@@ -45,10 +50,10 @@ static void stream(char **argv, const struct vr_rec *r, double tpu)
 
 	CHECK(sv && qv, "calloc");
 	v.ram_fd = v.backend_fd = v.state_fd = v.core_log_fd = -1;
-	replay_recording(&v, r, &out);
+	replay_recording(&v, r, guest_args, &out);
 	vm_cleanup(&v);
-	printf("\n%-22s %5s %10s %10s %12s | %10s %10s %12s | %7s\n", "per request (µs)", "n",
-	       "splitvm p50", "p99", "total", "QEMU p50", "p99", "total", "ratio");
+	printf("\n%s\n%-22s %5s %10s %10s %12s | %10s %10s %12s | %7s\n", how, "per request (µs)",
+	       "n", "splitvm p50", "p99", "total", "QEMU p50", "p99", "total", "ratio");
 	for (int type = 0; type <= 3; type++) {
 		static const char *const names[] = { "PLUG", "UNPLUG", "UNPLUG_ALL", "STATE" };
 		size_t n = 0;
@@ -174,7 +179,8 @@ int main(int argc, char **argv)
 	CHECK(vr_load(&r, argv[4], err, sizeof(err)) == 0, "%s", err);
 	tpu = tsc_per_us();
 	printf("%s: %zu requests; TSC %.1f MHz\n", argv[4], r.nreq, tpu);
-	stream(argv, &r, tpu);
+	stream(argv, &r, tpu, "", "the guest halts for the device's interrupt, as Linux waits:");
+	stream(argv, &r, tpu, "virtio_poll=1", "the guest polls the used ring (virtio_poll=1):");
 	resize_and_restart(argv);
 	vr_free(&r);
 	return 0;

@@ -32,7 +32,7 @@ static void replay_file(char **argv, const char *path)
 	CHECK(vr_load(&r, path, err, sizeof(err)) == 0, "%s", err);
 	printf("%s: region 0x%" PRIx64 "+0x%" PRIx64 " block 0x%" PRIx64 ", %zu requests\n", path,
 	       r.addr, r.size, r.block_size, r.nreq);
-	replay_recording(&v, &r, NULL);
+	replay_recording(&v, &r, "", NULL);
 	vm_cleanup(&v);
 	vr_free(&r);
 	files++;

@@ -62,9 +62,10 @@ static volatile uint64_t *post(struct vm *v, volatile uint64_t *mb, uint64_t i, 
 	return op;
 }
 
-void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *out)
+void replay_recording(struct vm *v, const struct vr_rec *r, const char *guest_args,
+                      struct replay_out *out)
 {
-	char cmdline[128], requested[32];
+	char cmdline[256], requested[32];
 	volatile uint64_t *mb;
 	int64_t want_usable = -1;
 	uint64_t devaddr, nops = 0, t0;
@@ -74,7 +75,8 @@ void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *o
 
 	v->vmem_size = r->size;
 	v->block_size = r->block_size;
-	snprintf(cmdline, sizeof(cmdline), "scenario=vmem-replay mailbox=0x%x", VMR_MAILBOX_GPA);
+	snprintf(cmdline, sizeof(cmdline), "scenario=vmem-replay mailbox=0x%x %s", VMR_MAILBOX_GPA,
+	         guest_args);
 	snprintf(requested, sizeof(requested), "%" PRIu64, r->requested);
 	vm_boot(v, cmdline, requested);
 	mb = mailbox_map(v, &ram);

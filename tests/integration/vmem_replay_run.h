@@ -19,12 +19,14 @@ struct replay_out {
 };
 
 /*
- * Boots the core, the device process and the guest with @r's geometry,
+ * Boots the core, the device process and the guest (@guest_args, "" or
+ * more of its command line, e.g. virtio_poll=1) with @r's geometry,
  * replays it, checks every response, usable region size, query and the
  * final plugged size; fails the test (CHECK) at the first difference.
  * @out: NULL, or filled (free out->cycles).  @v is left running (the guest
  * stopped) for the caller to vm_cleanup().
  */
-void replay_recording(struct vm *v, const struct vr_rec *r, struct replay_out *out);
+void replay_recording(struct vm *v, const struct vr_rec *r, const char *guest_args,
+                      struct replay_out *out);
 
 #endif

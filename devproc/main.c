@@ -51,11 +51,15 @@
 
 #define ATTACH_TIMEOUT_MS 10000
 /*
- * The attach again after this long with no answer, doubling up to MAX
- * (long: a slow core must answer the first), and at once when the
- * connection it went on is seen to go; looked at every POLL ms.
+ * The attach again after this long with no answer, doubling up to MAX,
+ * and at once when the connection it went on is seen to go; looked at
+ * every POLL ms.  Short, because the loss is not always seen: a refused
+ * connection can be gone before the first look, and the attach sent on it
+ * is lost all the same (about 1 restart in 120 here, each waiting for the
+ * resend: 1 s when this was 1000).  A slow core answers each repeat with
+ * DeviceAttached again, and the extra answers are dropped.
  */
-#define ATTACH_RESEND_MS     1000
+#define ATTACH_RESEND_MS     100
 #define ATTACH_RESEND_MAX_MS 4000
 #define ATTACH_POLL_MS       5
 #define SLOT_MAP_TIMEOUT_MS  5000

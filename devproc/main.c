@@ -55,7 +55,7 @@
  * and at once when the connection it went on is seen to go; looked at
  * every POLL ms.  Short, because the loss is not always seen: a refused
  * connection can be gone before the first look, and the attach sent on it
- * is lost all the same (about 1 restart in 120 here, each waiting for the
+ * is lost all the same (2 restarts in 240 here, each waiting for the
  * resend: 1 s when this was 1000).  A slow core answers each repeat with
  * DeviceAttached again, and the extra answers are dropped.
  */

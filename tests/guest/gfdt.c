@@ -272,6 +272,11 @@ int gfdt_nodes(const void *blob, size_t size, int (*fn)(void *ctx, const struct 
 	return walk(blob, size, &ops, &c);
 }
 
+uint32_t gfdt_interrupt(const struct gfdt_node *node)
+{
+	return node->interrupts && node->interrupts_len >= 4 ? be32(node->interrupts) : UINT32_MAX;
+}
+
 uint32_t gfdt_reg_count(const struct gfdt_node *node)
 {
 	uint32_t stride = (node->addr_cells + node->size_cells) * 4;

@@ -60,6 +60,8 @@ struct gfdt_node {
 int gfdt_nodes(const void *blob, size_t size, int (*fn)(void *ctx, const struct gfdt_node *node),
                void *ctx);
 
+/* The first cell of the node's interrupts (one GSI on x86); UINT32_MAX when it has none. */
+uint32_t gfdt_interrupt(const struct gfdt_node *node);
 /* Number of (address, size) pairs in the node's reg. */
 uint32_t gfdt_reg_count(const struct gfdt_node *node);
 /* The @i-th pair of reg; GFDT_ERR_RANGE or GFDT_ERR_CELLS on failure. */

@@ -26,9 +26,6 @@
 #include "gfdt.h"
 #include "virtio.h"
 
-/* Polls of the used ring with PAUSE: long enough for a device process to
- * die and its successor to attach. */
-#define SPIN_MAX        4000000000ull
 #define VIRTIO_MAX_DEVS 8
 
 static struct vq vq __attribute__((aligned(4096)));
@@ -67,11 +64,7 @@ static int find_cb(void *ctx, const struct gfdt_node *node)
 		return 0;
 	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
 		return 0;
-	f->devs[f->n] = (struct vdev){ .base = addr, .gsi = UINT32_MAX };
-	if (node->interrupts && node->interrupts_len >= 4)
-		f->devs[f->n].gsi = (uint32_t)node->interrupts[0] << 24 |
-		                    (uint32_t)node->interrupts[1] << 16 |
-		                    (uint32_t)node->interrupts[2] << 8 | node->interrupts[3];
+	f->devs[f->n] = (struct vdev){ .base = addr, .gsi = gfdt_interrupt(node) };
 	f->n++;
 	return 0;
 }
@@ -174,22 +167,12 @@ static int check_irq(const struct vdev *d, const char *what, uint64_t before)
 	return 0;
 }
 
-/* The interrupt routed unless virtio_poll=1; a guest that cannot route it fails. */
+/* The interrupt routed unless virtio_poll=1: this scenario tests it, so it must route. */
 static int wait_setup(const struct guest_boot *b, struct vdev *d)
 {
-	uint64_t poll = 0;
-	int err;
-
-	d->wait.irq = false;
-	d->wait.gsi = d->gsi;
-	if (!cmdline_u64(b, "virtio_poll", &poll) && poll)
-		return 0;
-	if (d->gsi == UINT32_MAX)
-		return fail("virtio 0x%lx: no interrupts cell in its FDT node", d->base);
-	err = guest_irq_route(d->gsi);
-	if (err)
-		return fail("virtio 0x%lx: cannot route GSI %u (error %d)", d->base, d->gsi, err);
-	d->wait.irq = true;
+	if (virtio_wait_setup(b, "virtio", d->gsi, &d->wait) < 0)
+		return fail("virtio 0x%lx: its interrupt (GSI %u) cannot be routed", d->base,
+		            d->gsi);
 	return 0;
 }
 

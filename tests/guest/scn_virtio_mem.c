@@ -69,9 +69,7 @@ enum { STATE_PLUGGED = 0, STATE_UNPLUGGED = 1, STATE_MIXED = 2 };
 #define MEMORY_BLOCK (128ull << 20)
 /* The most blocks the guest tracks: 8 GiB of 2 MiB blocks, twice over. */
 #define MAX_BLOCKS 8192
-/* Polls of the status register for NEEDS_RESET (virtio-mem-bad). */
-#define SPIN_MAX 4000000000ull
-#define BUSY_MAX 100000u
+#define BUSY_MAX   100000u
 /*
  * Halts (guest_idle(), about 1 ms each) a config-change wait lasts before
  * it fails: longer than any host test waits for a step of its own.
@@ -665,7 +663,7 @@ static int loop_chain(void)
 	*(volatile uint16_t *)&vq.avail.idx = vmem.avail_idx;
 	barrier();
 	wr(REG_QUEUE_NOTIFY, 0);
-	for (uint64_t i = 0; i < SPIN_MAX && !(st & ST_NEEDS_RESET); i++)
+	for (uint64_t i = 0; i < VIRTIO_SPIN_MAX && !(st & ST_NEEDS_RESET); i++)
 		st = rd(REG_STATUS);
 	if (!(st & ST_NEEDS_RESET))
 		return fail("virtio-mem-bad loop: no NEEDS_RESET (status 0x%x)", st);

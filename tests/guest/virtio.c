@@ -18,18 +18,13 @@ static int find_cb(void *ctx, const struct gfdt_node *node)
 		return 0;
 	if (gfdt_reg(node, 0, &addr, &size) || size < 0x200)
 		return 0;
-	f->gsis[f->n] = UINT32_MAX;
-	if (node->interrupts && node->interrupts_len >= 4)
-		f->gsis[f->n] = (uint32_t)node->interrupts[0] << 24 |
-		                (uint32_t)node->interrupts[1] << 16 |
-		                (uint32_t)node->interrupts[2] << 8 | node->interrupts[3];
+	f->gsis[f->n] = gfdt_interrupt(node);
 	f->bases[f->n++] = addr;
 	return 0;
 }
 
-/* Route @gsi for @w unless told to poll; says how @name will wait. */
-static void wait_setup(const struct guest_boot *b, const char *name, uint32_t gsi,
-                       struct virtio_wait *w)
+int virtio_wait_setup(const struct guest_boot *b, const char *name, uint32_t gsi,
+                      struct virtio_wait *w)
 {
 	uint64_t poll = 0;
 	int err;
@@ -38,18 +33,19 @@ static void wait_setup(const struct guest_boot *b, const char *name, uint32_t gs
 	w->gsi = gsi;
 	if (!cmdline_u64(b, "virtio_poll", &poll) && poll) {
 		say("%s: polls its used ring (virtio_poll=1)", name);
-		return;
+		return 0;
 	}
 	if (gsi == UINT32_MAX) {
 		say("%s: no interrupts cell in its FDT node: polls its used ring", name);
-		return;
+		return -GERR_NOENT;
 	}
 	err = guest_irq_route(gsi);
 	if (err) {
 		say("%s: cannot route GSI %u (error %d): polls its used ring", name, gsi, err);
-		return;
+		return err;
 	}
 	w->irq = true;
+	return 0;
 }
 
 int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base,
@@ -70,7 +66,8 @@ int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id
 		if (virtio_rd(*base, REG_MAGIC) == 0x74726976 &&
 		    virtio_rd(*base, REG_VERSION) == 2 &&
 		    virtio_rd(*base, REG_DEVICE_ID) == device_id) {
-			wait_setup(b, name, f.gsis[i], w);
+			/* A driver that cannot take the interrupt still works, polling. */
+			virtio_wait_setup(b, name, f.gsis[i], w);
 			return 0;
 		}
 	}

@@ -112,6 +112,14 @@ struct virtio_wait {
 int virtio_find(const struct guest_boot *b, const char *name, uint32_t device_id, uint64_t *base,
                 struct virtio_wait *w) GUEST_MUST_CHECK;
 /*
+ * How a driver of the device at FDT GSI @gsi (UINT32_MAX: none) waits, in
+ * *@w: polling when the command line says virtio_poll=1 (0), else halted
+ * on the routed interrupt (0), else polling for want of it (a negative
+ * GERR_*; said on the console either way).
+ */
+int virtio_wait_setup(const struct guest_boot *b, const char *name, uint32_t gsi,
+                      struct virtio_wait *w);
+/*
  * Until the used ring's index *@idx differs from @last: 0, or 1 once the
  * wait has lasted minutes (@w->irq: 60000 halts of at most 10 ms) or
  * VIRTIO_SPIN_MAX polls, long enough for a device process to die and its

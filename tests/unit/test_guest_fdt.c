@@ -144,8 +144,11 @@ static int collect(void *ctx, const struct gfdt_node *n)
 		assert_int_equal(n->size_cells, 1);
 		assert_int_equal(gfdt_reg(n, 0, &s->mmio_addr, &s->mmio_size), 0);
 		assert_int_equal(n->interrupts_len, 4);
-		s->mmio_irq = fdt32_to_cpu(*(const fdt32_t *)(const void *)n->interrupts);
+		s->mmio_irq = gfdt_interrupt(n);
 		s->mmio_n++;
+	} else {
+		/* No interrupts property: none. */
+		assert_int_equal(gfdt_interrupt(n), UINT32_MAX);
 	}
 	return 0;
 }

@@ -154,17 +154,28 @@ static bool parse_size(const char *s, uint64_t *out)
 	return !__builtin_mul_overflow(v, mul, out);
 }
 
+/*
+ * Where the value of "key": in @s starts (past its opening quote when
+ * @quoted), or NULL when @s has no such key.
+ */
+static const char *json_value(const char *s, const char *key, bool quoted)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), quoted ? "\"%s\": \"" : "\"%s\": ", key);
+	p = strstr(s, pat);
+	return p ? p + strlen(pat) : NULL;
+}
+
 /* The JSON number after "key": in @s; false when absent. */
 static bool json_num(const char *s, const char *key, uint64_t *out)
 {
-	char pat[64], *end;
-	const char *p;
+	const char *p = json_value(s, key, false);
+	char *end;
 
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(s, pat);
 	if (!p)
 		return false;
-	p += strlen(pat);
 	errno = 0;
 	*out = strtoull(p, &end, 10);
 	return end != p && !errno;
@@ -173,14 +184,10 @@ static bool json_num(const char *s, const char *key, uint64_t *out)
 /* The JSON string after "key": in @s into @buf; false when absent or long. */
 static bool json_str(const char *s, const char *key, char *buf, size_t n)
 {
-	char pat[64];
-	const char *p, *q;
+	const char *p = json_value(s, key, true), *q;
 
-	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
-	p = strstr(s, pat);
 	if (!p)
 		return false;
-	p += strlen(pat);
 	q = strchr(p, '"');
 	if (!q || (size_t)(q - p) >= n)
 		return false;
@@ -192,14 +199,10 @@ static bool json_str(const char *s, const char *key, char *buf, size_t n)
 /* The JSON true or false after "key": in @s; false when absent. */
 static bool json_bool(const char *s, const char *key, bool *out)
 {
-	char pat[64];
-	const char *p;
+	const char *p = json_value(s, key, false);
 
-	snprintf(pat, sizeof(pat), "\"%s\": ", key);
-	p = strstr(s, pat);
 	if (!p)
 		return false;
-	p += strlen(pat);
 	if (!strncmp(p, "true", 4))
 		*out = true;
 	else if (!strncmp(p, "false", 5))

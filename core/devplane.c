@@ -604,49 +604,6 @@ static void serve_queue(struct devplane_dev *d, unsigned qi)
 		(void)send_request(d, r);
 }
 
-static void handle_response(struct devplane_dev *d, const struct ipc_msg *msg)
-{
-	const Splitvm__DeviceResponse *resp = (const Splitvm__DeviceResponse *)msg->body;
-	struct devplane_req **pp = &d->reqs, *r;
-	uint32_t written = 0;
-	int e;
-
-	while (*pp && (*pp)->seq != msg->seq)
-		pp = &(*pp)->next;
-	r = *pp;
-	if (!r) {
-		log_warnx_ratelimited(&d->rl,
-		                      "device %s: response seq %" PRIu64
-		                      " (epoch %u) answers nothing outstanding; dropped",
-		                      d->id, msg->seq, msg->epoch);
-		return;
-	}
-	*pp = r->next;
-	if (d->reqs_tail == &r->next)
-		d->reqs_tail = pp;
-
-	mm_rdlock(d->dp);
-	pthread_mutex_lock(&d->t.lock);
-	if (r->reset_count == d->t.reset_count && vmmio_queue_live_locked(&d->t, r->queue)) {
-		struct virtq *q = &d->t.q[r->queue];
-
-		e = virtq_chain_write(d->dp->mm, r->chain.wr, r->chain.n_wr, resp->data.data,
-		                      resp->data.len, &written);
-		if (!e)
-			e = virtq_push(q, d->dp->mm, r->chain.head, written);
-		if (e) {
-			log_warnx_ratelimited(&d->rl, "device %s: queue %u: %s; device needs reset",
-			                      d->id, r->queue, virtq_error_str(e));
-			vmmio_needs_reset_locked(&d->t);
-		} else if (virtq_need_signal(q, d->dp->mm)) {
-			vmmio_raise_locked(&d->t, VMMIO_INT_VRING);
-		}
-	}
-	pthread_mutex_unlock(&d->t.lock);
-	mm_unlock(d->dp);
-	req_free(r);
-}
-
 static void reply_error(struct devplane_dev *d, const struct ipc_msg *msg, Splitvm__ErrorCode code,
                         const char *field, const char *text)
 {
@@ -838,11 +795,13 @@ static void handle_attach(struct devplane_dev *d, const struct ipc_msg *msg)
 		(void)send_request(d, q);
 }
 
-static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
+/*
+ * Map or unmap a slot of @d's own region for its process.  0, or the error
+ * code for the refusal with its rule in @text.
+ */
+static Splitvm__ErrorCode slot_map_apply(struct devplane_dev *d, const Splitvm__DeviceSlotMap *s,
+                                         char *text, size_t len)
 {
-	const Splitvm__DeviceSlotMap *s = (const Splitvm__DeviceSlotMap *)msg->body;
-	Splitvm__OkReply ok = SPLITVM__OK_REPLY__INIT;
-	struct ipc_err err;
 	uint64_t end, region_size;
 	int r;
 
@@ -850,34 +809,43 @@ static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
 	region_size = d->region_size;
 	pthread_mutex_unlock(&d->dp->lock);
 	if (!region_size) {
-		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "offset",
-		            "the device has no sparse region registered (RegionMap sparse, "
-		            "owner_device)");
-		return;
+		snprintf(text, len,
+		         "the device has no sparse region registered (RegionMap sparse, "
+		         "owner_device)");
+		return SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT;
 	}
 	if ((s->offset | s->size) & 4095 || s->size == 0 ||
 	    __builtin_add_overflow(s->offset, s->size, &end) || end > region_size) {
-		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT, "offset",
-		            "the range must be page aligned, non-empty and inside the device's "
-		            "own region");
-		return;
+		snprintf(text, len,
+		         "the range must be page aligned, non-empty and inside the "
+		         "device's own region");
+		return SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT;
 	}
 	if (!d->dp->slot_map) {
-		reply_error(d, msg, SPLITVM__ERROR_CODE__ERR_UNSUPPORTED, "map",
-		            "this core maps no sparse regions");
-		return;
+		snprintf(text, len, "this core maps no sparse regions");
+		return SPLITVM__ERROR_CODE__ERR_UNSUPPORTED;
 	}
 	r = d->dp->slot_map(d->dp->slot_map_opaque, d->id, s->offset, s->size, s->map);
-	if (r) {
-		char text[128];
+	if (!r)
+		return 0;
+	snprintf(text, len, "%s of [0x%" PRIx64 ", +0x%" PRIx64 ") failed: %s",
+	         s->map ? "map" : "unmap", s->offset, s->size, strerror(-r));
+	return r == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
+	       : r == -EEXIST ? SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT
+	                      : SPLITVM__ERROR_CODE__ERR_INTERNAL;
+}
 
-		snprintf(text, sizeof(text), "%s of [0x%" PRIx64 ", +0x%" PRIx64 ") failed: %s",
-		         s->map ? "map" : "unmap", s->offset, s->size, strerror(-r));
-		reply_error(d, msg,
-		            r == -ENOSPC   ? SPLITVM__ERROR_CODE__ERR_NO_SPACE
-		            : r == -EEXIST ? SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT
-		                           : SPLITVM__ERROR_CODE__ERR_INTERNAL,
-		            "offset", text);
+static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
+{
+	const Splitvm__DeviceSlotMap *s = (const Splitvm__DeviceSlotMap *)msg->body;
+	Splitvm__OkReply ok = SPLITVM__OK_REPLY__INIT;
+	Splitvm__ErrorCode code;
+	struct ipc_err err;
+	char text[160];
+
+	code = slot_map_apply(d, s, text, sizeof(text));
+	if (code) {
+		reply_error(d, msg, code, s->map ? "map" : "offset", text);
 		return;
 	}
 	/*
@@ -887,6 +855,93 @@ static void handle_slot_map(struct devplane_dev *d, const struct ipc_msg *msg)
 	 */
 	if (msg->correlation_id && ipc_reply(d->chan, msg, &ok.base, &err))
 		log_warnx("device %s: slot map reply not delivered: %s", d->id, err.text);
+}
+
+static void config_apply(struct devplane_dev *d, const Splitvm__DeviceConfigUpdate *u)
+{
+	if (vmmio_config_update(&d->t, u->config.data, u->config.len, u->notify)) {
+		log_warnx_ratelimited(&d->rl, "device %s: config update of %zu bytes refused",
+		                      d->id, u->config.len);
+		return;
+	}
+	if (!d->ready) {
+		pthread_mutex_lock(&d->dp->lock);
+		d->ready = true;
+		pthread_cond_broadcast(&d->dp->cond);
+		pthread_mutex_unlock(&d->dp->lock);
+	}
+}
+
+/*
+ * A response's own changes, before its answer is pushed, and whether or not
+ * that answer is still wanted: the process's state has changed either way.
+ * A refused unmap is logged here and by the process, as for a separate one.
+ */
+static void response_effects(struct devplane_dev *d, const struct ipc_msg *msg,
+                             const Splitvm__DeviceResponse *resp)
+{
+	for (size_t i = 0; i < resp->n_slots; i++) {
+		Splitvm__ErrorCode code;
+		char text[160];
+
+		if (resp->slots[i]->map) {
+			code = SPLITVM__ERROR_CODE__ERR_INVALID_ARGUMENT;
+			snprintf(text, sizeof(text),
+			         "a response carries unmaps only; a map is a "
+			         "DeviceSlotMap of its own");
+		} else {
+			code = slot_map_apply(d, resp->slots[i], text, sizeof(text));
+		}
+		/* Correlation id 0, as the process's own: it logs the refusal. */
+		if (code)
+			reply_error(d, msg, code, "slots", text);
+	}
+	if (resp->config)
+		config_apply(d, resp->config);
+}
+
+static void handle_response(struct devplane_dev *d, const struct ipc_msg *msg)
+{
+	const Splitvm__DeviceResponse *resp = (const Splitvm__DeviceResponse *)msg->body;
+	struct devplane_req **pp = &d->reqs, *r;
+	uint32_t written = 0;
+	int e;
+
+	response_effects(d, msg, resp);
+	while (*pp && (*pp)->seq != msg->seq)
+		pp = &(*pp)->next;
+	r = *pp;
+	if (!r) {
+		log_warnx_ratelimited(&d->rl,
+		                      "device %s: response seq %" PRIu64
+		                      " (epoch %u) answers nothing outstanding; dropped",
+		                      d->id, msg->seq, msg->epoch);
+		return;
+	}
+	*pp = r->next;
+	if (d->reqs_tail == &r->next)
+		d->reqs_tail = pp;
+
+	mm_rdlock(d->dp);
+	pthread_mutex_lock(&d->t.lock);
+	if (r->reset_count == d->t.reset_count && vmmio_queue_live_locked(&d->t, r->queue)) {
+		struct virtq *q = &d->t.q[r->queue];
+
+		e = virtq_chain_write(d->dp->mm, r->chain.wr, r->chain.n_wr, resp->data.data,
+		                      resp->data.len, &written);
+		if (!e)
+			e = virtq_push(q, d->dp->mm, r->chain.head, written);
+		if (e) {
+			log_warnx_ratelimited(&d->rl, "device %s: queue %u: %s; device needs reset",
+			                      d->id, r->queue, virtq_error_str(e));
+			vmmio_needs_reset_locked(&d->t);
+		} else if (virtq_need_signal(q, d->dp->mm)) {
+			vmmio_raise_locked(&d->t, VMMIO_INT_VRING);
+		}
+	}
+	pthread_mutex_unlock(&d->t.lock);
+	mm_unlock(d->dp);
+	req_free(r);
 }
 
 /*
@@ -946,23 +1001,9 @@ static void handle_message(struct devplane_dev *d, const struct ipc_msg *msg)
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_RESPONSE:
 		handle_response(d, msg);
 		break;
-	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE: {
-		const Splitvm__DeviceConfigUpdate *u = (const void *)msg->body;
-
-		if (vmmio_config_update(&d->t, u->config.data, u->config.len, u->notify)) {
-			log_warnx_ratelimited(&d->rl,
-			                      "device %s: config update of %zu bytes refused",
-			                      d->id, u->config.len);
-			break;
-		}
-		if (!d->ready) {
-			pthread_mutex_lock(&d->dp->lock);
-			d->ready = true;
-			pthread_cond_broadcast(&d->dp->cond);
-			pthread_mutex_unlock(&d->dp->lock);
-		}
+	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE:
+		config_apply(d, (const Splitvm__DeviceConfigUpdate *)msg->body);
 		break;
-	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_SLOT_MAP:
 		handle_slot_map(d, msg);
 		break;

@@ -66,6 +66,8 @@
 #define STASH_MAX            64
 /* Seqs answered lately: at least every request the stash can hold. */
 #define ANSWERED_MAX (2 * STASH_MAX)
+/* Unmaps one request may hold for its answer; more go out on their own. */
+#define HELD_UNMAP_MAX 64
 /*
  * A predecessor killed with its reaper dies by PDEATHSIG a moment after the
  * reaper: its devctl listener may still hold the socket file for that long.
@@ -104,6 +106,16 @@ struct devproc {
 	bool restating;
 	uint64_t restate_first; /* correlation id of the first map sent */
 	uint32_t restate_n;
+	/*
+	 * While a guest request is served: its unmaps and its config copy,
+	 * which go to the core inside the DeviceResponse (docs/protocol.md).
+	 */
+	bool serving;
+	Splitvm__DeviceSlotMap held_unmap[HELD_UNMAP_MAX];
+	size_t n_held_unmap;
+	Splitvm__DeviceConfigUpdate held_config;
+	uint8_t held_config_bytes[64];
+	bool config_held;
 };
 
 static void usage(FILE *f)
@@ -239,6 +251,10 @@ static int host_slot_map(void *opaque, uint64_t offset, uint64_t size, bool map)
 	sm.offset = offset;
 	sm.size = size;
 	sm.map = map;
+	if (!map && d->serving && d->n_held_unmap < HELD_UNMAP_MAX) {
+		d->held_unmap[d->n_held_unmap++] = sm;
+		return 0;
+	}
 	if (ipc_send(d->dev, &hdr, &sm.base, &err) < 0) {
 		log_warnx("slot %s: %s", map ? "map" : "unmap", err.text);
 		return -EIO;
@@ -275,6 +291,18 @@ static int host_config(void *opaque, const void *config, size_t len, bool notify
 	struct ipc_hdr hdr = { .device = d->id, .epoch = d->epoch };
 	struct ipc_err err;
 
+	if (d->serving && len <= sizeof(d->held_config_bytes)) {
+		/* The last copy wins; an interrupt asked for by any is raised. */
+		bool notified = d->config_held && d->held_config.notify;
+
+		d->held_config = cu;
+		memcpy(d->held_config_bytes, config, len);
+		d->held_config.config.data = d->held_config_bytes;
+		d->held_config.config.len = len;
+		d->held_config.notify = notified || notify;
+		d->config_held = true;
+		return 0;
+	}
 	cu.config.data = (uint8_t *)(uintptr_t)config;
 	cu.config.len = len;
 	cu.notify = notify;
@@ -622,6 +650,7 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_REQUEST: {
 		Splitvm__DeviceRequest *rq = (Splitvm__DeviceRequest *)msg->body;
 		Splitvm__DeviceResponse rs = SPLITVM__DEVICE_RESPONSE__INIT;
+		Splitvm__DeviceSlotMap *unmaps[HELD_UNMAP_MAX];
 		uint8_t out[64];
 		size_t outlen;
 
@@ -639,16 +668,25 @@ static void serve_device(struct devproc *d, struct ipc_msg *msg)
 			log_debug("seq %" PRIu64 ": answered already", msg->seq);
 			break;
 		}
+		d->serving = true;
 		if (d->ops->request(d->m, rq->queue, msg->seq, rq->data.data, rq->data.len,
 		                    rq->writable_len, out, sizeof(out), &outlen) < 0) {
 			/* The journal is broken: our successor answers from the last good state. */
 			log_fatalx("seq %" PRIu64 ": the state journal failed", msg->seq);
 		}
+		d->serving = false;
 		d->answered[d->n_answered++ % ANSWERED_MAX] = msg->seq;
 		rs.data.data = out;
 		rs.data.len = outlen;
+		for (size_t i = 0; i < d->n_held_unmap; i++)
+			unmaps[i] = &d->held_unmap[i];
+		rs.slots = unmaps;
+		rs.n_slots = d->n_held_unmap;
+		rs.config = d->config_held ? &d->held_config : NULL;
 		if (ipc_send(d->dev, &hdr, &rs.base, &err) < 0)
 			log_warnx("response to seq %" PRIu64 ": %s", msg->seq, err.text);
+		d->n_held_unmap = 0;
+		d->config_held = false;
 		break;
 	}
 	case SPLITVM__MSG_TYPE__MSG_NVDIMM_DSM: {

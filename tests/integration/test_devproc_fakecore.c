@@ -173,6 +173,26 @@ static void apply_slot_map(struct fcore *fc, const Splitvm__DeviceSlotMap *sm, u
 	fc->last_map = sm->map;
 }
 
+static void apply_config(struct fcore *fc, const Splitvm__DeviceConfigUpdate *cu)
+{
+	CHECK(cu->config.len == FC_CONFIG_LEN, "config update of %zu bytes", cu->config.len);
+	memcpy(fc->config_copy, cu->config.data, FC_CONFIG_LEN);
+	fc->config_updates++;
+	fc->last_notify = cu->notify;
+}
+
+/* A response's unmaps and config copy, which a core applies before the answer. */
+static void apply_response_effects(struct fcore *fc, const Splitvm__DeviceResponse *rs,
+                                   uint32_t epoch)
+{
+	for (size_t i = 0; i < rs->n_slots; i++) {
+		CHECK(!rs->slots[i]->map, "epoch %u: a response carries a map", epoch);
+		apply_slot_map(fc, rs->slots[i], epoch);
+	}
+	if (rs->config)
+		apply_config(fc, rs->config);
+}
+
 pid_t fc_device_pid(const struct fcore *fc)
 {
 	return dev_child(fc->pid);
@@ -207,12 +227,11 @@ void fc_kill(struct fcore *fc)
 	while (ipc_recv(fc->pair, fc->drain_ms, &msg, &err) == 0) {
 		if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_SLOT_MAP)
 			apply_slot_map(fc, (Splitvm__DeviceSlotMap *)msg->body, msg->epoch);
-		else if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE) {
-			Splitvm__DeviceConfigUpdate *cu = (Splitvm__DeviceConfigUpdate *)msg->body;
-
-			if (cu->config.len == FC_CONFIG_LEN)
-				memcpy(fc->config_copy, cu->config.data, FC_CONFIG_LEN);
-		}
+		else if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE)
+			apply_config(fc, (Splitvm__DeviceConfigUpdate *)msg->body);
+		else if (msg->type->type == SPLITVM__MSG_TYPE__MSG_DEVICE_RESPONSE)
+			apply_response_effects(fc, (Splitvm__DeviceResponse *)msg->body,
+			                       msg->epoch);
 		ipc_msg_free(msg);
 	}
 }
@@ -292,24 +311,29 @@ static int fc_pump(struct fcore *fc, int ms, uint64_t seq, uint8_t *resp)
 		CHECK(ipc_reply(fc->pair, msg, &ok.base, &err) == 0, "OkReply: %s", err.text);
 		break;
 	}
-	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE: {
-		Splitvm__DeviceConfigUpdate *cu = (Splitvm__DeviceConfigUpdate *)msg->body;
-
-		CHECK(cu->config.len == FC_CONFIG_LEN, "config update of %zu bytes",
-		      cu->config.len);
-		memcpy(fc->config_copy, cu->config.data, FC_CONFIG_LEN);
-		fc->config_updates++;
-		fc->last_notify = cu->notify;
+	case SPLITVM__MSG_TYPE__MSG_DEVICE_CONFIG_UPDATE:
+		apply_config(fc, (Splitvm__DeviceConfigUpdate *)msg->body);
 		if (msg->epoch == fc->epoch && fc->hook &&
 		    fc->hook(fc, FC_EV_CONFIG_UPDATE, fc->hook_opaque)) {
 			fc_kill(fc);
 			ret = -ECHILD;
 		}
 		break;
-	}
 	case SPLITVM__MSG_TYPE__MSG_DEVICE_RESPONSE: {
 		Splitvm__DeviceResponse *rs = (Splitvm__DeviceResponse *)msg->body;
 
+		apply_response_effects(fc, rs, msg->epoch);
+		/*
+		 * A config copy comes with the answer: the journal has the request.
+		 * A kill here loses the answer, as a core whose device process died
+		 * before answering; the successor answers the re-sent request.
+		 */
+		if (rs->config && msg->epoch == fc->epoch && fc->hook &&
+		    fc->hook(fc, FC_EV_CONFIG_UPDATE, fc->hook_opaque)) {
+			fc_kill(fc);
+			ret = -ECHILD;
+			break;
+		}
 		if (msg->epoch != fc->epoch || msg->seq != seq || !resp)
 			break; /* not outstanding: a core drops it */
 		CHECK(rs->data.len == 10, "seq %" PRIu64 ": response of %zu bytes", seq,

@@ -32,7 +32,7 @@ enum { FC_ACK = 0, FC_NACK = 1, FC_BUSY = 2, FC_ERROR = 3 };
 /* What the device process is doing when the hook runs. */
 enum fc_event {
 	FC_EV_SLOT_MAP,      /* a DeviceSlotMap arrived and was applied, not yet answered */
-	FC_EV_CONFIG_UPDATE, /* a DeviceConfigUpdate arrived (after the journal commit) */
+	FC_EV_CONFIG_UPDATE, /* a config copy arrived, alone or with a response (after the commit) */
 };
 
 struct fcore;

@@ -176,10 +176,32 @@ static int wait_setup(const struct guest_boot *b, struct vdev *d)
 	return 0;
 }
 
+/*
+ * With answer_config=1 the echo device sends a config copy with each answer,
+ * its version counting the answers: the core must apply it before it pushes
+ * the used element (docs/protocol.md, Requests), so the guest that sees
+ * answer n already reads version n + 2 under a new ConfigGeneration.
+ */
+static bool answer_config;
+
+static int check_answer_config(struct vdev *d, unsigned n, uint32_t gen_before)
+{
+	uint32_t ver = rd(d, REG_CONFIG + 4), gen = rd(d, REG_CONFIG_GEN);
+
+	if (ver != n + 2)
+		return fail("virtio: request %u: config version %u once answered, want %u", n, ver,
+		            n + 2);
+	if (gen == gen_before)
+		return fail(
+		        "virtio: request %u: ConfigGeneration %u unchanged by the answer's config",
+		        n, gen);
+	return 0;
+}
+
 static int good_request(struct vdev *d, unsigned n)
 {
 	uint32_t sum = 0, len = 0, got_sum, got_n;
-	uint32_t isr;
+	uint32_t isr, gen_before = rd(d, REG_CONFIG_GEN);
 	unsigned size = 1 + (n * 37) % sizeof(req_buf);
 	uint64_t irqs = idle_dev_irqs();
 
@@ -201,6 +223,8 @@ static int good_request(struct vdev *d, unsigned n)
 	if (got_sum != sum || got_n != size)
 		return fail("virtio: request %u: answer sum %u count %u, want %u %u", n, got_sum,
 		            got_n, sum, size);
+	if (answer_config && check_answer_config(d, n, gen_before))
+		return 1;
 	if (d->wait.irq && check_irq(d, "request: used element", irqs))
 		return 1;
 	isr = rd(d, REG_INT_STATUS);
@@ -213,7 +237,7 @@ static int good_request(struct vdev *d, unsigned n)
 static int virtio_run(const struct guest_boot *b)
 {
 	struct finder f;
-	uint64_t n = 4, want_id = 0;
+	uint64_t n = 4, want_id = 0, flag = 0;
 	int err;
 
 	if (find_devices(b, &f))
@@ -224,6 +248,10 @@ static int virtio_run(const struct guest_boot *b)
 	err = cmdline_u64(b, "virtio_id", &want_id);
 	if (err && err != -GERR_NOENT)
 		return fail("virtio_id=: want a number");
+	err = cmdline_u64(b, "answer_config", &flag);
+	if (err && err != -GERR_NOENT)
+		return fail("answer_config=: want 0 or 1");
+	answer_config = !err && flag;
 	for (unsigned i = 0; i < f.n; i++) {
 		struct vdev *d = &f.devs[i];
 		uint32_t magic = rd(d, REG_MAGIC), ver = rd(d, REG_VERSION);

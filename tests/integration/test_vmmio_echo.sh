@@ -62,10 +62,11 @@ check() { # NAME RC
 	echo "ok: $1"
 }
 
-# echo: eight requests of different sizes.
-"$echo_dev" "$dir/run-echo" echo0 1 --idle-exit 30 2>"$dir/echo.dev" &
+# echo: eight requests of different sizes; each answer carries a config
+# copy, which the guest must see applied once it sees the answer.
+"$echo_dev" "$dir/run-echo" echo0 1 --idle-exit 30 --config-in-answer 2>"$dir/echo.dev" &
 pids+=($!)
-run echo scenario=virtio requests=8 virtio_id=$((0xffe0))
+run echo scenario=virtio requests=8 virtio_id=$((0xffe0)) answer_config=1
 check echo $? && grep -q "virtio: 8 requests answered, 8 interrupts" "$dir/echo.out" ||
 	fail "echo: no '8 requests answered, 8 interrupts' line"
 

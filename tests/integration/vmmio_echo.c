@@ -7,7 +7,7 @@
  * "virtio" scenario checks).
  *
  *   vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] [--idle-exit SECONDS]
- *              [--config-late MS]
+ *              [--config-late MS] [--config-in-answer]
  *
  * --die-at SEQ exits with status 9 on receiving request SEQ without
  * answering it: the crash that the core's replay must cover, by re-sending
@@ -17,6 +17,11 @@
  * restates the config (version 1) with DeviceConfigUpdate MS milliseconds
  * after DeviceAttached, as virtio-mem and virtio-pmem do once they know
  * their region's address: the guest must never read version 0.
+ *
+ * --config-in-answer sends a config copy inside each DeviceResponse, its
+ * version 1 + the number of answers so far (without an interrupt), as a
+ * virtio-mem process does with plugged_size: the core must apply it before
+ * the used element reaches the guest.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -82,10 +87,15 @@ static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch, long co
 	return 0;
 }
 
-static int answer(struct ipc_chan *chan, const struct ipc_msg *msg)
+/* --config-in-answer: the config copy (version 1 + answers) rides on each answer. */
+static int answer(struct ipc_chan *chan, const struct ipc_msg *msg, bool config_in_answer)
 {
+	static uint32_t answered;
 	const Splitvm__DeviceRequest *req = (const Splitvm__DeviceRequest *)msg->body;
 	Splitvm__DeviceResponse resp = SPLITVM__DEVICE_RESPONSE__INIT;
+	Splitvm__DeviceConfigUpdate u = SPLITVM__DEVICE_CONFIG_UPDATE__INIT;
+	uint8_t config[8] = { 'e', 'c', 'h', 'o' };
+	uint32_t ver = 2 + answered;
 	uint8_t out[8];
 	uint32_t sum = 0, n = (uint32_t)req->data.len;
 	struct ipc_err err;
@@ -96,6 +106,13 @@ static int answer(struct ipc_chan *chan, const struct ipc_msg *msg)
 	memcpy(out + 4, &n, 4);
 	resp.data.data = out;
 	resp.data.len = sizeof(out);
+	if (config_in_answer) {
+		memcpy(config + 4, &ver, 4);
+		u.config.data = config;
+		u.config.len = sizeof(config);
+		resp.config = &u;
+	}
+	answered++;
 	if (ipc_reply(chan, msg, &resp.base, &err)) {
 		fprintf(stderr, "vmmio_echo: response to seq %llu: %s\n",
 		        (unsigned long long)msg->seq, err.text);
@@ -112,22 +129,30 @@ int main(int argc, char **argv)
 	char name[96];
 	unsigned long long die_at = 0;
 	long idle_exit = 60, idle = 0, config_late_ms = -1;
+	bool config_in_answer = false;
 	uint32_t epoch;
 	int status = 1;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] "
-		                "[--idle-exit SECONDS] [--config-late MS]\n");
+		                "[--idle-exit SECONDS] [--config-late MS] [--config-in-answer]\n");
 		return 2;
 	}
 	epoch = (uint32_t)strtoul(argv[3], NULL, 10);
-	for (int i = 4; i + 1 < argc; i += 2) {
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "--config-in-answer")) {
+			config_in_answer = true;
+			continue;
+		}
+		if (i + 1 == argc)
+			break;
 		if (!strcmp(argv[i], "--die-at"))
 			die_at = strtoull(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--idle-exit"))
 			idle_exit = strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--config-late"))
 			config_late_ms = strtol(argv[i + 1], NULL, 10);
+		i++;
 	}
 	snprintf(name, sizeof(name), "dev-%s", argv[2]);
 	if (ipc_chan_connect(&chan, IPC_ROLE_PAIR, argv[1], name, &opts, &err)) {
@@ -155,7 +180,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vmmio_echo: dying on seq %llu as asked\n", die_at);
 				_exit(9);
 			}
-			(void)answer(chan, msg);
+			(void)answer(chan, msg, config_in_answer);
 			break;
 		case SPLITVM__MSG_TYPE__MSG_DEVICE_RESET:
 			fprintf(stderr, "vmmio_echo: device reset\n");

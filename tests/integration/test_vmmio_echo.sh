@@ -6,13 +6,16 @@
 #   echo      requests answered through ioeventfd, the device plane and the
 #             used ring (scenario virtio); the guest halts for the device's
 #             interrupt (irqfd -> IOAPIC -> LAPIC) and must take exactly
-#             one per used element
+#             one per used element; each answer carries a config copy,
+#             which must be in place once the guest sees the answer
 #   polled    the same with the guest polling the used ring (virtio_poll=1)
 #   bad       broken descriptor chains put the device into NEEDS_RESET with a
 #             config interrupt; after a reset it serves again (virtio-bad)
 #   late      the device attaches with its config to follow and restates it
 #             200 ms later: the core holds the vCPUs until then, so the
 #             guest reads the restated config, never the placeholder
+#   mapans    a slot map inside a response is refused back to the device
+#             with a log line, and the answer still reaches the guest
 #   replay    the device process dies holding a request; a successor with
 #             epoch 2 attaches and the core re-sends it: the guest sees its
 #             answer, never an error
@@ -82,6 +85,17 @@ pids+=($!)
 run late scenario=virtio requests=2 virtio_id=$((0xffe0))
 check late $? && grep -q 'config "echo" version 1' "$dir/late.out" ||
 	fail "late: the guest did not read the restated config"
+
+# mapans: a map inside a response is refused, and the answer still arrives.
+"$echo_dev" "$dir/run-mapans" echo0 1 --idle-exit 30 --map-in-answer 2>"$dir/mapans.dev" &
+pids+=($!)
+run mapans scenario=virtio requests=2
+if check mapans $?; then
+	[ "$(grep -c "the core refused seq .*: slots: a response carries unmaps only" \
+		"$dir/mapans.dev")" = 2 ] || fail "mapans: the device did not get 2 refusals"
+	grep -q "refused DEVICE_RESPONSE: slots: a response carries unmaps only" "$dir/mapans.err" ||
+		fail "mapans: the core logged no refusal"
+fi
 
 # bad: every broken chain of the guest's table, and recovery after each.
 "$echo_dev" "$dir/run-bad" echo0 1 --idle-exit 30 2>"$dir/bad.dev" &

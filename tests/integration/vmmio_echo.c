@@ -7,7 +7,7 @@
  * "virtio" scenario checks).
  *
  *   vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] [--idle-exit SECONDS]
- *              [--config-late MS] [--config-in-answer]
+ *              [--config-late MS] [--config-in-answer] [--map-in-answer]
  *
  * --die-at SEQ exits with status 9 on receiving request SEQ without
  * answering it: the crash that the core's replay must cover, by re-sending
@@ -22,6 +22,10 @@
  * version 1 + the number of answers so far (without an interrupt), as a
  * virtio-mem process does with plugged_size: the core must apply it before
  * the used element reaches the guest.
+ *
+ * --map-in-answer puts a slot map in each DeviceResponse, which the core
+ * refuses (a map is a round trip of its own) while it still delivers the
+ * answer; the refusal comes back as an ErrorReply and is printed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -88,12 +92,15 @@ static int attach(struct ipc_chan *chan, const char *id, uint32_t epoch, long co
 }
 
 /* --config-in-answer: the config copy (version 1 + answers) rides on each answer. */
-static int answer(struct ipc_chan *chan, const struct ipc_msg *msg, bool config_in_answer)
+static int answer(struct ipc_chan *chan, const struct ipc_msg *msg, bool config_in_answer,
+                  bool map_in_answer)
 {
 	static uint32_t answered;
 	const Splitvm__DeviceRequest *req = (const Splitvm__DeviceRequest *)msg->body;
 	Splitvm__DeviceResponse resp = SPLITVM__DEVICE_RESPONSE__INIT;
 	Splitvm__DeviceConfigUpdate u = SPLITVM__DEVICE_CONFIG_UPDATE__INIT;
+	Splitvm__DeviceSlotMap map = SPLITVM__DEVICE_SLOT_MAP__INIT;
+	Splitvm__DeviceSlotMap *slots[1] = { &map };
 	uint8_t config[8] = { 'e', 'c', 'h', 'o' };
 	uint32_t ver = 2 + answered;
 	uint8_t out[8];
@@ -112,6 +119,12 @@ static int answer(struct ipc_chan *chan, const struct ipc_msg *msg, bool config_
 		u.config.len = sizeof(config);
 		resp.config = &u;
 	}
+	if (map_in_answer) {
+		map.size = 4096;
+		map.map = true;
+		resp.slots = slots;
+		resp.n_slots = 1;
+	}
 	answered++;
 	if (ipc_reply(chan, msg, &resp.base, &err)) {
 		fprintf(stderr, "vmmio_echo: response to seq %llu: %s\n",
@@ -129,19 +142,24 @@ int main(int argc, char **argv)
 	char name[96];
 	unsigned long long die_at = 0;
 	long idle_exit = 60, idle = 0, config_late_ms = -1;
-	bool config_in_answer = false;
+	bool config_in_answer = false, map_in_answer = false;
 	uint32_t epoch;
 	int status = 1;
 
 	if (argc < 4) {
 		fprintf(stderr, "usage: vmmio_echo RUNDIR ID EPOCH [--die-at SEQ] "
-		                "[--idle-exit SECONDS] [--config-late MS] [--config-in-answer]\n");
+		                "[--idle-exit SECONDS] [--config-late MS] [--config-in-answer] "
+		                "[--map-in-answer]\n");
 		return 2;
 	}
 	epoch = (uint32_t)strtoul(argv[3], NULL, 10);
 	for (int i = 4; i < argc; i++) {
 		if (!strcmp(argv[i], "--config-in-answer")) {
 			config_in_answer = true;
+			continue;
+		}
+		if (!strcmp(argv[i], "--map-in-answer")) {
+			map_in_answer = true;
 			continue;
 		}
 		if (i + 1 == argc)
@@ -180,7 +198,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "vmmio_echo: dying on seq %llu as asked\n", die_at);
 				_exit(9);
 			}
-			(void)answer(chan, msg, config_in_answer);
+			(void)answer(chan, msg, config_in_answer, map_in_answer);
 			break;
 		case SPLITVM__MSG_TYPE__MSG_DEVICE_RESET:
 			fprintf(stderr, "vmmio_echo: device reset\n");
@@ -190,6 +208,13 @@ int main(int argc, char **argv)
 			        (unsigned long long)((const Splitvm__DeviceDriverReady *)msg->body)
 			                ->driver_features);
 			break;
+		case SPLITVM__MSG_TYPE__MSG_ERROR_REPLY: {
+			const Splitvm__ErrorReply *e = (const Splitvm__ErrorReply *)msg->body;
+
+			fprintf(stderr, "vmmio_echo: the core refused seq %llu: %s: %s\n",
+			        (unsigned long long)msg->seq, e->field, e->text);
+			break;
+		}
 		default:
 			fprintf(stderr, "vmmio_echo: unexpected %s\n", msg->type->name);
 			break;

@@ -36,6 +36,9 @@ struct devproc_host {
 	 * that follows it reaches the guest, and a refusal, which a model
 	 * could not undo anyway (its blocks are discarded already), is logged
 	 * by the core and by main.c when the core's ErrorReply comes back.
+	 * During a guest request, main.c holds the unmaps and the config copy
+	 * and sends them inside the request's DeviceResponse: one message
+	 * instead of three, applied by the core in the same order.
 	 */
 	int (*slot_map)(void *opaque, uint64_t offset, uint64_t size, bool map);
 	/* Replace the core's copy of the config space; @notify raises an interrupt. */

@@ -892,9 +892,18 @@ static void response_effects(struct devplane_dev *d, const struct ipc_msg *msg,
 		} else {
 			code = slot_map_apply(d, resp->slots[i], text, sizeof(text));
 		}
-		/* Correlation id 0, as the process's own: it logs the refusal. */
-		if (code)
-			reply_error(d, msg, code, "slots", text);
+		if (code) {
+			struct ipc_err err;
+
+			log_warnx_ratelimited(&d->rl,
+			                      "device %s: response seq %" PRIu64
+			                      ": slots[%zu] refused: %s",
+			                      d->id, msg->seq, i, text);
+			/* Correlation id 0, as the process's own: it logs the refusal. */
+			if (ipc_reply_error(d->chan, msg, code, "slots", &err, "%s", text))
+				log_debug("device %s: error reply not delivered: %s", d->id,
+				          err.text);
+		}
 	}
 	if (resp->config)
 		config_apply(d, resp->config);

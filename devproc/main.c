@@ -181,8 +181,8 @@ static void hold_or_drop(struct devproc *d, struct ipc_msg *msg, const char *whi
 {
 	if (msg->type->type == SPLITVM__MSG_TYPE__MSG_ERROR_REPLY && !msg->correlation_id &&
 	    msg->epoch == d->epoch) {
-		/* Ours, for an unmap nobody waits for (host_slot_map). */
-		log_warnx("the core refused a slot unmap: %s",
+		/* Ours, for an unmap nobody waits for, alone or in a response (host_slot_map). */
+		log_warnx("the core refused a slot unmap (seq %" PRIu64 "): %s", msg->seq,
 		          ((Splitvm__ErrorReply *)msg->body)->text);
 		ipc_msg_free(msg);
 		return;
